@@ -1,0 +1,59 @@
+/* store.h - the metadata store: one SQLite database (WAL) holding images, tags, layers and
+ * containers. The store is the truth; every change is a transaction. Connections come from a
+ * small pool so request threads never share one (no global lock on the run path).
+ *
+ * Query files by concern: store.c (open, schema, pool, transactions), store_image.c (images,
+ * tags, layers: owned by the image module's work), store_container.c (containers). */
+#pragma once
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/error.h"
+
+struct store;
+
+/* store_open: open (creating and migrating) the database at path */
+int store_open(const char *path, struct store **out, struct berth_error **err);
+void store_close(struct store *s);
+
+/* store_acquire/store_release: a connection for this thread's use, back to the pool after */
+sqlite3 *store_acquire(struct store *s);
+void store_release(struct store *s, sqlite3 *db);
+
+/* transactions: BEGIN IMMEDIATE (writers) / COMMIT / ROLLBACK; 0 or negative errno */
+int store_begin(sqlite3 *db, struct berth_error **err);
+int store_commit(sqlite3 *db, struct berth_error **err);
+void store_rollback(sqlite3 *db);
+/* store_exec: run SQL without results */
+int store_exec(sqlite3 *db, const char *sql, struct berth_error **err);
+/* store_sqlite_err: turn the connection's last SQLite error into a berth_error (EEXIST for
+ * constraint violations, EBUSY for busy, EIO otherwise) */
+int store_sqlite_err(sqlite3 *db, int rc, const char *what, struct berth_error **err);
+
+/* ---------- containers (store_container.c) ---------- */
+
+/* A container row. Config, HostConfig and NetworkSettings are kept as the Engine API JSON
+ * texts (the shape inspect returns), so there is one mapping to maintain, in the daemon. */
+struct store_container {
+  char id[65];
+  char *name;         /* without the leading '/' */
+  char *image_id;     /* "sha256:<hex>" */
+  char *image_ref;    /* what the user asked for, e.g. "busybox" (Config.Image) */
+  int64_t created_ns; /* wall clock, ns since the epoch */
+  char *path;         /* Path: the executable */
+  char *args_json;    /* Args: JSON array */
+  char *config_json;
+  char *host_config_json;
+  char *network_json; /* NetworkSettings, "{}" until networking fills it */
+  char *status;       /* created|running|paused|restarting|removing|exited|dead */
+  int pid;
+  int exit_code;
+  char *error;
+  char *started_at;   /* RFC 3339, TIME_ZERO_RFC3339 when never */
+  char *finished_at;
+  int restart_count;
+  bool oom_killed;
+};
+void store_container_free(struct store_container *c);
+static inline void cleanup_store_containerp(struct store_container **c) { store_container_free(*c); }
+#define _cleanup_store_container_ __attribute__((cleanup(cleanup_store_containerp)))
