@@ -1,0 +1,55 @@
+/* image.h - images: content store, import, lookup by reference or id, listing and inspect JSON.
+ * The daemon's image handlers and container create call only this header (and storage.h). */
+#pragma once
+#include <jansson.h>
+#include <stdint.h>
+#include "common/error.h"
+#include "store/store.h"
+#include "storage/storage.h"
+
+struct image_store;
+
+/* image_store_open: content store under data_root (blobs/, tmp/) over the metadata store and a
+ * storage driver (layers). Removes leftovers of interrupted imports (tmp/). */
+int image_store_open(const char *data_root, struct store *st, struct storage *drv, struct image_store **out,
+                     struct berth_error **err);
+void image_store_close(struct image_store *is);
+
+/* A resolved image: what container create needs. */
+struct image {
+  char *id;          /* "sha256:<64 hex>" (config digest) */
+  json_t *config;    /* the full image config JSON (OCI/Docker image config: .config.Env, .config.Cmd ...) */
+  char **chain_ids;  /* layer chain ids "sha256:<hex>", bottom first, NULL-terminated */
+};
+void image_free(struct image *img);
+static inline void cleanup_imagep(struct image **p) { image_free(*p); }
+#define _cleanup_image_ __attribute__((cleanup(cleanup_imagep)))
+
+/* image_get: resolve NAME = "repo[:tag]" (tag defaults to latest; "docker.io/library/" and
+ * "library/" prefixes are equivalent to none), "sha256:<hex>", a full hex id or a unique id
+ * prefix. ENOENT with "No such image: NAME" when unknown. */
+int image_get(struct image_store *is, const char *name, struct image **out, struct berth_error **err);
+
+/* image_import: a rootfs tarball (plain, gzip, bzip2, xz or zstd) read from fd becomes a one-layer
+ * image; repo_tag may be NULL (untagged) else "repo[:tag]"; message goes to the history comment;
+ * changes are Dockerfile instructions (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR,
+ * VOLUME) applied to the config. *out_id = "sha256:<hex>". Nothing is registered unless whole. */
+int image_import(struct image_store *is, int fd, const char *repo_tag, const char *message, char *const *changes,
+                 char **out_id, struct berth_error **err);
+
+/* image_list_json: GET /images/json (all: include intermediate images) as Docker answers it:
+ * [{"Id","ParentId","RepoTags","RepoDigests","Created","Size","VirtualSize","SharedSize","Labels","Containers"}] */
+int image_list_json(struct image_store *is, int all, json_t **out, struct berth_error **err);
+/* image_inspect_json: GET /images/{name}/json (Id, RepoTags, RepoDigests, Parent, Comment, Created,
+ * Container, ContainerConfig, DockerVersion, Author, Config, Architecture, Os, Size, VirtualSize,
+ * GraphDriver, RootFS, Metadata) */
+int image_inspect_json(struct image_store *is, const char *name, json_t **out, struct berth_error **err);
+/* image_tag: POST /images/{name}/tag?repo=&tag= */
+int image_tag(struct image_store *is, const char *name, const char *repo, const char *tag, struct berth_error **err);
+/* image_count: number of images (for /info) */
+int image_count(struct image_store *is, int64_t *out, struct berth_error **err);
+
+/* reference_normalize: "busybox" -> "busybox:latest", "docker.io/library/x:1" -> "x:1",
+ * "localhost:5000/a/b" -> "localhost:5000/a/b:latest"; EINVAL with Docker's message on a bad
+ * reference ("invalid reference format"). Result is heap-allocated. */
+int reference_normalize(const char *ref, char **out, struct berth_error **err);

@@ -1,0 +1,31 @@
+/* storage.h - graph drivers behind one interface: overlay (default) and vfs (copying fallback).
+ * Layers are keyed by chain id; containers get a writable layer on top of an image's chain. */
+#pragma once
+#include "common/error.h"
+
+struct storage;
+
+/* storage_open: driver "overlay", "vfs" or NULL (overlay when the kernel has it, else vfs, and say so
+ * in the log) under data_root (data_root/overlay or data_root/vfs). */
+int storage_open(const char *data_root, const char *driver, struct storage **out, struct berth_error **err);
+void storage_close(struct storage *s);
+const char *storage_driver_name(const struct storage *s);  /* "overlay2"-style name shown by info: "overlay" | "vfs" */
+const char *storage_backing_fs(const struct storage *s);   /* e.g. "extfs", "xfs", "tmpfs" */
+
+/* Layers. storage_layer_dir: directory to extract a new layer into (a temporary one, made ready for
+ * the driver); storage_layer_commit moves it into place as chain_id (atomic: rename); abort removes it. */
+int storage_layer_begin(struct storage *s, const char *parent_chain_id, char **tmp_dir, struct berth_error **err);
+int storage_layer_commit(struct storage *s, const char *tmp_dir, const char *chain_id, struct berth_error **err);
+void storage_layer_abort(struct storage *s, const char *tmp_dir);
+int storage_layer_exists(struct storage *s, const char *chain_id);
+int storage_layer_remove(struct storage *s, const char *chain_id, struct berth_error **err);
+
+/* Containers. storage_container_create: writable layer for container_id over the layers
+ * chain_ids (bottom first, NULL-terminated) in ctr_dir (upper/, work/ for overlay).
+ * storage_container_mount: mount the container's root at ctr_dir/rootfs (idempotent).
+ * storage_container_umount: unmount it (not mounted is fine). storage_container_remove: delete
+ * the writable layer. */
+int storage_container_create(struct storage *s, const char *ctr_dir, char *const *chain_ids, struct berth_error **err);
+int storage_container_mount(struct storage *s, const char *ctr_dir, char *const *chain_ids, struct berth_error **err);
+int storage_container_umount(struct storage *s, const char *ctr_dir, struct berth_error **err);
+int storage_container_remove(struct storage *s, const char *ctr_dir, struct berth_error **err);
