@@ -53,3 +53,7 @@ int image_count(struct image_store *is, int64_t *out, struct berth_error **err);
  * "localhost:5000/a/b" -> "localhost:5000/a/b:latest"; EINVAL with Docker's message on a bad
  * reference ("invalid reference format"). Result is heap-allocated. */
 int reference_normalize(const char *ref, char **out, struct berth_error **err);
+
+/* Added by the image module. image_resolve: NAME (as image_get takes it) -> full id "sha256:<hex>"
+ * (heap), without loading the image; ENOENT "No such image: NAME" */
+int image_resolve(struct image_store *is, const char *name, char **id, struct berth_error **err);

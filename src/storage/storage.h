@@ -1,6 +1,7 @@
 /* storage.h - graph drivers behind one interface: overlay (default) and vfs (copying fallback).
  * Layers are keyed by chain id; containers get a writable layer on top of an image's chain. */
 #pragma once
+#include <jansson.h>
 #include "common/error.h"
 
 struct storage;
@@ -29,3 +30,11 @@ int storage_container_create(struct storage *s, const char *ctr_dir, char *const
 int storage_container_mount(struct storage *s, const char *ctr_dir, char *const *chain_ids, struct berth_error **err);
 int storage_container_umount(struct storage *s, const char *ctr_dir, struct berth_error **err);
 int storage_container_remove(struct storage *s, const char *ctr_dir, struct berth_error **err);
+
+/* Added by the image module. storage_layer_path: the layer's content directory (heap; NULL for a
+ * malformed chain id). storage_layer_list: chain ids of all committed layers (for startup GC).
+ * storage_graph_driver_json: inspect's GraphDriver {"Name", "Data"} for an image (ctr_dir NULL)
+ * or a container (ctr_dir set). */
+char *storage_layer_path(struct storage *s, const char *chain_id);
+int storage_layer_list(struct storage *s, char ***out, struct berth_error **err);
+json_t *storage_graph_driver_json(struct storage *s, const char *ctr_dir, char *const *chain_ids);

@@ -57,3 +57,27 @@ struct store_container {
 void store_container_free(struct store_container *c);
 static inline void cleanup_store_containerp(struct store_container **c) { store_container_free(*c); }
 #define _cleanup_store_container_ __attribute__((cleanup(cleanup_store_containerp)))
+
+/* store_container_insert: add a new row (status "created"); EEXIST "name" when c->name is taken
+ * (*conflict_id, when given, receives the id of the container holding it) */
+int store_container_insert(struct store *s, const struct store_container *c, char conflict_id[65],
+                           struct berth_error **err);
+/* store_container_get: by full id; ENOENT "No such container: ID" */
+int store_container_get(struct store *s, const char *id, struct store_container **out, struct berth_error **err);
+/* store_container_find: full id, then exact name (with or without '/'), then unique id prefix, as
+ * Docker resolves; ENOENT "No such container: REF" when none or ambiguous */
+int store_container_find(struct store *s, const char *ref, struct store_container **out, struct berth_error **err);
+/* store_container_list: every container, newest first; *out is NULL-terminated */
+int store_container_list(struct store *s, struct store_container ***out, struct berth_error **err);
+void store_container_list_free(struct store_container **list);
+/* store_container_set_running: status running, pid, started_at; exit code and error cleared */
+int store_container_set_running(struct store *s, const char *id, int pid, const char *started_at,
+                                struct berth_error **err);
+/* store_container_set_exited: status exited, pid 0, exit_code, finished_at, error ("" for none) */
+int store_container_set_exited(struct store *s, const char *id, int exit_code, const char *finished_at,
+                               const char *error, struct berth_error **err);
+/* store_container_set_status: just the status column (e.g. "removing", "dead") */
+int store_container_set_status(struct store *s, const char *id, const char *status, struct berth_error **err);
+/* store_container_delete: remove the row; missing is not an error */
+int store_container_delete(struct store *s, const char *id, struct berth_error **err);
+#include "store/store_image.h"

@@ -1,0 +1,228 @@
+/* ctr_ops.c - container lifecycle after start: kill, stop, remove, and what happens when a
+ * container's shim exits (store update, unmount, waking waiters, auto-remove) */
+#define LOG_TAG "berthd"
+#include "common/fs.h"
+#include "common/log.h"
+#include "common/syscalls.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include "storage/storage.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* find_state: the store row and the in-memory state of ref */
+static int find_state(struct daemon *d, const char *ref, struct store_container **c, struct ctr_state **st,
+                      struct berth_error **err) {
+  int r = store_container_find(d->store, ref, c, err);
+  if (r < 0) return r;
+  *st = ctr_state_get(d->ctrs, (*c)->id);
+  return 0;
+}
+
+/* signal_locked: send sig to the container's init through its pidfd (never a reused pid) */
+static int signal_locked(struct ctr_state *st, int sig, struct berth_error **err) {
+  if (st->init_pidfd < 0) return berr(err, ESRCH, "container %s: its process is not known to this daemon", st->id);
+  if (sys_pidfd_send_signal(st->init_pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+    return berr_sys(err, errno, "signal %d to container %s", sig, st->id);
+  return 0;
+}
+
+/* wait_exit_locked: wait (st->mu held) until an exit after seq, or until deadline (NULL: none) */
+static bool wait_exit_locked(struct daemon *d, struct ctr_state *st, uint64_t seq, const struct timespec *deadline) {
+  while (st->exits == seq && st->running && !d->stopping) {
+    if (!deadline) pthread_cond_wait(&st->cond, &st->mu);
+    else if (pthread_cond_timedwait(&st->cond, &st->mu, deadline) == ETIMEDOUT) break;
+  }
+  return st->exits != seq || !st->running;
+}
+
+int ctr_kill(struct daemon *d, const char *ref, int sig, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  struct ctr_state *st = NULL;
+  int r = find_state(d, ref, &c, &st, err);
+  if (r < 0) return r;
+  pthread_mutex_lock(&st->mu);
+  if (!st->running) r = berr(err, EBUSY, "Container %s is not running", c->id);
+  else r = signal_locked(st, sig, err);
+  pthread_mutex_unlock(&st->mu);
+  ctr_state_put(d->ctrs, st);
+  return r;
+}
+
+static int stop_signal(const struct store_container *c) {
+  json_t *cfg = json_loads(c->config_json, 0, NULL);
+  int sig = ctr_signal_parse(json_string_value(json_object_get(cfg, "StopSignal")));
+  json_decref(cfg);
+  return sig > 0 ? sig : SIGTERM;
+}
+
+/* stop_locked: SIGTERM (or StopSignal), SIGKILL after timeout_s (<0: wait forever) */
+static int stop_locked(struct daemon *d, struct ctr_state *st, const struct store_container *c, int timeout_s,
+                       struct berth_error **err) {
+  pthread_mutex_lock(&st->mu);
+  if (!st->running) {
+    pthread_mutex_unlock(&st->mu);
+    return berr(err, 304, "Container %s is not running", c->id);
+  }
+  uint64_t seq = st->exits;
+  int r = signal_locked(st, stop_signal(c), err);
+  struct timespec dl;
+  clock_gettime(CLOCK_MONOTONIC, &dl);
+  dl.tv_sec += timeout_s;
+  if (r == 0 && !wait_exit_locked(d, st, seq, timeout_s < 0 ? NULL : &dl)) {
+    log_info("Container %.12s did not stop after %ds: killing it", c->id, timeout_s);
+    r = signal_locked(st, SIGKILL, err);
+    if (r == 0) wait_exit_locked(d, st, seq, NULL);
+  }
+  if (r == 0 && st->running && d->stopping) r = berr(err, EINTR, "the daemon is shutting down");
+  pthread_mutex_unlock(&st->mu);
+  return r;
+}
+
+int ctr_stop(struct daemon *d, const char *ref, int timeout_s, bool restart, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  struct ctr_state *st = NULL;
+  int r = find_state(d, ref, &c, &st, err);
+  if (r < 0) return r;
+  ctr_lifecycle_begin(st);
+  r = stop_locked(d, st, c, timeout_s, err);
+  ctr_lifecycle_end(st);
+  ctr_state_put(d->ctrs, st);
+  if (restart && (r == 0 || r == -304)) {
+    berr_clear(err);
+    r = ctr_start(d, c->id, err);
+  }
+  return r;
+}
+
+int ctr_remove_files(struct daemon *d, const char *id, struct berth_error **err) {
+  _cleanup_free_ char *dir = ctr_dir(d, id);
+  _cleanup_free_ char *shim = ctr_shim_dir(d, id);
+  int r = store_container_set_status(d->store, id, "removing", err);
+  if (r == 0) r = storage_container_umount(d->storage, dir, err);
+  if (r == 0) r = storage_container_remove(d->storage, dir, err);
+  if (r == 0) r = rm_rf(dir, err);
+  if (r == 0) r = rm_rf(shim, err);
+  if (r == 0) r = store_container_delete(d->store, id, err);
+  if (r < 0) {
+    store_container_set_status(d->store, id, "dead", NULL);
+    return berr_prefix(err, "remove container %.12s", id);
+  }
+  return 0;
+}
+
+int ctr_remove(struct daemon *d, const char *ref, bool force, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  struct ctr_state *st = NULL;
+  int r = find_state(d, ref, &c, &st, err);
+  if (r < 0) return r;
+  ctr_lifecycle_begin(st);
+  pthread_mutex_lock(&st->mu);
+  if (st->removed) r = berr(err, ENOENT, "No such container: %s", ref);
+  else if (st->running && !force)
+    r = berr(err, EBUSY,
+             "You cannot remove a running container %s. Stop the container before attempting removal or force "
+             "remove",
+             c->id);
+  else if (st->running) {
+    uint64_t seq = st->exits;
+    r = signal_locked(st, SIGKILL, err);
+    if (r == 0 && !wait_exit_locked(d, st, seq, NULL)) r = berr(err, EINTR, "the daemon is shutting down");
+  }
+  pthread_mutex_unlock(&st->mu);
+  if (r == 0) r = ctr_remove_files(d, c->id, err);
+  if (r == 0) {
+    pthread_mutex_lock(&st->mu);
+    st->removed = true;
+    for (struct attach_waiter *w = st->waiters; w; w = w->next) w->done = true;
+    pthread_cond_broadcast(&st->cond);
+    pthread_mutex_unlock(&st->mu);
+  }
+  ctr_lifecycle_end(st);
+  ctr_state_put(d->ctrs, st);
+  return r;
+}
+
+/* read_exit: STATE/exit is "EXITCODE FINISHED_AT\n"; 0 or -ENOENT */
+static int read_exit(const char *shim_dir, int *code, char *finished, size_t size) {
+  _cleanup_free_ char *path = path_join(shim_dir, "exit");
+  _cleanup_free_ char *text = NULL;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  if (read_file(path, &text, NULL, &e) < 0) return -ENOENT;
+  char ts[64] = "";
+  if (sscanf(text, "%d %63s", code, ts) < 1) return -ENOENT;
+  if (ts[0]) snprintf(finished, size, "%s", ts);
+  else time_now_rfc3339nano(finished, size);
+  return 0;
+}
+
+struct autoremove {
+  struct daemon *d;
+  char id[65];
+};
+
+static void *autoremove_main(void *arg) {
+  struct autoremove *a = arg;
+  _cleanup_berr_ struct berth_error *err = NULL;
+  if (ctr_remove(a->d, a->id, true, &err) < 0 && err && err->code != ENOENT)
+    log_warn("Auto-remove of container %.12s failed: %s", a->id, berr_msg(err));
+  free(a);
+  return NULL;
+}
+
+static void maybe_autoremove(struct daemon *d, const char *id) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  _cleanup_berr_ struct berth_error *err = NULL;
+  if (store_container_get(d->store, id, &c, &err) < 0) return;
+  json_t *hc = json_loads(c->host_config_json, 0, NULL);
+  bool ar = json_is_true(json_object_get(hc, "AutoRemove"));
+  json_decref(hc);
+  if (!ar) return;
+  /* a thread of its own: removal takes the container's turn, which a stop may be holding */
+  struct autoremove *a = xcalloc(1, sizeof(*a));
+  a->d = d;
+  memcpy(a->id, id, sizeof(a->id));
+  pthread_t th;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&th, &at, autoremove_main, a) != 0) free(a);
+  pthread_attr_destroy(&at);
+}
+
+void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
+  _cleanup_free_ char *shim = ctr_shim_dir(d, st->id);
+  _cleanup_free_ char *dir = ctr_dir(d, st->id);
+  _cleanup_berr_ struct berth_error *err = NULL;
+  char finished[64];
+  int code = 255;
+  const char *why = "";
+  if (read_exit(shim, &code, finished, sizeof(finished)) < 0) {
+    code = 255;
+    why = "shim died";
+    time_now_rfc3339nano(finished, sizeof(finished));
+  }
+  if (store_container_set_exited(d->store, st->id, code, finished, why, &err) < 0)
+    log_error("Container %.12s exited (%d) but the store was not updated: %s", st->id, code, berr_msg(err));
+  berr_clear(&err);
+  if (storage_container_umount(d->storage, dir, &err) < 0)
+    log_warn("Unmount rootfs of %.12s: %s", st->id, berr_msg(err));
+  berr_clear(&err);
+  rm_rf(shim, NULL);
+  log_debug("Container %.12s exited with %d", st->id, code);
+  pthread_mutex_lock(&st->mu);
+  st->running = false;
+  if (st->shim_pidfd >= 0) close(st->shim_pidfd);
+  if (st->init_pidfd >= 0) close(st->init_pidfd);
+  st->shim_pidfd = st->init_pidfd = -1;
+  st->shim_pid = 0;
+  st->exit_code = code;
+  st->exits++;
+  pthread_cond_broadcast(&st->cond);
+  pthread_mutex_unlock(&st->mu);
+  maybe_autoremove(d, st->id);
+}

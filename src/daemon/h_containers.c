@@ -1,0 +1,285 @@
+/* h_containers.c - container endpoints: create, list, inspect, start, stop, restart, kill, wait, delete */
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include "image/image.h"
+#include "storage/storage.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NAME_RETRIES 10
+
+/* insert_row: the row, retrying generated names that collide */
+static int insert_row(struct daemon *d, struct store_container *row, const char *asked, struct berth_error **err) {
+  char gen[128];
+  for (int retry = 0;; retry++) {
+    if (!asked) {
+      name_random(gen, sizeof(gen), retry);
+      free(row->name);
+      row->name = xstrdup(gen);
+    }
+    char owner[65] = "";
+    _cleanup_berr_ struct berth_error *e = NULL;
+    int r = store_container_insert(d->store, row, owner, &e);
+    if (r == 0) return 0;
+    if (r != -EEXIST || !owner[0]) return berr(err, e->code, "%s", berr_msg(e));
+    if (asked)
+      return berr(err, EEXIST,
+                  "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove "
+                  "(or rename) that container to be able to reuse that name.",
+                  asked, owner);
+    if (retry == NAME_RETRIES) return berr(err, EEXIST, "could not generate a unique container name");
+  }
+}
+
+static int make_container(struct daemon *d, const json_t *body, const char *name, const struct image *img,
+                          char id[65], struct berth_error **err) {
+  struct ctr_create cc;
+  char short_id[BERTH_SHORT_ID_LEN + 1];
+  id_random(id);
+  snprintf(short_id, sizeof(short_id), "%s", id);
+  int r = ctr_create_parse(body, json_object_get(img->config, "config"), short_id, &cc, err);
+  if (r < 0) return r;
+  struct store_container row = {0};
+  memcpy(row.id, id, 65);
+  row.name = name ? xstrdup(name) : NULL;
+  row.image_id = img->id;
+  row.image_ref = (char *)json_string_value(json_object_get(body, "Image"));
+  row.created_ns = time_now_ns();
+  row.path = cc.path;
+  row.args_json = json_dumps(cc.args, JSON_COMPACT);
+  row.config_json = json_dumps(cc.config, JSON_COMPACT);
+  row.host_config_json = json_dumps(cc.host_config, JSON_COMPACT);
+  row.network_json = "{}";
+  /* disk first, row last: a crash in between leaves a directory without a row, which restore removes */
+  _cleanup_free_ char *dir = ctr_dir(d, id);
+  r = mkdir_p(dir, 0710, err);
+  if (r == 0) r = storage_container_create(d->storage, dir, img->chain_ids, err);
+  if (r == 0) r = insert_row(d, &row, name, err);
+  if (r < 0) {
+    storage_container_remove(d->storage, dir, NULL);
+    rm_rf(dir, NULL);
+  }
+  free(row.name);
+  free(row.args_json);
+  free(row.config_json);
+  free(row.host_config_json);
+  ctr_create_clear(&cc);
+  return r;
+}
+
+int h_ctr_create(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_json_ json_t *body = NULL;
+  int rc = req_body_json(r, &body, err);
+  if (rc < 0) return rc;
+  const char *name = req_query(r, "name");
+  if (name && !*name) name = NULL;
+  if (name && name[0] == '/') name++;
+  if (name && !name_is_valid(name))
+    return berr(err, EINVAL, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  const char *image = json_string_value(json_object_get(body, "Image"));
+  if (!json_is_object(body)) return berr(err, EINVAL, "invalid JSON: the body must be an object");
+  if (!image || !*image) return berr(err, EINVAL, "Config.Image must be given: no image specified");
+  _cleanup_image_ struct image *img = NULL;
+  rc = image_get(r->d->images, image, &img, err);
+  if (rc < 0) return rc;
+  char id[65];
+  rc = make_container(r->d, body, name, img, id, err);
+  if (rc < 0) return rc;
+  out->status = 201;
+  out->json = json_pack("{s:s, s:[]}", "Id", id, "Warnings");
+  return 0;
+}
+
+/* filter_match: ps filters (status, name, id, label) */
+static bool filter_match(const json_t *filters, const struct store_container *c) {
+  const char *key;
+  json_t *vals;
+  json_object_foreach((json_t *)filters, key, vals) {
+    bool any = false;
+    const char *v;
+    size_t i;
+    json_t *jv;
+    /* values come as {"running": true} (current) or ["running"] (old clients) */
+    json_t *list = json_is_object(vals) ? json_array() : json_incref(vals);
+    if (json_is_object(vals)) {
+      const char *k;
+      json_object_foreach(vals, k, jv) json_array_append_new(list, json_string(k));
+    }
+    json_array_foreach(list, i, jv) {
+      v = json_string_value(jv);
+      if (!v) continue;
+      if (strcmp(key, "status") == 0) any = any || strcmp(c->status, v) == 0;
+      else if (strcmp(key, "name") == 0) any = any || strstr(c->name, v[0] == '/' ? v + 1 : v);
+      else if (strcmp(key, "id") == 0) any = any || strncmp(c->id, v, strlen(v)) == 0;
+      else if (strcmp(key, "label") == 0) {
+        json_t *cfg = json_loads(c->config_json, 0, NULL);
+        json_t *labels = json_object_get(cfg, "Labels");
+        _cleanup_free_ char *k = xstrdup(v);
+        char *eq = strchr(k, '=');
+        if (eq) *eq++ = '\0';
+        const char *have = json_string_value(json_object_get(labels, k));
+        any = any || (have && (!eq || strcmp(have, eq) == 0));
+        json_decref(cfg);
+      }
+    }
+    json_decref(list);
+    if (!any) return false;
+  }
+  return true;
+}
+
+static int parse_filters(struct req *r, json_t **out, struct berth_error **err) {
+  const char *f = req_query(r, "filters");
+  *out = NULL;
+  if (!f || !*f) return 0;
+  json_t *j = json_loads(f, 0, NULL);
+  if (!json_is_object(j)) {
+    json_decref(j);
+    return berr(err, EINVAL, "invalid filter: %s", f);
+  }
+  static const char *const known[] = {"status", "name", "id", "label"};
+  const char *key;
+  json_t *v;
+  json_object_foreach(j, key, v) {
+    bool ok = false;
+    for (size_t i = 0; i < ARRAY_SIZE(known); i++) ok = ok || strcmp(key, known[i]) == 0;
+    if (!ok) {
+      int rc = berr(err, EINVAL, "invalid filter '%s'", key);
+      json_decref(j);
+      return rc;
+    }
+  }
+  *out = j;
+  return 0;
+}
+
+int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
+  if (req_query_bool(r, "size", false)) return berr(err, ENOTSUP, "container sizes (size=1) are not supported yet");
+  _cleanup_json_ json_t *filters = NULL;
+  int rc = parse_filters(r, &filters, err);
+  if (rc < 0) return rc;
+  bool all = req_query_bool(r, "all", false);
+  const char *lim = req_query(r, "limit");
+  long limit = lim ? strtol(lim, NULL, 10) : -1;
+  if (limit > 0) all = true; /* Docker: -n implies -a */
+  struct store_container **list = NULL;
+  rc = store_container_list(r->d->store, &list, err);
+  if (rc < 0) return rc;
+  out->json = json_array();
+  int64_t now = time_now_ns();
+  for (size_t i = 0; list[i] && (limit <= 0 || (long)json_array_size(out->json) < limit); i++) {
+    const char *st = list[i]->status;
+    bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "restarting") == 0;
+    if (!all && !up && !(filters && json_object_get(filters, "status"))) continue;
+    if (filters && !filter_match(filters, list[i])) continue;
+    json_array_append_new(out->json, ctr_summary_json(list[i], now));
+  }
+  store_container_list_free(list);
+  return 0;
+}
+
+int h_ctr_inspect(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  out->json = ctr_inspect_json(r->d, c);
+  return 0;
+}
+
+int h_ctr_start(struct req *r, struct reply *out, struct berth_error **err) {
+  const char *ck = req_query(r, "checkpoint");
+  if (ck && *ck) return berr(err, ENOTSUP, "checkpoints are not supported yet");
+  int rc = ctr_start(r->d, req_param(r, "id"), err);
+  if (rc == 0) out->status = 204;
+  return rc;
+}
+
+/* stop_timeout: ?t=, else the container's StopTimeout, else 10 s */
+static int stop_timeout(struct req *r) {
+  const char *t = req_query(r, "t");
+  if (t && *t) return atoi(t);
+  _cleanup_store_container_ struct store_container *c = NULL;
+  if (store_container_find(r->d->store, req_param(r, "id"), &c, NULL) == 0) {
+    json_t *cfg = json_loads(c->config_json, 0, NULL);
+    json_t *st = json_object_get(cfg, "StopTimeout");
+    int v = json_is_integer(st) ? (int)json_integer_value(st) : 10;
+    json_decref(cfg);
+    return v;
+  }
+  return 10;
+}
+
+int h_ctr_stop(struct req *r, struct reply *out, struct berth_error **err) {
+  int rc = ctr_stop(r->d, req_param(r, "id"), stop_timeout(r), false, err);
+  if (rc == 0) out->status = 204;
+  return rc;
+}
+
+int h_ctr_restart(struct req *r, struct reply *out, struct berth_error **err) {
+  int rc = ctr_stop(r->d, req_param(r, "id"), stop_timeout(r), true, err);
+  if (rc == 0) out->status = 204;
+  return rc;
+}
+
+int h_ctr_kill(struct req *r, struct reply *out, struct berth_error **err) {
+  const char *s = req_query(r, "signal");
+  int sig = s && *s ? ctr_signal_parse(s) : SIGKILL;
+  if (sig < 0) return berr(err, EINVAL, "Invalid signal: %s", s);
+  int rc = ctr_kill(r->d, req_param(r, "id"), sig, err);
+  if (rc == 0) out->status = 204;
+  return rc;
+}
+
+int h_ctr_delete(struct req *r, struct reply *out, struct berth_error **err) {
+  if (req_query_bool(r, "link", false)) return berr(err, ENOTSUP, "removing links is not supported yet");
+  int rc = ctr_remove(r->d, req_param(r, "id"), req_query_bool(r, "force", false), err);
+  if (rc == 0) out->status = 204;
+  return rc;
+}
+
+enum wait_cond { WAIT_NOT_RUNNING, WAIT_NEXT_EXIT, WAIT_REMOVED };
+
+static int parse_wait_cond(const char *s, enum wait_cond *out, struct berth_error **err) {
+  static const struct {
+    const char *name;
+    enum wait_cond c;
+  } t[] = {{"", WAIT_NOT_RUNNING}, {"not-running", WAIT_NOT_RUNNING}, {"next-exit", WAIT_NEXT_EXIT},
+           {"removed", WAIT_REMOVED}};
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+    if (strcmp(s ? s : "", t[i].name) == 0) {
+      *out = t[i].c;
+      return 0;
+    }
+  }
+  return berr(err, EINVAL, "invalid condition: \"%s\"", s);
+}
+
+int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err) {
+  enum wait_cond cond;
+  int rc = parse_wait_cond(req_query(r, "condition"), &cond, err);
+  if (rc < 0) return rc;
+  _cleanup_store_container_ struct store_container *c = NULL;
+  rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  struct ctr_state *st = ctr_state_get(r->d->ctrs, c->id);
+  int code = c->exit_code;
+  pthread_mutex_lock(&st->mu);
+  uint64_t seq = st->exits;
+  bool done = cond == WAIT_NOT_RUNNING && !st->running;
+  while (!done && !r->d->stopping) {
+    pthread_cond_wait(&st->cond, &st->mu);
+    if (cond == WAIT_REMOVED) done = st->removed;
+    else done = st->exits != seq || st->removed;
+  }
+  if (st->exits != seq) code = st->exit_code;
+  pthread_mutex_unlock(&st->mu);
+  ctr_state_put(r->d->ctrs, st);
+  if (!done) return berr(err, EINTR, "the daemon is shutting down");
+  out->json = json_pack("{s:i, s:n}", "StatusCode", code, "Error");
+  return 0;
+}

@@ -1,0 +1,205 @@
+/* logs.c - GET /containers/{id}/logs from the json-file log: stream choice, timestamps, tail,
+ * stdcopy framing without a TTY (raw with one), and follow while the container runs */
+#include "api/api.h"
+#include "common/fs.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct log_opts {
+  bool out, err, timestamps, tty;
+  long tail; /* -1: all */
+};
+
+/* emit: one json-file line in the reply's shape; false when it is not for us */
+static bool emit(const struct log_opts *o, const char *line, size_t len, struct buf *b) {
+  json_t *j = json_loadb(line, len, 0, NULL);
+  if (!j) return false;
+  const char *stream = json_string_value(json_object_get(j, "stream"));
+  json_t *logv = json_object_get(j, "log");
+  const char *text = json_string_value(logv);
+  enum api_stream s = stream && strcmp(stream, "stderr") == 0 ? API_STREAM_STDERR : API_STREAM_STDOUT;
+  bool want = text && ((s == API_STREAM_STDOUT && o->out) || (s == API_STREAM_STDERR && o->err));
+  if (want) {
+    struct buf msg = {0};
+    if (o->timestamps) {
+      buf_puts(&msg, json_string_value(json_object_get(j, "time")) ?: "");
+      buf_putc(&msg, ' ');
+    }
+    buf_append(&msg, text, json_string_length(logv));
+    if (o->tty) buf_append(b, msg.p, msg.len);
+    else api_frame_append(b, s, msg.p, msg.len);
+    buf_free(&msg);
+  }
+  json_decref(j);
+  return want;
+}
+
+/* render: the lines of text (a whole log) in the reply's shape, the last o->tail wanted ones */
+static void render(const struct log_opts *o, const char *text, size_t len, struct buf *b) {
+  /* walk backwards for tail: count wanted lines from the end without decoding all of them twice */
+  size_t start = 0;
+  if (o->tail >= 0) {
+    long seen = 0;
+    size_t end = len;
+    start = len;
+    while (end > 0 && seen < o->tail) {
+      size_t s = end - 1;
+      while (s > 0 && text[s - 1] != '\n') s--;
+      struct buf probe = {0};
+      if (emit(o, text + s, end - s, &probe)) seen++;
+      buf_free(&probe);
+      start = s;
+      end = s;
+    }
+    if (o->tail == 0) start = len;
+  }
+  for (size_t p = start; p < len;) {
+    const char *nl = memchr(text + p, '\n', len - p);
+    size_t e = nl ? (size_t)(nl - text) : len;
+    if (e > p) emit(o, text + p, e - p, b);
+    p = e + 1;
+  }
+}
+
+struct follow {
+  struct daemon *d;
+  struct ctr_state *st;
+  struct log_opts o;
+  int fd;
+  struct buf pending; /* rendered bytes not yet sent */
+  struct buf partial; /* a log line not yet complete */
+  size_t sent;
+};
+
+static bool ctr_running(struct follow *f) {
+  pthread_mutex_lock(&f->st->mu);
+  bool r = f->st->running;
+  pthread_mutex_unlock(&f->st->mu);
+  return r;
+}
+
+/* follow_fill: read what the log gained; lines complete go to pending */
+static int follow_fill(struct follow *f) {
+  char chunk[16 * 1024];
+  ssize_t n = read(f->fd, chunk, sizeof(chunk));
+  if (n <= 0) return (int)n;
+  buf_append(&f->partial, chunk, (size_t)n);
+  char *last = memrchr(f->partial.p, '\n', f->partial.len);
+  if (!last) return (int)n;
+  size_t upto = (size_t)(last - f->partial.p) + 1;
+  struct log_opts all = f->o;
+  all.tail = -1;
+  render(&all, f->partial.p, upto, &f->pending);
+  memmove(f->partial.p, f->partial.p + upto, f->partial.len - upto);
+  f->partial.len -= upto;
+  f->partial.p[f->partial.len] = '\0';
+  return (int)n;
+}
+
+static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max) {
+  struct follow *f = cls;
+  for (;;) {
+    if (f->sent < f->pending.len) {
+      size_t n = f->pending.len - f->sent;
+      if (n > max) n = max;
+      memcpy(out, f->pending.p + f->sent, n);
+      f->sent += n;
+      if (f->sent == f->pending.len) {
+        buf_reset(&f->pending);
+        f->sent = 0;
+      }
+      return (ssize_t)n;
+    }
+    if (f->d->stopping) return MHD_CONTENT_READER_END_OF_STREAM;
+    bool running = ctr_running(f);
+    int n = follow_fill(f);
+    if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0 && !running) return MHD_CONTENT_READER_END_OF_STREAM;
+    /* the shim appends; wait a little for more (or for the exit) */
+    if (n == 0) poll(&(struct pollfd){.fd = f->d->stop_efd, .events = POLLIN}, 1, 100);
+  }
+}
+
+static void follow_free(void *cls) {
+  struct follow *f = cls;
+  ctr_state_put(f->d->ctrs, f->st);
+  if (f->fd >= 0) close(f->fd);
+  buf_free(&f->pending);
+  buf_free(&f->partial);
+  free(f);
+}
+
+static int parse_opts(struct req *r, const struct store_container *c, struct log_opts *o, struct berth_error **err) {
+  o->out = req_query_bool(r, "stdout", false);
+  o->err = req_query_bool(r, "stderr", false);
+  o->timestamps = req_query_bool(r, "timestamps", false);
+  if (!o->out && !o->err) return berr(err, EINVAL, "Bad parameters: you must choose at least one stream");
+  const char *tail = req_query(r, "tail");
+  o->tail = -1;
+  if (tail && *tail && strcmp(tail, "all") != 0) {
+    char *end;
+    o->tail = strtol(tail, &end, 10);
+    if (*end || o->tail < 0) o->tail = -1;
+  }
+  const char *since = req_query(r, "since"), *until = req_query(r, "until");
+  if ((since && *since && strcmp(since, "0") != 0) || (until && *until && strcmp(until, "0") != 0))
+    return berr(err, ENOTSUP, "logs --since/--until are not supported yet");
+  json_t *cfg = json_loads(c->config_json, 0, NULL);
+  json_t *hc = json_loads(c->host_config_json, 0, NULL);
+  o->tty = json_is_true(json_object_get(cfg, "Tty"));
+  const char *drv = json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
+  bool none = drv && strcmp(drv, "none") == 0;
+  json_decref(cfg);
+  json_decref(hc);
+  if (none)
+    return berr(err, ENOTSUP, "configured logging driver does not support reading");
+  return 0;
+}
+
+int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  struct log_opts o;
+  rc = parse_opts(r, c, &o, err);
+  if (rc < 0) return rc;
+  _cleanup_free_ char *path = ctr_log_path(r->d, c->id);
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno != ENOENT) return berr_sys(err, errno, "open \"%s\"", path);
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  if (fd >= 0 && (rc = read_all(fd, &text, &len, 0)) < 0) return berr_sys(err, -rc, "read \"%s\"", path);
+  /* only whole lines now; a follower picks up the rest */
+  size_t whole = len;
+  while (whole > 0 && text[whole - 1] != '\n') whole--;
+  struct buf body = {0};
+  if (text) render(&o, text, whole, &body);
+  const char *ctype = o.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
+  if (!req_query_bool(r, "follow", false)) {
+    if (text && whole < len) {
+      struct log_opts all = o;
+      all.tail = -1;
+      render(&all, text + whole, len - whole, &body);
+    }
+    out->body = body;
+    out->content_type = ctype;
+    return 0;
+  }
+  struct follow *f = xcalloc(1, sizeof(*f));
+  f->d = r->d;
+  f->st = ctr_state_get(r->d->ctrs, c->id);
+  f->o = o;
+  f->pending = body;
+  if (text && whole < len) buf_append(&f->partial, text + whole, len - whole);
+  f->fd = fd >= 0 ? take_fd(&fd) : open(path, O_RDONLY | O_CLOEXEC | O_CREAT, 0640);
+  if (f->fd >= 0) lseek(f->fd, (off_t)len, SEEK_SET);
+  out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, follow_read, f, follow_free);
+  MHD_add_response_header(out->resp, "Content-Type", ctype);
+  return 0;
+}

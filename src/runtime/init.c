@@ -1,0 +1,110 @@
+/* init.c - the container's init between clone and exec: each phase a function, errors sent home */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "common/fs.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "runtime/runtime.h"
+#include "runtime/spec.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+/* join the namespaces given by path; the user namespace first, as it owns the others */
+static int join_namespaces(struct rt_container *c, struct berth_error **err) {
+  json_t *nss = json_object_get(json_object_get(c->spec, "linux"), "namespaces"), *ns;
+  for (int pass = 0; pass < 2; pass++) {
+    size_t i;
+    json_array_foreach(nss, i, ns) {
+      const char *type = json_string_value(json_object_get(ns, "type"));
+      const char *path = json_string_value(json_object_get(ns, "path"));
+      int flag = oci_namespace_clone_flag(type);
+      if (!path || !*path || flag == CLONE_NEWPID || (flag == CLONE_NEWUSER) != (pass == 0)) continue;
+      _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) return berr_sys(err, errno, "open %s namespace \"%s\"", type, path);
+      if (setns(fd, flag) < 0) return berr_sys(err, errno, "join %s namespace \"%s\"", type, path);
+    }
+  }
+  if (c->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    return berr_sys(err, errno, "become root in the user namespace");
+  return 0;
+}
+
+/* block until start opens the read side of exec.fifo; the fifo lives outside the new root, so it is
+ * reached through the O_PATH fd opened before pivot_root */
+static int wait_for_start(struct rt_container *c, struct berth_error **err) {
+  char path[64];
+  snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
+  int fd;
+  do fd = open(path, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0) return berr_sys(err, errno, "open exec fifo");
+  int r = write_all(fd, "0", 1);
+  close(fd);
+  if (r < 0) return berr_sys(err, -r, "write exec fifo");
+  return 0;
+}
+
+static int setup_all(struct rt_container *c, struct rt_seccomp **sc, char **path, char ***envp,
+                     struct berth_error **err) {
+  int r = rt_sync_wait(c->sync_fd, SYNC_GO, err);
+  if (r == 0) r = join_namespaces(c, err);
+  if (r == 0) r = rt_setup_process_early(c, err);
+  if (r == 0) r = rt_setup_rootfs(c, err);
+  if (r == 0) r = rt_setup_console(c, err);
+  if (r == 0) r = rt_prepare_exec(c, path, envp, err);
+  if (r < 0) return r;
+  json_t *proc = json_object_get(c->spec, "process");
+  bool nnp = json_is_true(json_object_get(proc, "noNewPrivileges"));
+  json_t *seccomp = json_object_get(json_object_get(c->spec, "linux"), "seccomp");
+  if (seccomp) {
+    r = rt_seccomp_prepare(seccomp, nnp, sc, err);
+    /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the caps go */
+    if (r == 0 && !nnp) r = rt_seccomp_load(*sc, err);
+    if (r < 0) return r;
+  }
+  r = rt_setup_identity(c, err);
+  if (r == 0 && nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) r = berr_sys(err, errno, "set no_new_privs");
+  if (r == 0 && *sc && nnp) r = rt_seccomp_load(*sc, err);
+  return r;
+}
+
+__attribute__((noreturn)) void rt_init_main(struct rt_container *c) {
+  struct berth_error *err = NULL;
+  struct rt_seccomp *sc = NULL;
+  char *path = NULL, **envp = NULL;
+  /* if create dies before the init is ready, the init must not live on half made */
+  prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  umask(0);
+  int r = setup_all(c, &sc, &path, &envp, &err);
+  if (r < 0) {
+    rt_sync_send(c->sync_fd, SYNC_ERROR, err ? err->code : -r, berr_msg(err));
+    _exit(1);
+  }
+  prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  rt_sync_send(c->sync_fd, SYNC_READY, 0, NULL);
+  close(c->sync_fd);
+  if (wait_for_start(c, &err) < 0) {
+    dprintf(2, "berth-runtime: %s\n", berr_msg(err));
+    _exit(127);
+  }
+  /* the container gets only fds 0-2 (and its console) */
+  syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  char **argv = NULL;
+  size_t i;
+  json_t *a;
+  json_array_foreach(json_object_get(json_object_get(c->spec, "process"), "args"), i, a)
+      argv = strv_push(argv, json_string_value(a));
+  execve(path, argv, envp);
+  dprintf(2, "berth-runtime: exec \"%s\": %s\n", path, strerror(errno));
+  _exit(127);
+}

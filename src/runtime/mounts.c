@@ -1,0 +1,341 @@
+/* mounts.c - the container's rootfs: mounts resolved inside the root, devices, pivot_root, masks */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "common/buf.h"
+#include "common/fs.h"
+#include "common/syscalls.h"
+#include "common/xalloc.h"
+#include "runtime/runtime.h"
+
+enum { OPT_FLAG, OPT_CLEAR, OPT_PROP };
+static const struct {
+  const char *name;
+  int kind;
+  unsigned long flag;
+} mount_opts[] = {
+    {"defaults", OPT_FLAG, 0},           {"ro", OPT_FLAG, MS_RDONLY},           {"rw", OPT_CLEAR, MS_RDONLY},
+    {"nosuid", OPT_FLAG, MS_NOSUID},     {"suid", OPT_CLEAR, MS_NOSUID},        {"nodev", OPT_FLAG, MS_NODEV},
+    {"dev", OPT_CLEAR, MS_NODEV},        {"noexec", OPT_FLAG, MS_NOEXEC},      {"exec", OPT_CLEAR, MS_NOEXEC},
+    {"sync", OPT_FLAG, MS_SYNCHRONOUS},  {"async", OPT_CLEAR, MS_SYNCHRONOUS}, {"dirsync", OPT_FLAG, MS_DIRSYNC},
+    {"remount", OPT_FLAG, MS_REMOUNT},   {"mand", OPT_FLAG, MS_MANDLOCK},      {"nomand", OPT_CLEAR, MS_MANDLOCK},
+    {"atime", OPT_CLEAR, MS_NOATIME},    {"noatime", OPT_FLAG, MS_NOATIME},    {"diratime", OPT_CLEAR, MS_NODIRATIME},
+    {"nodiratime", OPT_FLAG, MS_NODIRATIME}, {"relatime", OPT_FLAG, MS_RELATIME}, {"norelatime", OPT_CLEAR, MS_RELATIME},
+    {"strictatime", OPT_FLAG, MS_STRICTATIME}, {"nostrictatime", OPT_CLEAR, MS_STRICTATIME},
+    {"nosymfollow", OPT_FLAG, MS_NOSYMFOLLOW}, {"bind", OPT_FLAG, MS_BIND},     {"rbind", OPT_FLAG, MS_BIND | MS_REC},
+    {"private", OPT_PROP, MS_PRIVATE},   {"rprivate", OPT_PROP, MS_PRIVATE | MS_REC},
+    {"shared", OPT_PROP, MS_SHARED},     {"rshared", OPT_PROP, MS_SHARED | MS_REC},
+    {"slave", OPT_PROP, MS_SLAVE},       {"rslave", OPT_PROP, MS_SLAVE | MS_REC},
+    {"unbindable", OPT_PROP, MS_UNBINDABLE}, {"runbindable", OPT_PROP, MS_UNBINDABLE | MS_REC},
+};
+
+void rt_parse_mount_options(json_t *options, struct rt_mount_opts *mo) {
+  struct buf data = {0};
+  size_t i, k;
+  json_t *v;
+  memset(mo, 0, sizeof(*mo));
+  json_array_foreach(options, i, v) {
+    const char *o = json_string_value(v);
+    for (k = 0; k < ARRAY_SIZE(mount_opts); k++)
+      if (strcmp(o, mount_opts[k].name) == 0) break;
+    if (k == ARRAY_SIZE(mount_opts)) { /* not a flag: file system data such as mode=755 */
+      if (data.len) buf_putc(&data, ',');
+      buf_puts(&data, o);
+    } else if (mount_opts[k].kind == OPT_FLAG) {
+      mo->flags |= mount_opts[k].flag;
+      mo->clear &= ~mount_opts[k].flag;
+    } else if (mount_opts[k].kind == OPT_CLEAR) {
+      mo->flags &= ~mount_opts[k].flag;
+      mo->clear |= mount_opts[k].flag;
+    } else {
+      mo->propagation |= mount_opts[k].flag;
+    }
+  }
+  mo->data = buf_steal(&data);
+}
+
+static int open_resolved(int rootfd, const char *path) {
+  struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+  int fd;
+  do fd = sys_openat2(rootfd, path, &how);
+  while (fd < 0 && errno == EAGAIN);
+  return fd;
+}
+
+/* create path component by component: each parent is opened inside the root, and the new entry
+ * is made relative to that fd by a plain name, so no symlink in the image can lead out; a dangling
+ * symlink is followed by creating its target, itself resolved inside the root */
+static int create_in_root(int rootfd, const char *path, bool as_file, int depth, struct berth_error **err) {
+  if (depth > 40) return berr(err, ELOOP, "too many symlinks creating \"%s\" in the container", path);
+  size_t len = strlen(path), start = 0;
+  _cleanup_close_ int parent = open_resolved(rootfd, "/");
+  if (parent < 0) return berr_sys(err, errno, "open root");
+  while (start < len) {
+    while (path[start] == '/') start++;
+    if (!path[start]) break;
+    size_t end = start + strcspn(path + start, "/");
+    bool last = path[end + strspn(path + end, "/")] == '\0';
+    _cleanup_free_ char *comp = xstrndup(path + start, end - start);
+    _cleanup_free_ char *sofar = xstrndup(path, end);
+    int fd = open_resolved(rootfd, sofar);
+    if (fd < 0 && errno == ENOENT) {
+      int r = (last && as_file) ? openat(parent, comp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644)
+                                : mkdirat(parent, comp, 0755);
+      if (r < 0 && errno != EEXIST) return berr_sys(err, errno, "create \"%s\" in the container", sofar);
+      if (r > 0) close(r);
+      fd = open_resolved(rootfd, sofar);
+      char target[PATH_MAX];
+      ssize_t n;
+      if (fd < 0 && errno == ENOENT && (n = readlinkat(parent, comp, target, sizeof(target) - 1)) > 0) {
+        target[n] = '\0';
+        _cleanup_free_ char *dir = xstrndup(path, start);
+        _cleanup_free_ char *next = xasprintf("%s%s%s%s", target[0] == '/' ? "" : dir, target, last ? "" : "/", path + end);
+        return create_in_root(rootfd, next, as_file, depth + 1, err);
+      }
+    }
+    if (fd < 0) return berr_sys(err, errno, "open \"%s\" in the container", sofar);
+    close(parent);
+    parent = fd;
+    start = end;
+  }
+  return 0;
+}
+
+int rt_open_in_root(int rootfd, const char *path, bool create, bool as_file, struct berth_error **err) {
+  int fd = open_resolved(rootfd, path);
+  if (fd >= 0 || errno != ENOENT || !create) {
+    if (fd < 0) return berr_sys(err, errno, "open \"%s\" in the container", path);
+    return fd;
+  }
+  int r = create_in_root(rootfd, path, as_file, 0, err);
+  if (r < 0) return r;
+  fd = open_resolved(rootfd, path);
+  if (fd < 0) return berr_sys(err, errno, "open \"%s\" in the container", path);
+  return fd;
+}
+
+static unsigned long statvfs_mount_flags(const char *path) {
+  static const struct { unsigned long st, ms; } map[] = {
+      {ST_RDONLY, MS_RDONLY}, {ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
+      {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
+  };
+  struct statvfs sv;
+  unsigned long f = 0;
+  if (statvfs(path, &sv) < 0) return 0;
+  for (size_t i = 0; i < ARRAY_SIZE(map); i++)
+    if (sv.f_flag & map[i].st) f |= map[i].ms;
+  return f;
+}
+
+/* a bind mount ignores flags on creation: apply them with a remount, keeping the flags the kernel
+ * locked (nosuid, nodev... inherited in a user namespace) when a plain remount is refused */
+static int remount_bind(const char *target, unsigned long flags, unsigned long clear, struct berth_error **err) {
+  unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_BIND | MS_REC | MS_REMOUNT));
+  if (mount(NULL, target, NULL, f, NULL) == 0) return 0;
+  if (errno == EPERM) {
+    f |= statvfs_mount_flags(target) & ~clear;
+    if (mount(NULL, target, NULL, f, NULL) == 0) return 0;
+  }
+  return berr_sys(err, errno, "remount \"%s\"", target);
+}
+
+static bool source_is_dir(const char *src) {
+  struct stat st;
+  return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
+}
+
+static int do_mount(int rootfd, json_t *m, struct berth_error **err) {
+  const char *dest = json_string_value(json_object_get(m, "destination"));
+  const char *type = json_string_value(json_object_get(m, "type"));
+  const char *src = json_string_value(json_object_get(m, "source"));
+  struct rt_mount_opts mo;
+  rt_parse_mount_options(json_object_get(m, "options"), &mo);
+  _cleanup_free_ char *data = mo.data;
+  bool bind = (mo.flags & MS_BIND) || (type && strcmp(type, "bind") == 0);
+  if (bind) mo.flags |= MS_BIND;
+  if (!bind && type && strcmp(type, "cgroup") == 0) return rt_mount_cgroupfs(rootfd, dest, mo.flags, err);
+  if (bind && !src) return berr(err, EINVAL, "bind mount on \"%s\" has no source", dest);
+  _cleanup_close_ int fd = rt_open_in_root(rootfd, dest, true, bind && !source_is_dir(src), err);
+  if (fd < 0) return fd;
+  char target[64];
+  snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+  unsigned long first = bind ? (mo.flags & (MS_BIND | MS_REC)) : (mo.flags & ~MS_BIND);
+  if (mount(src ? src : (type ? type : "none"), target, bind ? NULL : type, first, bind ? NULL : data) < 0)
+    return berr_sys(err, errno, "mount %s \"%s\" on \"%s\"", type ? type : "bind", src ? src : "", dest);
+  /* the new mount hides the fd's dentry: reopen so the remount and propagation reach the mount */
+  close(take_fd(&fd));
+  fd = rt_open_in_root(rootfd, dest, false, false, err);
+  if (fd < 0) return fd;
+  snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+  int r = 0;
+  if (bind && (mo.flags & ~(MS_BIND | MS_REC)))
+    r = remount_bind(target, mo.flags, mo.clear, err);
+  if (r == 0 && mo.propagation && mount(NULL, target, NULL, mo.propagation, NULL) < 0)
+    r = berr_sys(err, errno, "set propagation of \"%s\"", dest);
+  return r < 0 ? berr_prefix(err, "mount \"%s\"", dest) : 0;
+}
+
+static const struct {
+  const char *name;
+  unsigned int major, minor;
+} default_devices[] = {
+    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+static const struct {
+  const char *target, *name;
+} dev_links[] = {
+    {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+    {"/proc/self/fd/2", "stderr"}, {"pts/ptmx", "ptmx"}, {"/proc/kcore", "core"},
+};
+
+/* mknod where we may; in a user namespace bind the host's node onto an empty file instead */
+static int make_device(int devfd, const char *name, mode_t mode, dev_t dev, bool userns, struct berth_error **err) {
+  if (!userns) {
+    if (mknodat(devfd, name, mode, dev) == 0 || errno == EEXIST) return 0;
+    if (errno != EPERM) return berr_sys(err, errno, "mknod /dev/%s", name);
+  }
+  _cleanup_free_ char *host = xasprintf("/dev/%s", name);
+  _cleanup_close_ int fd = openat(devfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) return berr_sys(err, errno, "create /dev/%s", name);
+  char target[64];
+  snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+  if (mount(host, target, NULL, MS_BIND, NULL) < 0) return berr_sys(err, errno, "bind mount %s", host);
+  return 0;
+}
+
+static int setup_devices(struct rt_container *c, int rootfd, struct berth_error **err) {
+  _cleanup_close_ int devpath = rt_open_in_root(rootfd, "/dev", true, false, err);
+  if (devpath < 0) return devpath;
+  char p[64];
+  snprintf(p, sizeof(p), "/proc/self/fd/%d", devpath);
+  _cleanup_close_ int devfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (devfd < 0) return berr_sys(err, errno, "open /dev of the container");
+  for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+    int r = make_device(devfd, default_devices[i].name, S_IFCHR | 0666,
+                        makedev(default_devices[i].major, default_devices[i].minor), c->userns, err);
+    if (r < 0) return r;
+  }
+  json_t *devs = json_object_get(json_object_get(c->spec, "linux"), "devices"), *d;
+  size_t i;
+  json_array_foreach(devs, i, d) {
+    const char *path = json_string_value(json_object_get(d, "path"));
+    const char *type = json_string_value(json_object_get(d, "type"));
+    if (!path || strncmp(path, "/dev/", 5) != 0 || strchr(path + 5, '/') || !type)
+      return berr(err, EINVAL, "linux.devices[%zu]: only nodes directly in /dev are supported yet", i);
+    json_t *fm = json_object_get(d, "fileMode");
+    mode_t mode = (fm ? (mode_t)json_integer_value(fm) : 0666) |
+                  (type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR);
+    dev_t dev = makedev(json_integer_value(json_object_get(d, "major")), json_integer_value(json_object_get(d, "minor")));
+    int r = make_device(devfd, path + 5, mode, dev, c->userns, err);
+    if (r < 0) return r;
+    fchownat(devfd, path + 5, (uid_t)json_integer_value(json_object_get(d, "uid")),
+             (gid_t)json_integer_value(json_object_get(d, "gid")), AT_SYMLINK_NOFOLLOW);
+  }
+  for (size_t k = 0; k < ARRAY_SIZE(dev_links); k++) {
+    if (strcmp(dev_links[k].name, "core") == 0 && access("/proc/kcore", F_OK) < 0) continue;
+    if (symlinkat(dev_links[k].target, devfd, dev_links[k].name) < 0 && errno != EEXIST)
+      return berr_sys(err, errno, "symlink /dev/%s", dev_links[k].name);
+  }
+  return 0;
+}
+
+/* Docker's /dev is a fresh tmpfs: devices are created only when /dev is not a bind mount */
+static bool dev_is_fresh(json_t *mounts) {
+  size_t i;
+  json_t *m;
+  json_array_foreach(mounts, i, m) {
+    const char *dest = json_string_value(json_object_get(m, "destination"));
+    const char *type = json_string_value(json_object_get(m, "type"));
+    if (dest && strcmp(dest, "/dev") == 0) return !type || strcmp(type, "bind") != 0;
+  }
+  return false;
+}
+
+static int pivot(const char *rootfs, struct berth_error **err) {
+  _cleanup_close_ int oldroot = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  _cleanup_close_ int newroot = open(rootfs, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  if (oldroot < 0 || newroot < 0) return berr_sys(err, errno, "open \"%s\"", rootfs);
+  /* pivot_root(".", ".") stacks the old root on top of the new one; no put_old dir is needed */
+  if (fchdir(newroot) < 0 || sys_pivot_root(".", ".") < 0) return berr_sys(err, errno, "pivot_root to \"%s\"", rootfs);
+  if (fchdir(oldroot) < 0) return berr_sys(err, errno, "fchdir");
+  /* make the old root a slave so the unmount below does not propagate to the host */
+  if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0) return berr_sys(err, errno, "make old root rslave");
+  if (umount2(".", MNT_DETACH) < 0) return berr_sys(err, errno, "unmount the old root");
+  if (chdir("/") < 0) return berr_sys(err, errno, "chdir /");
+  return 0;
+}
+
+static int mask_paths(json_t *lx, struct berth_error **err) {
+  _cleanup_close_ int rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(lx, "readonlyPaths"), i, v) {
+    _cleanup_close_ int fd = open_resolved(rootfd, json_string_value(v));
+    if (fd < 0) continue; /* absent in this kernel or image: nothing to protect */
+    char t[64];
+    snprintf(t, sizeof(t), "/proc/self/fd/%d", fd);
+    if (mount(t, t, NULL, MS_BIND | MS_REC, NULL) < 0)
+      return berr_sys(err, errno, "bind \"%s\" read-only", json_string_value(v));
+    close(take_fd(&fd));
+    fd = open_resolved(rootfd, json_string_value(v));
+    snprintf(t, sizeof(t), "/proc/self/fd/%d", fd);
+    int r = remount_bind(t, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, err);
+    if (r < 0) return berr_prefix(err, "read-only path \"%s\"", json_string_value(v));
+  }
+  json_array_foreach(json_object_get(lx, "maskedPaths"), i, v) {
+    _cleanup_close_ int fd = open_resolved(rootfd, json_string_value(v));
+    if (fd < 0) continue;
+    struct stat st;
+    char t[64];
+    snprintf(t, sizeof(t), "/proc/self/fd/%d", fd);
+    int r = fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? mount("tmpfs", t, "tmpfs", MS_RDONLY, NULL)
+                                                       : mount("/dev/null", t, NULL, MS_BIND, NULL);
+    if (r < 0) return berr_sys(err, errno, "mask \"%s\"", json_string_value(v));
+  }
+  return 0;
+}
+
+static int mount_all(struct rt_container *c, struct berth_error **err) {
+  _cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) return berr_sys(err, errno, "open rootfs \"%s\"", c->rootfs);
+  json_t *mounts = json_object_get(c->spec, "mounts"), *m;
+  size_t i;
+  json_array_foreach(mounts, i, m) {
+    int r = do_mount(rootfd, m, err);
+    if (r < 0) return r;
+  }
+  if (dev_is_fresh(mounts)) return setup_devices(c, rootfd, err);
+  return 0;
+}
+
+int rt_setup_rootfs(struct rt_container *c, struct berth_error **err) {
+  if (!(c->clone_flags & CLONE_NEWNS)) return berr(err, EINVAL, "a container without its own mount namespace is not supported");
+  json_t *lx = json_object_get(c->spec, "linux");
+  const char *prop = json_string_value(json_object_get(lx, "rootfsPropagation"));
+  struct rt_mount_opts mo = {0};
+  if (prop) {
+    json_t *opts = json_pack("[s]", prop);
+    rt_parse_mount_options(opts, &mo);
+    json_decref(opts);
+    free(mo.data);
+  }
+  /* nothing we mount may reach the host: the whole tree becomes a slave (or what was asked) */
+  if (mount(NULL, "/", NULL, MS_REC | (mo.propagation ? mo.propagation & ~MS_REC : MS_SLAVE), NULL) < 0)
+    return berr_sys(err, errno, "set propagation of /");
+  if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return berr_sys(err, errno, "bind mount rootfs \"%s\"", c->rootfs);
+  int r = mount_all(c, err);
+  if (r == 0) r = pivot(c->rootfs, err);
+  if (r == 0) r = mask_paths(lx, err);
+  if (r == 0 && json_is_true(json_object_get(json_object_get(c->spec, "root"), "readonly")))
+    r = remount_bind("/", MS_RDONLY, 0, err);
+  return r;
+}

@@ -1,0 +1,124 @@
+/* runtime.h - berth-runtime internals shared by its files (not a public module header) */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "common/error.h"
+
+#define RT_DEFAULT_ROOT "/run/berth-runtime"
+
+/* global options (before the command) */
+struct rt_opts {
+  const char *root;
+  const char *log_path;
+  bool log_json;
+  bool debug;
+};
+
+/* options of create / run */
+struct rt_create_opts {
+  const char *id;
+  const char *bundle;
+  const char *pid_file;
+  const char *console_socket;
+  bool keep_child; /* run: the init stays our child and we wait for it */
+};
+
+/* what the parent hands the forked init; fields are read-only in the child */
+struct rt_container {
+  const char *id;
+  char *bundle;   /* absolute */
+  char *rootfs;   /* absolute */
+  char *statedir; /* ROOT/ID */
+  json_t *spec;
+  int sync_fd;    /* child end of the SOCK_SEQPACKET pair */
+  int fifo_fd;    /* O_PATH fd of ROOT/ID/exec.fifo, reopened for writing by the init */
+  int console_fd; /* connected --console-socket, or -1 */
+  int clone_flags;
+  bool userns;
+};
+
+/* ---- sync.c: named stages between parent and init ---- */
+enum rt_sync_stage {
+  SYNC_GO = 1,   /* parent -> init: id maps and cgroups are in place, go on */
+  SYNC_READY,    /* init -> parent: set up, now waiting on exec.fifo */
+  SYNC_ERROR,    /* init -> parent: {errno, message}, then the init exits */
+};
+int rt_sync_send(int fd, enum rt_sync_stage stage, int code, const char *msg);
+/* rt_sync_wait: wait for stage; an SYNC_ERROR packet becomes *err; EOF is "init exited" */
+int rt_sync_wait(int fd, enum rt_sync_stage stage, struct berth_error **err);
+
+/* ---- signals.c ---- */
+/* rt_parse_signal: "TERM", "SIGTERM", "sigterm", "15" -> 15; -EINVAL when unknown */
+int rt_parse_signal(const char *s);
+
+/* ---- state.c: ROOT/ID/state.json ---- */
+enum rt_status { RT_CREATING, RT_CREATED, RT_RUNNING, RT_STOPPED };
+struct rt_state {
+  char *id;
+  pid_t pid;
+  uint64_t start_time; /* field 22 of /proc/PID/stat: tells a reused pid apart */
+  char *bundle;
+  char *rootfs;
+  char *created;       /* RFC 3339 nano */
+  char *cgroup_path;   /* linux.cgroupsPath or NULL */
+  json_t *annotations;
+};
+char *rt_statedir(const struct rt_opts *o, const char *id);
+int rt_state_save(const struct rt_opts *o, const struct rt_state *st, struct berth_error **err);
+int rt_state_load(const struct rt_opts *o, const char *id, struct rt_state *st, struct berth_error **err);
+void rt_state_clear(struct rt_state *st);
+enum rt_status rt_state_status(const struct rt_opts *o, const struct rt_state *st);
+const char *rt_status_name(enum rt_status s);
+json_t *rt_state_json(const struct rt_state *st, enum rt_status s);
+/* rt_proc_start_time: start time of pid, 0 if it is gone or a zombie */
+uint64_t rt_proc_start_time(pid_t pid);
+int rt_valid_id(const char *id, struct berth_error **err);
+
+/* ---- create.c (parent side) ---- */
+int rt_create(const struct rt_opts *o, const struct rt_create_opts *c, pid_t *pid, struct berth_error **err);
+/* rt_start: open the fifo so the init execs; fails unless the container is created */
+int rt_start(const struct rt_opts *o, const char *id, struct berth_error **err);
+/* rt_destroy: kill what is left (with force), remove cgroup and state dir */
+int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct berth_error **err);
+int rt_kill(const struct rt_opts *o, const struct rt_state *st, int sig, bool all, struct berth_error **err);
+
+/* ---- init.c (child side) ---- */
+__attribute__((noreturn)) void rt_init_main(struct rt_container *c);
+
+/* ---- mounts.c ---- */
+int rt_setup_rootfs(struct rt_container *c, struct berth_error **err);
+/* rt_open_in_root: open path inside rootfd without leaving it; with mkdirs, create missing
+ * directories (and the last component as a file when as_file) */
+int rt_open_in_root(int rootfd, const char *path, bool create, bool as_file, struct berth_error **err);
+/* rt_mount_flags: split OCI mount options into flags, propagation and the data string */
+struct rt_mount_opts {
+  unsigned long flags;
+  unsigned long clear;
+  unsigned long propagation;
+  char *data;
+};
+void rt_parse_mount_options(json_t *options, struct rt_mount_opts *mo);
+
+/* ---- process.c ---- */
+int rt_setup_process_early(struct rt_container *c, struct berth_error **err); /* rlimits, oom, hostname */
+int rt_setup_console(struct rt_container *c, struct berth_error **err);
+int rt_prepare_exec(struct rt_container *c, char **path, char ***envp, struct berth_error **err);
+int rt_setup_identity(struct rt_container *c, struct berth_error **err); /* user, groups, caps */
+/* rt_find_executable: look name up in PATH (from env) like execvp; heap path */
+int rt_find_executable(const char *name, const char *path_env, char **out, struct berth_error **err);
+
+/* ---- seccomp.c ---- */
+struct rt_seccomp;
+int rt_seccomp_prepare(json_t *seccomp, bool nnp, struct rt_seccomp **out, struct berth_error **err);
+int rt_seccomp_load(struct rt_seccomp *s, struct berth_error **err);
+void rt_seccomp_free(struct rt_seccomp *s);
+
+/* ---- cgroup.c ---- */
+int rt_cgroup_create(const char *path, json_t *resources, pid_t pid, struct berth_error **err);
+int rt_cgroup_destroy(const char *path, struct berth_error **err);
+/* rt_cgroup_pids: pids in the container's cgroup (pids or memory hierarchy); heap array */
+int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n);
+/* rt_mount_cgroupfs: the "cgroup" mount type: the container's own cgroups, read-only */
+int rt_mount_cgroupfs(int rootfd, const char *dest, unsigned long flags, struct berth_error **err);

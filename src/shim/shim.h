@@ -1,0 +1,77 @@
+/* shim.h - berth-shim's internal state, shared by its files (the shim exposes no library) */
+#pragma once
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+#include "common/buf.h"
+#include "common/error.h"
+#include "shim/logline.h"
+
+#define SHIM_SYNC_FD 3
+/* largest attach packet: 1 stream byte + data */
+#define SHIM_PACKET_MAX 32768
+
+struct shim_opts {
+  const char *id, *bundle, *state_dir, *runtime, *runtime_root, *log_driver, *log_path;
+  bool stdin_open, stdin_once, tty;
+};
+
+/* every fd in the epoll set starts with this, so one pointer tells what woke up */
+enum shim_src_kind { SRC_SIGNAL, SRC_SYNC, SRC_LISTEN, SRC_CLIENT, SRC_OUTPUT, SRC_STDIN };
+struct shim_src {
+  int fd;
+  enum shim_src_kind kind;
+};
+
+struct shim_client {
+  struct shim_src src;
+  struct shim_client *next;
+  bool reading; /* false once the client shut down its write side */
+};
+
+struct shim_output {
+  struct shim_src src;
+  char stream; /* 1 stdout, 2 stderr */
+  struct logline_stream ll;
+};
+
+struct shim {
+  struct shim_opts o;
+  char *pid_file, *init_pid_file, *runtime_log, *attach_path, *console_path, *exit_file;
+  int epfd;
+  struct shim_src sig, sync, listen;
+  struct shim_output out[2];  /* out[0].src.fd is the pty master with --tty */
+  struct shim_src in;         /* write side of the container's stdin; the pty master with --tty */
+  int log_fd;                 /* -1 with --log-driver none */
+  int console_fd;             /* --console-socket listener while create runs */
+  struct shim_client *clients;
+  pid_t init_pid;
+  int exit_code;              /* status, or 128+signal */
+  struct timespec finished;
+  bool started, init_exited, stdin_close_pending, stdin_paused;
+  size_t stdin_len, stdin_off; /* bytes pending for the container's stdin */
+  struct buf logbuf;
+  struct shim_client *dead; /* dropped during one batch of events, freed after it */
+  /* big buffers last: a page of them costs memory only once it is touched */
+  char iobuf[SHIM_PACKET_MAX]; /* iobuf[0] is the stream byte of an attach packet */
+  char stdin_buf[SHIM_PACKET_MAX];
+  char pending[2][LOGLINE_MAX]; /* the log's unfinished lines, per stream */
+};
+
+/* runtime.c: the OCI runtime CLI */
+int shim_runtime_create(struct shim *s, int fds[3], struct berth_error **err);
+int shim_runtime_start(struct shim *s, struct berth_error **err);
+void shim_runtime_delete(struct shim *s);
+
+/* stdio.c: the container's stdio and the pty from --console-socket */
+int shim_stdio_create(struct shim *s, int child_fds[3], struct berth_error **err);
+int shim_console_listen(struct shim *s, struct berth_error **err);
+int shim_console_receive(struct shim *s, struct berth_error **err);
+int shim_attach_listen(struct shim *s, struct berth_error **err);
+
+/* loop.c: the event loop; returns when the container has exited (0) or berthd gave up on it (1) */
+int shim_loop_setup(struct shim *s, struct berth_error **err);
+int shim_loop_run(struct shim *s);
+void shim_clients_close(struct shim *s);
+void shim_log_flush(struct shim *s);
+void shim_sync_send(struct shim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,223 @@
+#!/usr/bin/env bats
+# runtime.bats - berth-runtime driven as an OCI runtime on a busybox bundle (needs root)
+
+RUNTIME="${BERTH_RUNTIME:-$BATS_TEST_DIRNAME/../../build/src/runtime/berth-runtime}"
+
+setup_file() {
+  export ROOTFS="$BATS_FILE_TMPDIR/rootfs"
+  mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/tmp"
+  cp /bin/busybox "$ROOTFS/bin/busybox"
+  for a in $("$ROOTFS/bin/busybox" --list); do
+    [ "$a" = busybox ] || ln -sf busybox "$ROOTFS/bin/$a"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$ROOTFS/etc/passwd"
+}
+
+setup() {
+  STATE="$BATS_TEST_TMPDIR/state"
+  BUNDLE="$BATS_TEST_TMPDIR/bundle"
+  mkdir -p "$BUNDLE"
+  ID="rt-$BATS_TEST_NUMBER-$$"
+}
+
+teardown() {
+  "$RUNTIME" --root "$STATE" delete --force "$ID" >/dev/null 2>&1 || true
+}
+
+rt() { "$RUNTIME" --root "$STATE" "$@"; }
+
+# bundle ARGS_JSON [JQ_FILTER]: a config.json from `berth-runtime spec` edited with jq
+bundle() {
+  "$RUNTIME" spec | jq --arg root "$ROOTFS" --argjson args "$1" \
+    ".root.path = \$root | .process.args = \$args | .hostname = \"box\" | ${2:-.}" > "$BUNDLE/config.json"
+}
+
+@test "spec prints a valid default config" {
+  run "$RUNTIME" spec
+  [ "$status" -eq 0 ]
+  echo "$output" | jq -e '.ociVersion == "1.0.2" and .root.path == "rootfs" and (.linux.namespaces | length) == 5'
+}
+
+@test "run echo prints its output" {
+  bundle '["echo", "hello world"]'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" = "hello world" ]
+}
+
+@test "run propagates the exit code" {
+  bundle '["sh", "-c", "exit 7"]'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 7 ]
+}
+
+@test "hostname, pid 1, /proc and /dev/null inside the container" {
+  bundle '["sh", "-c", "hostname; echo $$; cat /proc/1/comm; echo x > /dev/null && test -c /dev/null && echo devnull-ok; readlink /dev/stdout"]'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "box" ]
+  [ "${lines[1]}" = "1" ]
+  [ "${lines[2]}" = "sh" ]
+  [ "${lines[3]}" = "devnull-ok" ]
+  [ "${lines[4]}" = "/proc/self/fd/1" ]
+}
+
+@test "create, state, start, kill, delete" {
+  bundle '["sleep", "300"]'
+  rt create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$ID" </dev/null >/dev/null 2>&1
+  run rt state "$ID"
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jq -r .status)" = created ]
+  [ "$(echo "$output" | jq -r .pid)" = "$(cat "$BATS_TEST_TMPDIR/pid")" ]
+  [ "$(echo "$output" | jq -r .bundle)" = "$BUNDLE" ]
+  rt start "$ID"
+  [ "$(rt state "$ID" | jq -r .status)" = running ]
+  run rt delete "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"not stopped: running"* ]]
+  rt kill "$ID" KILL
+  for i in $(seq 50); do [ "$(rt state "$ID" | jq -r .status)" = stopped ] && break; sleep 0.02; done
+  [ "$(rt state "$ID" | jq -r .status)" = stopped ]
+  rt delete "$ID"
+  run rt state "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"does not exist"* ]]
+}
+
+@test "delete --force kills a running container" {
+  bundle '["sleep", "300"]'
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  pid=$(rt state "$ID" | jq -r .pid)
+  [ "$(rt state "$ID" | jq -r .status)" = running ]
+  rt delete --force "$ID"
+  run rt list -q
+  [[ "$output" != *"$ID"* ]]
+  ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
+}
+
+@test "kill accepts signal names and numbers" {
+  bundle '["sh", "-c", "trap \"echo got-usr1; exit 3\" USR1; while :; do sleep 0.05; done"]'
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >"$BATS_TEST_TMPDIR/out" 2>&1
+  sleep 0.2
+  rt kill "$ID" SIGUSR1
+  for i in $(seq 50); do [ "$(rt state "$ID" | jq -r .status)" = stopped ] && break; sleep 0.02; done
+  grep -q got-usr1 "$BATS_TEST_TMPDIR/out"
+  run rt kill "$ID" 9
+  [ "$status" -eq 1 ]
+  run rt kill "$ID" NOSUCHSIG
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"unknown signal"* ]]
+}
+
+@test "a missing executable is named in the error" {
+  bundle '["no-such-program", "arg"]'
+  run rt create --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"no-such-program": executable file not found in $PATH'* ]]
+  [ ! -e "$STATE/$ID" ]
+}
+
+@test "errors go to --log as error: lines" {
+  bundle '["no-such-program"]'
+  run "$RUNTIME" --root "$STATE" --log "$BATS_TEST_TMPDIR/log" create --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  grep -q '^error: .*no-such-program' "$BATS_TEST_TMPDIR/log"
+  run "$RUNTIME" --root "$STATE" --log "$BATS_TEST_TMPDIR/log.json" --log-format json create --bundle "$BUNDLE" "$ID"
+  jq -e '.level == "error"' "$BATS_TEST_TMPDIR/log.json"
+}
+
+@test "no mounts are left behind after delete" {
+  bundle '["sleep", "300"]'
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  rt delete --force "$ID"
+  ! grep -F "$ROOTFS" /proc/self/mountinfo
+}
+
+@test "mount destinations cannot escape the rootfs through symlinks" {
+  outside="$BATS_TEST_TMPDIR/outside"
+  mkdir -p "$outside"
+  ln -sfn "../../../../../../../../$outside" "$ROOTFS/escape"
+  bundle '["sh", "-c", "test -d /escape/sub && echo inside"]' \
+    '.mounts += [{"destination": "/escape/sub", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]}]'
+  run rt run --bundle "$BUNDLE" "$ID"
+  rm -f "$ROOTFS/escape"
+  [ "$status" -eq 0 ]
+  [ "$output" = inside ]
+  [ ! -e "$outside/sub" ]
+  [ -d "$ROOTFS/$outside/sub" ]
+}
+
+@test "bind mounts, read-only root and masked paths" {
+  mkdir -p "$BATS_TEST_TMPDIR/data" && echo payload > "$BATS_TEST_TMPDIR/data/f"
+  bundle '["sh", "-c", "cat /data/f; touch /data/g 2>/dev/null || echo data-ro; touch /x 2>/dev/null || echo root-ro; cat /proc/keys | wc -c; (echo 1 > /proc/sys/kernel/hostname) 2>/dev/null || echo procsys-ro"]' \
+    ".root.readonly = true | .mounts += [{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$BATS_TEST_TMPDIR/data\", \"options\": [\"rbind\", \"ro\"]}]"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = payload ]
+  [ "${lines[1]}" = data-ro ]
+  [ "${lines[2]}" = root-ro ]
+  [ "${lines[3]}" = 0 ]
+  [ "${lines[4]}" = procsys-ro ]
+}
+
+@test "user, cwd, env, capabilities and rlimits are applied" {
+  bundle '["sh", "-c", "id -u; id -g; pwd; echo $FOO; echo $HOME; ulimit -n; grep CapEff /proc/self/status"]' \
+    '.process.user = {"uid": 1000, "gid": 1000, "additionalGids": [10]} | .process.cwd = "/work/dir" | .process.env += ["FOO=bar"] | .process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 512, "hard": 512}] | .process.capabilities.effective = ["CAP_KILL"] | .process.capabilities.permitted = ["CAP_KILL"] | .process.capabilities.inheritable = ["CAP_KILL"] | .process.capabilities.ambient = ["CAP_KILL"]'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 1000 ]
+  [ "${lines[1]}" = 1000 ]
+  [ "${lines[2]}" = /work/dir ]
+  [ "${lines[3]}" = bar ]
+  [ "${lines[4]}" = / ]
+  [ "${lines[5]}" = 512 ]
+  [[ "${lines[6]}" == *0000000000000020 ]]
+}
+
+@test "cgroup limits are applied and the cgroup is removed on delete" {
+  [ -d /sys/fs/cgroup/memory ] || skip "no cgroup v1 memory hierarchy"
+  bundle '["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max"]' \
+    ".linux.cgroupsPath = \"/berth-rt-test/$ID\" | .linux.resources.memory.limit = 67108864 | .linux.resources.pids.limit = 64"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 67108864 ]
+  [ "${lines[1]}" = 64 ]
+  [ ! -e "/sys/fs/cgroup/memory/berth-rt-test/$ID" ]
+}
+
+@test "seccomp filter from the config is enforced" {
+  bundle '["sh", "-c", "mkdir /tmp/sc-$$ 2>&1 || echo denied"]' \
+    '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"], "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *denied* ]]
+}
+
+@test "terminal: the pty master is sent over --console-socket" {
+  bundle '["sh", "-c", "tty; echo in-tty"]' '.process.terminal = true'
+  sock="$BATS_TEST_TMPDIR/console.sock"
+  python3 - "$sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+fds = array.array("i")
+msg, anc, _, _ = c.recvmsg(1, socket.CMSG_LEN(fds.itemsize))
+fds.frombytes(anc[0][2][:fds.itemsize])
+out = b""
+while True:
+    try:
+        d = os.read(fds[0], 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+open(sys.argv[2], "wb").write(out)
+PY
+  for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.02; done
+  rt run --console-socket "$sock" --bundle "$BUNDLE" "$ID" </dev/null
+  wait
+  grep -q '^/dev/pts/0' "$BATS_TEST_TMPDIR/tty.out"
+  grep -q 'in-tty' "$BATS_TEST_TMPDIR/tty.out"
+}

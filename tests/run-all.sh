@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# run-all.sh: the single test command: build, unit tests (meson test), integration tests (bats).
+#
+# Usage (as root, from anywhere): tests/run-all.sh [BATS_FILE...]
+#   BUILD_DIR   meson build directory (default: build, relative to the repository)
+#   MESON_ARGS  extra arguments for `meson setup` when the build directory is made
+# Prints each suite's output, then "N skipped" when something was skipped, and ends with
+# exactly one line "N passed, N failed". Exits 1 when anything failed.
+# The acceptance suite (/work/shared/acceptance or $ACCEPTANCE_DIR) is run separately.
+set -uo pipefail
+
+src=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$src" || exit 1
+BUILD_DIR=${BUILD_DIR:-build}
+case $BUILD_DIR in /*) ;; *) BUILD_DIR="$src/$BUILD_DIR" ;; esac
+export BUILD_DIR
+
+passed=0 failed=0 skipped=0
+summary() {
+  [ "$skipped" -eq 0 ] || echo "$skipped skipped"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+  exit
+}
+section() { printf '\n==== %s ====\n' "$*"; }
+
+# ---------------------------------------------------------------- build
+section "build ($BUILD_DIR)"
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  # shellcheck disable=SC2086
+  if ! meson setup "$BUILD_DIR" ${MESON_ARGS:-}; then
+    echo "meson setup failed"
+    failed=$((failed + 1))
+    summary
+  fi
+fi
+if ! ninja -C "$BUILD_DIR"; then
+  echo "build failed"
+  failed=$((failed + 1))
+  summary
+fi
+
+# ---------------------------------------------------------------- unit tests
+section "unit tests (meson test)"
+meson test -C "$BUILD_DIR" --print-errorlogs
+unit_rc=$?
+log="$BUILD_DIR/meson-logs/testlog.json"
+if [ -s "$log" ]; then
+  # one JSON object per test; count by result
+  read -r p f s < <(python3 - "$log" <<'PY'
+import json, sys
+p = f = s = 0
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line:
+        continue
+    r = json.loads(line).get("result", "")
+    if r in ("OK", "EXPECTEDFAIL"):
+        p += 1
+    elif r == "SKIP":
+        s += 1
+    else:
+        f += 1
+print(p, f, s)
+PY
+  )
+  passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0})) skipped=$((skipped + ${s:-0}))
+  echo "unit tests: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
+fi
+if [ "$unit_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+  echo "meson test failed (exit $unit_rc) without a failed test in $log"
+  failed=$((failed + 1))
+fi
+
+# ---------------------------------------------------------------- integration tests
+if [ $# -gt 0 ]; then
+  files=("$@")
+else
+  files=("$src"/tests/integration/*.bats)
+fi
+command -v bats >/dev/null || { echo "bats is missing: apt-get install bats"; failed=$((failed + 1)); summary; }
+for f in "${files[@]}"; do
+  [ -f "$f" ] || continue
+  section "integration: ${f#"$src"/}"
+  out=$(mktemp)
+  bats --tap "$f" 2>&1 | tee "$out"
+  rc=${PIPESTATUS[0]}
+  # TAP: "ok N name", "ok N name # skip reason", "not ok N name"
+  p=$(grep -Ec '^ok [0-9]+' "$out")
+  s=$(grep -Eic '^ok [0-9]+ .*# skip' "$out")
+  f_=$(grep -Ec '^not ok [0-9]+' "$out")
+  plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$out" | head -n 1)
+  rm -f "$out"
+  # tests that never ran (setup_file failed, bats crashed) count as failed
+  if [ -n "$plan" ] && [ $((p + f_)) -lt "$plan" ]; then
+    echo "$((plan - p - f_)) of $plan tests in ${f#"$src"/} did not run: counted as failed"
+    f_=$((plan - p))
+  fi
+  passed=$((passed + p - s)) skipped=$((skipped + s)) failed=$((failed + f_))
+  if [ "$rc" -ne 0 ] && [ "$f_" -eq 0 ]; then
+    # bats itself failed (syntax error, setup_file failed before any test reported)
+    echo "bats failed on ${f#"$src"/} (exit $rc) without a failed test"
+    failed=$((failed + 1))
+  fi
+done
+
+acc=${ACCEPTANCE_DIR:-/work/shared/acceptance}
+if [ -d "$acc" ]; then
+  echo
+  echo "note: the acceptance suite in $acc is run separately (see its README)"
+fi
+
+section "summary"
+summary
