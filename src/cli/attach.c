@@ -29,18 +29,19 @@ int cli_attach_open(struct cli *cli, struct cli_conn *c, const struct cli_attach
 }
 
 static void out_cb(enum api_stream s, const char *data, size_t len, void *ctx) {
-  (void)ctx;
-  write_all(s == API_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO, data, len);
+  int *failed = ctx;
+  int r = write_all(s == API_STREAM_STDERR ? STDERR_FILENO : STDOUT_FILENO, data, len);
+  if (r < 0 && !*failed) *failed = r;
 }
 
 /* emit: raw bytes (tty) or multiplexed frames to stdout/stderr */
 static int emit(struct api_deframer *d, bool raw, const char *data, size_t n, struct berth_error **err) {
-  if (raw) {
-    int r = write_all(STDOUT_FILENO, data, n);
-    return r < 0 && r != -EPIPE ? berr_sys(err, -r, "write output") : 0;
-  }
-  if (api_deframe(d, data, n, out_cb, NULL) < 0) return berr(err, EPROTO, "bad stream header from the daemon");
-  return 0;
+  int failed = 0;
+  if (raw) failed = write_all(STDOUT_FILENO, data, n);
+  else if (api_deframe(d, data, n, out_cb, &failed) < 0) return berr(err, EPROTO, "bad stream header from the daemon");
+  /* a reader that went away (berth logs -f | head) ends the copy */
+  if (failed == -EPIPE) return -EPIPE; /* quietly, as docker dies of SIGPIPE there */
+  return failed < 0 ? berr_sys(err, -failed, "write output") : 0;
 }
 
 int cli_stream_copy(struct cli_conn *c, bool raw, struct berth_error **err) {
@@ -77,7 +78,7 @@ static void on_signal(int sig) {
 
 static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 
-static void signals_setup(int wfd, bool tty, bool on) {
+static void signals_setup(int wfd, bool tty, bool proxy, bool on) {
   struct sigaction sa = {.sa_handler = on ? on_signal : SIG_DFL};
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
@@ -86,6 +87,7 @@ static void signals_setup(int wfd, bool tty, bool on) {
     sigaction(SIGWINCH, &sa, NULL);
     return;
   }
+  if (!proxy) return;
   for (size_t i = 0; i < ARRAY_SIZE(proxied); i++) sigaction(proxied[i], &sa, NULL);
 }
 
@@ -104,30 +106,55 @@ struct pump {
   struct cli_conn *c;
   struct cli_attach *a;
   struct api_deframer d;
-  bool in_open, held_escape;
+  bool in_open;
+  unsigned char keys[16]; /* the detach sequence */
+  size_t nkeys, matched;  /* how much of it the input has shown so far */
   int sigr;
 };
 
-/* send_input: stdin bytes to the container, watching for Ctrl-P Ctrl-Q on a terminal */
+int cli_parse_detach_keys(const char *spec, unsigned char *keys, size_t max, size_t *n, struct berth_error **err) {
+  _cleanup_free_ char *s = xstrdup(spec);
+  char *save = NULL;
+  *n = 0;
+  for (char *k = strtok_r(s, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+    if (*n == max) return berr(err, EINVAL, "Invalid detach keys (%s) provided", spec);
+    if (strlen(k) == 1) {
+      keys[(*n)++] = (unsigned char)k[0];
+    } else if (strncmp(k, "ctrl-", 5) == 0 && strlen(k) == 6 &&
+               ((k[5] >= 'a' && k[5] <= 'z') || strchr("@[\\]^_", k[5]))) {
+      keys[(*n)++] = (unsigned char)(k[5] >= 'a' && k[5] <= 'z' ? k[5] - 'a' + 1 : k[5] - '@');
+    } else {
+      return berr(err, EINVAL, "Invalid detach keys (%s) provided", spec);
+    }
+  }
+  if (*n == 0) return berr(err, EINVAL, "Invalid detach keys (%s) provided", spec);
+  return 0;
+}
+
+/* send_input: stdin bytes to the container, watching for the detach sequence on a terminal; a partial
+ * match is held back and sent once the input leaves the sequence, as docker's escape proxy does */
 static int send_input(struct pump *p, const char *data, size_t n, struct berth_error **err) {
-  _cleanup_free_ char *out = xmalloc(n + 1); /* a 0x10 held from the last read, then n bytes */
+  _cleanup_free_ char *out = xmalloc(n + p->nkeys + 1);
   size_t k = 0;
   for (size_t i = 0; i < n; i++) {
-    char b = data[i];
+    unsigned char b = (unsigned char)data[i];
     if (!p->a->detach_keys) {
-      out[k++] = b;
+      out[k++] = (char)b;
       continue;
     }
-    if (p->held_escape) {
-      p->held_escape = false;
-      if (b == 0x11) {
+    if (b != p->keys[p->matched] && p->matched) {
+      memcpy(out + k, p->keys, p->matched);
+      k += p->matched;
+      p->matched = 0;
+    }
+    if (b == p->keys[p->matched]) {
+      if (++p->matched == p->nkeys) {
         p->a->detached = true;
         break;
       }
-      out[k++] = 0x10;
+      continue;
     }
-    if (b == 0x10) p->held_escape = true;
-    else out[k++] = b;
+    out[k++] = (char)b;
   }
   if (k) {
     int r = write_all(p->c->fd, out, k);
@@ -152,7 +179,7 @@ static void on_sig(struct pump *p) {
   unsigned char sigs[64];
   ssize_t n = read(p->sigr, sigs, sizeof(sigs));
   for (ssize_t i = 0; i < n; i++) {
-    if (sigs[i] == SIGWINCH) cli_resize(p->cli, p->a->id, false);
+    if (sigs[i] == SIGWINCH) cli_resize(p->cli, p->a->id, p->a->exec);
     else forward_signal(p->cli, p->a->id, sigs[i]);
   }
 }
@@ -190,6 +217,8 @@ int cli_attach_pump(struct cli *cli, struct cli_conn *c, struct cli_attach *a, s
   if (pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return berr_sys(err, errno, "pipe");
   _cleanup_close_ int sigr = sp[0], sigw = sp[1];
   struct pump p = {.cli = cli, .c = c, .a = a, .in_open = a->in, .sigr = sigr};
+  if (cli_parse_detach_keys(a->keys_spec ? a->keys_spec : "ctrl-p,ctrl-q", p.keys, sizeof(p.keys), &p.nkeys, err) < 0)
+    return -EINVAL;
   struct termios saved;
   bool raw = a->tty && a->in && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
   if (raw) {
@@ -198,9 +227,10 @@ int cli_attach_pump(struct cli *cli, struct cli_conn *c, struct cli_attach *a, s
     tcsetattr(STDIN_FILENO, TCSANOW, &t);
   }
   a->detach_keys = a->tty && a->in;
-  signals_setup(sigw, a->tty, true);
+  bool proxy = !a->exec && !a->no_sig_proxy;
+  signals_setup(sigw, a->tty, proxy, true);
   int r = pump_loop(&p, err);
-  signals_setup(-1, a->tty, false);
+  signals_setup(-1, a->tty, proxy, false);
   if (raw) tcsetattr(STDIN_FILENO, TCSANOW, &saved);
   return r;
 }

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include "cli/format/format.h"
 #include "common/buf.h"
 #include "common/xalloc.h"
 #include "common/error.h"
@@ -15,8 +16,6 @@
 #define CLI_EXIT_CANNOT_INVOKE 126
 #define CLI_EXIT_NOT_FOUND 127
 
-static inline void cleanup_jsonp(json_t **j) { json_decref(*j); }
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
 
 /* ------------------------------------------------------------------ flags */
 
@@ -95,6 +94,14 @@ extern const struct cli_cmd cli_container_cmds[];
 extern const size_t cli_container_ncmds;
 extern const struct cli_cmd cli_run_cmds[];
 extern const size_t cli_run_ncmds;
+extern const struct cli_cmd cli_exec_cmds[];
+extern const size_t cli_exec_ncmds;
+extern const struct cli_cmd cli_stats_cmds[];
+extern const size_t cli_stats_ncmds;
+extern const struct cli_cmd cli_build_cmds[];
+extern const size_t cli_build_ncmds;
+extern const struct cli_cmd cli_netvol_cmds[];
+extern const size_t cli_netvol_ncmds;
 extern const struct cli_cmd cli_inspect_cmds[];
 extern const size_t cli_inspect_ncmds;
 
@@ -144,11 +151,14 @@ int cli_daemon_error(struct cli_conn *c, struct berth_error **err);
  * Returns 0, or -ENOENT (404), -EEXIST (409), -EINVAL (400), -EIO ... with the daemon's message. */
 int cli_call(struct cli *cli, const char *method, const char *path, json_t *body, json_t **out, int *status,
              struct berth_error **err);
-/* cli_urlenc: percent-encode a query value (heap) */
+/* cli_urlenc: percent-encode a path segment or query value, keeping "/:@" (heap) */
 char *cli_urlenc(const char *s);
 
 /* jsonmessage streams (pull, import, load): prints status lines, fails on an "error" message */
 int cli_print_jsonmessages(struct cli_conn *c, FILE *out, char **last_status, struct berth_error **err);
+
+/* cli_pull: POST /images/create?fromImage=, progress lines to out */
+int cli_pull(struct cli *cli, const char *image, FILE *out, struct berth_error **err);
 
 /* ------------------------------------------------------------------ attach / streams */
 
@@ -156,13 +166,18 @@ struct cli_attach {
   bool tty;
   bool in, out, err; /* which streams */
   const char *id;
-  bool detach_keys;  /* Ctrl-P Ctrl-Q detaches when stdin is attached to a tty */
+  bool detach_keys;  /* the detach sequence is watched for (stdin attached to a tty) */
+  const char *keys_spec; /* --detach-keys, NULL for docker's default "ctrl-p,ctrl-q" */
   bool detached;     /* out: the user detached */
+  bool exec;         /* id is an exec instance: resize it, forward no signals */
+  bool no_sig_proxy; /* --sig-proxy=false */
 };
 /* cli_attach_open: POST /containers/ID/attach with upgrade */
 int cli_attach_open(struct cli *cli, struct cli_conn *c, const struct cli_attach *a, struct berth_error **err);
 /* cli_attach_pump: copy between the terminal and the connection until the output ends */
 int cli_attach_pump(struct cli *cli, struct cli_conn *c, struct cli_attach *a, struct berth_error **err);
+/* cli_parse_detach_keys: docker's --detach-keys syntax ("ctrl-p,ctrl-q", "a,ctrl-@") into bytes */
+int cli_parse_detach_keys(const char *spec, unsigned char *keys, size_t max, size_t *n, struct berth_error **err);
 /* cli_stream_demux: write a multiplexed or raw stream's body to stdout/stderr */
 int cli_stream_copy(struct cli_conn *c, bool raw, struct berth_error **err);
 /* cli_resize: send the local terminal size to the container */
@@ -172,6 +187,8 @@ void cli_resize(struct cli *cli, const char *id, bool exec);
 /* cli_container_create: build the create body from run/create flags, POST it (pulling the image when
  * missing, like docker); *id gets the new container's id */
 int cli_container_create(struct cli *cli, struct cli_opts *o, char **id, struct berth_error **err);
+/* cli_create_body: the POST /containers/create body from run (run=true) or create flags */
+int cli_create_body(struct cli_opts *o, bool run, json_t **out, struct berth_error **err);
 /* cli_parse_env_line / cli_env_from_file: docker's -e and --env-file rules */
 char *cli_parse_env(const char *kv);
 int cli_env_file(const char *path, char ***env, struct berth_error **err);

@@ -67,6 +67,8 @@ static void put_head(struct buf *b, const char *method, const char *path, const 
              BERTH_VERSION);
   if (ctype) buf_printf(b, "Content-Type: %s\r\n", ctype);
   if (upgrade) buf_puts(b, "Connection: Upgrade\r\nUpgrade: tcp\r\n");
+  /* registry operations carry credentials; berth has no login yet, so an empty auth ("{}") like docker */
+  if (strstr(path, "/push?") || strncmp(path, "/images/create?fromImage", 24) == 0) buf_puts(b, "X-Registry-Auth: e30=\r\n");
 }
 
 int cli_conn_open(struct cli *cli, struct cli_conn *c, const char *method, const char *path, const char *ctype,
@@ -321,7 +323,9 @@ char *cli_urlenc(const char *s) {
   struct buf b = {0};
   buf_reserve(&b, strlen(s) + 1);
   for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p)) {
+    /* '/', ':' and '@' stay as they are: image references travel in paths ("/images/reg:5000/x:1/json"),
+     * as docker's client sends them */
+    if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~/:@", *p)) {
       buf_putc(&b, (char)*p);
     } else {
       char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};

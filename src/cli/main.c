@@ -1,4 +1,5 @@
 /* main.c - berth: global options, the command table, usage texts and docker's exit statuses */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@ struct group {
 static const struct group groups[] = {
     {cli_system_cmds, &cli_system_ncmds},   {cli_image_cmds, &cli_image_ncmds},
     {cli_container_cmds, &cli_container_ncmds}, {cli_run_cmds, &cli_run_ncmds},
-    {cli_inspect_cmds, &cli_inspect_ncmds},
+    {cli_inspect_cmds, &cli_inspect_ncmds},     {cli_exec_cmds, &cli_exec_ncmds},
+    {cli_stats_cmds, &cli_stats_ncmds},         {cli_build_cmds, &cli_build_ncmds},
+    {cli_netvol_cmds, &cli_netvol_ncmds},
 };
 
 /* management commands: "berth container ls" is "berth ps" ... */
@@ -33,6 +36,14 @@ static const struct {
     {"image", "ls", "images"},          {"image", "list", "images"},         {"image", "rm", "rmi"},
     {"image", "remove", "rmi"},         {"image", "inspect", "image-inspect"}, {"image", "tag", "tag"},
     {"image", "import", "import"},      {"image", "pull", "pull"},           {"image", "history", "history"},
+    {"container", "commit", "commit"},  {"container", "diff", "diff"},       {"container", "export", "export"},
+    {"container", "stats", "stats"},    {"image", "push", "push"},           {"image", "build", "build"},
+    {"image", "save", "save"},          {"image", "load", "load"},
+    {"network", "ls", "network-ls"},    {"network", "list", "network-ls"},  {"network", "create", "network-create"},
+    {"network", "rm", "network-rm"},    {"network", "remove", "network-rm"}, {"network", "inspect", "network-inspect"},
+    {"network", "connect", "network-connect"}, {"network", "disconnect", "network-disconnect"},
+    {"volume", "ls", "volume-ls"},      {"volume", "list", "volume-ls"},    {"volume", "create", "volume-create"},
+    {"volume", "rm", "volume-rm"},      {"volume", "remove", "volume-rm"},  {"volume", "inspect", "volume-inspect"},
     {"system", "info", "info"},         {"system", "version", "version"},
 };
 
@@ -64,8 +75,17 @@ static void print_flags(const struct cli_cmd *cmd, FILE *f) {
   }
 }
 
+/* shown: the name users type: "network-ls" is "network ls" (heap) */
+static char *shown(const char *name) {
+  char *s = xstrdup(name);
+  for (char *p = s; *p; p++)
+    if (*p == '-') *p = ' ';
+  return s;
+}
+
 void cli_print_usage(const struct cli_cmd *cmd, FILE *f) {
-  fprintf(f, "\nUsage:  berth %s %s\n\n%s\n", cmd->name, cmd->usage, cmd->desc);
+  _cleanup_free_ char *name = shown(cmd->name);
+  fprintf(f, "\nUsage:  berth %s %s\n\n%s\n", name, cmd->usage, cmd->desc);
   if (cmd->nflags) {
     fprintf(f, "\nOptions:\n");
     print_flags(cmd, f);
@@ -81,7 +101,7 @@ static void print_main_usage(FILE *f) {
              "                           (default \"info\")\n"
              "  -v, --version            Print version information and quit\n\n"
              "Management Commands:\n  container   Manage containers\n  image       Manage images\n"
-             "  system      Manage Docker\n\nCommands:\n");
+             "  network     Manage networks\n  system      Manage Docker\n  volume      Manage volumes\n\nCommands:\n");
   for (size_t g = 0; g < ARRAY_SIZE(groups); g++)
     for (size_t i = 0; i < *groups[g].n; i++)
       if (!strchr(groups[g].cmds[i].name, '-'))
@@ -91,7 +111,7 @@ static void print_main_usage(FILE *f) {
 
 /* arg_count_error: cobra's wording for a wrong number of positionals */
 static void arg_count_error(const struct cli_cmd *cmd, size_t n) {
-  const char *name = cmd->name;
+  _cleanup_free_ char *name = shown(cmd->name);
   if (cmd->min_args == 1 && cmd->max_args == 1)
     fprintf(stderr, "\"berth %s\" requires exactly 1 argument.\n", name);
   else if (cmd->max_args == 0)
@@ -148,6 +168,26 @@ static int parse_globals(struct cli *cli, int argc, char **argv, const char **ho
   return i;
 }
 
+static const struct {
+  const char *name, *desc;
+} mgmts[] = {{"container", "Manage containers"}, {"image", "Manage images"}, {"network", "Manage networks"},
+              {"system", "Manage Docker"},        {"volume", "Manage volumes"}};
+
+/* mgmt_usage: "berth container" alone lists its subcommands; an unknown one is an error, as in docker */
+static int mgmt_usage(const char *mgmt, const char *desc, const char *bad) {
+  if (bad && strcmp(bad, "--help") != 0 && strcmp(bad, "-h") != 0) {
+    fprintf(stderr, "berth: '%s %s' is not a berth command.\nSee 'berth %s --help'\n", mgmt, bad, mgmt);
+    return 1;
+  }
+  printf("\nUsage:  berth %s COMMAND\n\n%s\n\nCommands:\n", mgmt, desc);
+  for (size_t k = 0; k < ARRAY_SIZE(aliases); k++) {
+    const struct cli_cmd *c = strcmp(aliases[k].mgmt, mgmt) == 0 ? find_cmd(aliases[k].cmd) : NULL;
+    if (c) printf("  %-10s %s\n", aliases[k].sub, c->desc);
+  }
+  printf("\nRun 'berth %s COMMAND --help' for more information on a command.\n", mgmt);
+  return 0;
+}
+
 /* resolve: the command for argv[*i] (with "container ls" style management forms) */
 static const struct cli_cmd *resolve(int argc, char **argv, int *i) {
   const char *name = argv[*i];
@@ -166,7 +206,8 @@ static int run_cmd(struct cli *cli, const struct cli_cmd *cmd, int argc, char **
   _cleanup_berr_ struct berth_error *err = NULL;
   int status = 0;
   if (cli_parse_flags(cmd, argv, argc, &o, &err) < 0) {
-    fprintf(stderr, "%s\nSee 'berth %s --help'.\n", berr_msg(err), cmd->name);
+    _cleanup_free_ char *name = shown(cmd->name);
+    fprintf(stderr, "%s\nSee 'berth %s --help'.\n", berr_msg(err), name);
     status = 125;
   } else if (o.help) {
     cli_print_usage(cmd, stdout);
@@ -189,6 +230,9 @@ int main(int argc, char **argv) {
   const char *host = NULL;
   int exit_now = -1;
   log_setup(LOG_LVL_INFO, NULL);
+  /* a daemon that hangs up while we send (stdin of an exited container, an upload it refused) is an
+   * error to report, not a reason to die */
+  signal(SIGPIPE, SIG_IGN);
   int i = parse_globals(&cli, argc, argv, &host, &exit_now);
   if (exit_now >= 0) return exit_now;
   if (i >= argc) {
@@ -205,6 +249,8 @@ int main(int argc, char **argv) {
   }
   const struct cli_cmd *cmd = resolve(argc, argv, &i);
   int status;
+  for (size_t k = 0; !cmd && k < ARRAY_SIZE(mgmts); k++)
+    if (strcmp(argv[i], mgmts[k].name) == 0) return mgmt_usage(mgmts[k].name, mgmts[k].desc, i + 1 < argc ? argv[i + 1] : NULL);
   if (!cmd) {
     fprintf(stderr, "berth: '%s' is not a berth command.\nSee 'berth --help'\n", argv[i]);
     status = 1;

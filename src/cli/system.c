@@ -29,7 +29,7 @@ static long long jint(json_t *o, const char *k) { return json_integer_value(json
 /* line: " Key:" padded so values start in column 20, as docker's version template does */
 static void line(const char *indent, const char *key, const char *val) {
   int n = printf("%s%s:", indent, key);
-  printf("%*s%s\n", n < 19 ? 19 - n : 1, "", val);
+  printf("%*s%s\n", n < 20 ? 20 - n : 1, "", val);
 }
 
 static int format_json(const char *format, json_t *v, struct berth_error **err) {

@@ -321,7 +321,7 @@ static json_t *graph_driver_json(struct daemon *d, const char *dir) {
   const char *name = storage_driver_name(d->storage);
   json_t *data = json_null();
   if (strcmp(name, "overlay") == 0 || strcmp(name, "overlay2") == 0)
-    data = json_pack("{s:s++, s:s++, s:s++}", "MergedDir", dir, "/rootfs", "UpperDir", dir, "/upper", "WorkDir", dir,
+    data = json_pack("{s:s+, s:s+, s:s+}", "MergedDir", dir, "/rootfs", "UpperDir", dir, "/upper", "WorkDir", dir,
                      "/work");
   return json_pack("{s:o, s:s}", "Data", data, "Name", name);
 }
@@ -337,7 +337,7 @@ json_t *ctr_inspect_json(struct daemon *d, const struct store_container *c) {
   json_object_update(netd, net);
   json_decref(net);
   _cleanup_free_ char *name = xasprintf("/%s", c->name);
-  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s++, s:s++, s:s++, s:s, s:s, s:i, s:s, s:s}", "Id", c->id,
+  json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s+, s:s+, s:s+, s:s, s:s, s:i, s:s, s:s}", "Id", c->id,
                         "Created", created, "Path", c->path, "Args", loads_or(c->args_json, json_array()), "State",
                         state_json(c), "Image", c->image_id, "ResolvConfPath", dir, "/resolv.conf", "HostnamePath",
                         dir, "/hostname", "HostsPath", dir, "/hosts", "LogPath", log, "Name", name, "RestartCount",
@@ -374,7 +374,7 @@ json_t *ctr_summary_json(const struct store_container *c, int64_t now_ns) {
   json_t *labels = json_object_get(cfg, "Labels");
   labels = json_is_object(labels) ? json_incref(labels) : json_object();
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
-  json_t *j = json_pack("{s:s, s:[s++], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:{s:{}}, s:[]}", "Id", c->id,
+  json_t *j = json_pack("{s:s, s:[s+], s:s, s:s, s:s, s:I, s:[], s:o, s:s, s:s, s:{s:s}, s:{s:{}}, s:[]}", "Id", c->id,
                         "Names", "/", c->name, "Image", c->image_ref, "ImageID", c->image_id, "Command", cmd.p,
                         "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels",
                         labels, "State", c->status, "Status", status,

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include "common/buf.h"
 #include "common/error.h"
+#include "runtime/spec.h" /* also _cleanup_json_ */
 #include "store/store.h"
 
 struct MHD_Connection;
@@ -219,6 +220,3 @@ int h_ctr_delete(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err);
 
-/* json helpers (ctr_config.c) */
-static inline void cleanup_jsonp(json_t **j) { json_decref(*j); }
-#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))

@@ -41,7 +41,8 @@ static int make_container(struct daemon *d, const json_t *body, const char *name
   struct ctr_create cc;
   char short_id[BERTH_SHORT_ID_LEN + 1];
   id_random(id);
-  snprintf(short_id, sizeof(short_id), "%s", id);
+  memcpy(short_id, id, BERTH_SHORT_ID_LEN);
+  short_id[BERTH_SHORT_ID_LEN] = '\0';
   int r = ctr_create_parse(body, json_object_get(img->config, "config"), short_id, &cc, err);
   if (r < 0) return r;
   struct store_container row = {0};
@@ -260,7 +261,7 @@ static int parse_wait_cond(const char *s, enum wait_cond *out, struct berth_erro
 }
 
 int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err) {
-  enum wait_cond cond;
+  enum wait_cond cond = WAIT_NOT_RUNNING;
   int rc = parse_wait_cond(req_query(r, "condition"), &cond, err);
   if (rc < 0) return rc;
   _cleanup_store_container_ struct store_container *c = NULL;

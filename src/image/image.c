@@ -87,6 +87,7 @@ int image_store_open(const char *data_root, struct store *st, struct storage *dr
   is->tmp = path_join(data_root, "tmp");
   is->st = st;
   is->drv = drv;
+  pthread_mutex_init(&is->lock, NULL);
   int r = mkdir_p(is->blobs, 0700, err);
   if (r == 0) r = mkdir_p(is->tmp, 0700, err);
   if (r == 0) {
@@ -106,6 +107,7 @@ void image_store_close(struct image_store *is) {
   free(is->root);
   free(is->blobs);
   free(is->tmp);
+  pthread_mutex_destroy(&is->lock);
   free(is);
 }
 

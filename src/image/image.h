@@ -57,3 +57,44 @@ int reference_normalize(const char *ref, char **out, struct berth_error **err);
 /* Added by the image module. image_resolve: NAME (as image_get takes it) -> full id "sha256:<hex>"
  * (heap), without loading the image; ENOENT "No such image: NAME" */
 int image_resolve(struct image_store *is, const char *name, char **id, struct berth_error **err);
+/* image_remove: DELETE /images/{name}?force= as Docker does it: a tag name untags (and deletes the
+ * image when that was its last tag and no container uses it), an id deletes the image, its
+ * unused layers and blobs. *out = [{"Untagged": "repo:tag"}, {"Deleted": "sha256:..."}...].
+ * EBUSY "conflict: unable to delete ..." when containers or other tags need it (force overrides
+ * all but a running container). Parents of built images are not pruned yet. */
+int image_remove(struct image_store *is, const char *name, int force, json_t **out, struct berth_error **err);
+
+/* image_container_changes: GET /containers/{id}/changes for the container whose directory is
+ * ctr_dir over image layers chain_ids: [{"Path": "/etc", "Kind": 0|1|2}] (modified, added,
+ * deleted), sorted by path. Works mounted or not. */
+int image_container_changes(struct image_store *is, const char *ctr_dir, char *const *chain_ids, json_t **out,
+                            struct berth_error **err);
+
+/* image_export_dir: GET /containers/{id}/export: the tree under dir (the container's mounted
+ * rootfs) as an uncompressed tar written to out_fd */
+int image_export_dir(const char *dir, int out_fd, struct berth_error **err);
+
+/* image_commit: POST /commit (and the builder's steps): a new image = the parent image plus
+ * one layer holding what the container in ctr_dir changed (no new layer when ctr_dir is NULL:
+ * a metadata-only step, history "empty_layer"). */
+struct image_commit_opts {
+  const char *parent_id;    /* the container's image id ("sha256:..."), NULL for scratch */
+  const char *ctr_dir;      /* the container's directory (upper/ or diff/ inside), or NULL */
+  const char *container_id; /* recorded as "container", may be NULL */
+  json_t *config;           /* the container's Config (Engine API shape); NULL: the parent's */
+  char *const *changes;     /* Dockerfile instructions applied to config (commit --change) */
+  const char *comment;      /* commit -m */
+  const char *author;       /* commit -a */
+  const char *created_by;   /* history; NULL: the container's Cmd joined by spaces */
+  const char *repo_tag;     /* "repo[:tag]" or NULL */
+};
+int image_commit(struct image_store *is, const struct image_commit_opts *o, char **out_id, struct berth_error **err);
+
+/* image_save: GET /images/get?names=...: the images as a `docker save` tar (manifest.json,
+ * <id>.json configs, <layer>/layer.tar, repositories) written to out_fd. A name saves with that
+ * tag, an id untagged. */
+int image_save(struct image_store *is, char *const *names, int out_fd, struct berth_error **err);
+/* image_load: POST /images/load: a `docker save` archive (Docker's or OCI layout, any
+ * compression) read from in_fd; every layer's digest is checked against its config. *out =
+ * the lines Docker prints: ["Loaded image: repo:tag", ...] or ["Loaded image ID: sha256:..."] */
+int image_load(struct image_store *is, int in_fd, json_t **out, struct berth_error **err);

@@ -114,12 +114,33 @@ static int apply_resources(const char *dir, const char *ctrl, bool v2, json_t *r
     const char *file = v2 ? rf->v2file : rf->v1file;
     if (!json_is_integer(v) || !file || (!v2 && strcmp(rf->ctrl, ctrl) != 0)) continue;
     json_int_t n = json_integer_value(v);
-    if (v2 && strcmp(rf->key, "reservation") == 0 && n == 0) continue;
+    /* Docker writes 0 for "not set" (cpu.shares 0 would even be refused by the kernel) */
+    if (n == 0 && strcmp(rf->group, "pids") != 0) continue;
     char text[32];
     if (strcmp(rf->group, "pids") == 0 && n <= 0) snprintf(text, sizeof(text), "max");
     else if (n < 0) snprintf(text, sizeof(text), "%s", v2 ? "max" : "-1");
     else snprintf(text, sizeof(text), "%lld", (long long)n);
+    _cleanup_free_ char *path = path_join(dir, file);
+    if (strcmp(rf->key, "swap") == 0 && access(path, F_OK) < 0) continue; /* swap accounting is off */
     int r = write_at(dir, file, text, err);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+/* linux.resources.devices in order: each rule "a|c|b MAJOR:MINOR ACCESS" to devices.allow or .deny */
+static int apply_devices(const char *dir, json_t *rules, struct berth_error **err) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(rules, i, d) {
+    const char *type = json_string_value(json_object_get(d, "type"));
+    const char *access = json_string_value(json_object_get(d, "access"));
+    json_t *maj = json_object_get(d, "major"), *min = json_object_get(d, "minor");
+    char majs[24] = "*", mins[24] = "*", rule[96];
+    if (json_is_integer(maj) && json_integer_value(maj) >= 0) snprintf(majs, sizeof(majs), "%lld", (long long)json_integer_value(maj));
+    if (json_is_integer(min) && json_integer_value(min) >= 0) snprintf(mins, sizeof(mins), "%lld", (long long)json_integer_value(min));
+    snprintf(rule, sizeof(rule), "%s %s:%s %s", type ? type : "a", majs, mins, access && *access ? access : "rwm");
+    int r = write_at(dir, json_is_true(json_object_get(d, "allow")) ? "devices.allow" : "devices.deny", rule, err);
     if (r < 0) return r;
   }
   return 0;
@@ -127,6 +148,7 @@ static int apply_resources(const char *dir, const char *ctrl, bool v2, json_t *r
 
 static int join(const char *dir, pid_t pid, const char *ctrl, bool v2, json_t *res, struct berth_error **err) {
   int r = mkdir_p(dir, 0755, err);
+  if (r == 0 && ctrl && strcmp(ctrl, "devices") == 0) r = apply_devices(dir, json_object_get(res, "devices"), err);
   if (r == 0) r = apply_resources(dir, ctrl, v2, res, err);
   char text[32];
   snprintf(text, sizeof(text), "%d", (int)pid);
@@ -135,11 +157,13 @@ static int join(const char *dir, pid_t pid, const char *ctrl, bool v2, json_t *r
 }
 
 int rt_cgroup_create(const char *path, json_t *res, pid_t pid, struct berth_error **err) {
-  static const char *const v1_ctrls[] = {"memory", "pids", "cpu"};
+  static const char *const v1_ctrls[] = {"memory", "pids", "devices", "cpu"};
   if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
   if (json_object_get(json_object_get(res, "cpu"), "cpus") || json_object_get(json_object_get(res, "cpu"), "mems"))
     return berr(err, EINVAL, "linux.resources.cpu.cpus and .mems are not supported yet");
   if (unified_only()) {
+    if (json_array_size(json_object_get(res, "devices")))
+      return berr(err, EINVAL, "linux.resources.devices on cgroup v2 (eBPF device filter) is not supported yet");
     _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
     /* controllers must be enabled down the tree for memory.max and pids.max to exist */
     write_at("/sys/fs/cgroup", "cgroup.subtree_control", "+memory +pids", NULL);
@@ -150,6 +174,7 @@ int rt_cgroup_create(const char *path, json_t *res, pid_t pid, struct berth_erro
   for (size_t k = 0; k < ARRAY_SIZE(v1_ctrls); k++) {
     /* cpu only when asked: each hierarchy costs a mkdir on the run path */
     if (strcmp(v1_ctrls[k], "cpu") == 0 && !json_object_get(res, "cpu")) continue;
+    if (strcmp(v1_ctrls[k], "devices") == 0 && !json_object_get(res, "devices")) continue;
     for (struct hier *p = h; p->mountpoint; p++) {
       if (!has_controller(p, v1_ctrls[k])) continue;
       _cleanup_free_ char *dir = path_join(p->mountpoint, path);
@@ -180,6 +205,23 @@ int rt_cgroup_destroy(const char *path, struct berth_error **err) {
     if (ret == 0) ret = r;
   }
   return ret;
+}
+
+int rt_cgroup_enter(const char *path, pid_t pid, struct berth_error **err) {
+  _cleanup_hiers_ struct hier *h = hiers_load();
+  char text[32];
+  snprintf(text, sizeof(text), "%d", (int)pid);
+  if (unified_only()) {
+    _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
+    return write_at(dir, "cgroup.procs", text, err);
+  }
+  for (struct hier *p = h; p->mountpoint; p++) {
+    _cleanup_free_ char *dir = path_join(p->mountpoint, path);
+    if (access(dir, F_OK) < 0) continue;
+    int r = write_at(dir, "cgroup.procs", text, err);
+    if (r < 0) return r;
+  }
+  return 0;
 }
 
 int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n) {

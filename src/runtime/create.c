@@ -19,6 +19,34 @@
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
 
+/* fields this runtime cannot honour yet: refusing is better than running less confined */
+static const struct {
+  const char *parent, *key;
+} unsupported[] = {
+    {NULL, "hooks"},           {"process", "apparmorProfile"}, {"process", "selinuxLabel"},
+    {"linux", "mountLabel"},   {"linux", "intelRdt"},          {"linux", "personality"},
+    {"linux", "timeOffsets"},  {"process", "ioPriority"},      {"process", "scheduler"},
+};
+
+static int check_supported(json_t *spec, struct berth_error **err) {
+  for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
+    json_t *obj = unsupported[i].parent ? json_object_get(spec, unsupported[i].parent) : spec;
+    json_t *v = json_object_get(obj, unsupported[i].key);
+    if (v && json_is_object(v) && !unsupported[i].parent) { /* hooks: {"prestart": []} asks for nothing */
+      const char *k;
+      json_t *a, *any = NULL;
+      json_object_foreach(v, k, a) if (json_array_size(a)) any = a;
+      if (!any) continue;
+    }
+    bool empty = !v || json_is_null(v) || (json_is_string(v) && !json_string_length(v)) ||
+                 ((json_is_object(v) || json_is_array(v)) && json_object_size(v) == 0 && json_array_size(v) == 0);
+    if (!empty)
+      return berr(err, ENOTSUP, "%s%s%s is not supported yet", unsupported[i].parent ? unsupported[i].parent : "",
+                  unsupported[i].parent ? "." : "", unsupported[i].key);
+  }
+  return 0;
+}
+
 static int load_config(const char *bundle, json_t **out, struct berth_error **err) {
   _cleanup_free_ char *path = path_join(bundle, "config.json");
   json_error_t jerr;
@@ -28,6 +56,7 @@ static int load_config(const char *bundle, json_t **out, struct berth_error **er
     return berr(err, EINVAL, "parse \"%s\": %s (line %d)", path, jerr.text, jerr.line);
   }
   int r = oci_spec_validate(spec, err);
+  if (r == 0) r = check_supported(spec, err);
   if (r < 0) {
     json_decref(spec);
     return berr_prefix(err, "%s", path);
@@ -125,7 +154,7 @@ static int spawn_init(struct rt_container *c, pid_t *out, struct berth_error **e
   return 0;
 }
 
-static int connect_console(const char *path, struct berth_error **err) {
+int rt_connect_console(const char *path, struct berth_error **err) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(sa.sun_path)) return berr(err, ENAMETOOLONG, "console socket path \"%s\" is too long", path);
   strcpy(sa.sun_path, path);
@@ -157,10 +186,14 @@ static int create_in_dir(const struct rt_opts *o, const struct rt_create_opts *c
   _cleanup_close_ int console = -1;
   if (terminal && !co->console_socket)
     return berr(err, EINVAL, "process.terminal needs --console-socket (a terminal cannot be held by the runtime)");
-  if (terminal && (console = connect_console(co->console_socket, err)) < 0) return console;
+  if (terminal && (console = rt_connect_console(co->console_socket, err)) < 0) return console;
   c->console_fd = console;
   int r = plan_namespaces(c, err);
+  json_t *sc = json_object_get(json_object_get(c->spec, "linux"), "seccomp");
+  _cleanup_free_ char *cache = path_join(o->root, ".seccomp");
+  if (r == 0 && sc) r = rt_seccomp_prepare(sc, cache, &c->seccomp, err);
   if (r == 0) r = spawn_init(c, pid, err);
+  rt_seccomp_free(take_ptr(&c->seccomp));
   if (r < 0) return r;
   char created[64];
   time_now_rfc3339nano(created, sizeof(created));

@@ -54,8 +54,7 @@ static int wait_for_start(struct rt_container *c, struct berth_error **err) {
   return 0;
 }
 
-static int setup_all(struct rt_container *c, struct rt_seccomp **sc, char **path, char ***envp,
-                     struct berth_error **err) {
+static int setup_all(struct rt_container *c, char **path, char ***envp, struct berth_error **err) {
   int r = rt_sync_wait(c->sync_fd, SYNC_GO, err);
   if (r == 0) r = join_namespaces(c, err);
   if (r == 0) r = rt_setup_process_early(c, err);
@@ -63,29 +62,33 @@ static int setup_all(struct rt_container *c, struct rt_seccomp **sc, char **path
   if (r == 0) r = rt_setup_console(c, err);
   if (r == 0) r = rt_prepare_exec(c, path, envp, err);
   if (r < 0) return r;
-  json_t *proc = json_object_get(c->spec, "process");
-  bool nnp = json_is_true(json_object_get(proc, "noNewPrivileges"));
-  json_t *seccomp = json_object_get(json_object_get(c->spec, "linux"), "seccomp");
-  if (seccomp) {
-    r = rt_seccomp_prepare(seccomp, nnp, sc, err);
-    /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the caps go */
-    if (r == 0 && !nnp) r = rt_seccomp_load(*sc, err);
-    if (r < 0) return r;
-  }
+  bool nnp = json_is_true(json_object_get(json_object_get(c->spec, "process"), "noNewPrivileges"));
+  /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the caps go */
+  if (c->seccomp && !nnp && (r = rt_seccomp_load(c->seccomp, err)) < 0) return r;
   r = rt_setup_identity(c, err);
   if (r == 0 && nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) r = berr_sys(err, errno, "set no_new_privs");
-  if (r == 0 && *sc && nnp) r = rt_seccomp_load(*sc, err);
+  if (r == 0 && c->seccomp && nnp) r = rt_seccomp_load(c->seccomp, err);
   return r;
+}
+
+/* the caller's blocked and ignored signals (a shim ignores SIGPIPE, run blocks what it forwards)
+ * must not reach the container's process: exec keeps both */
+static void reset_signals(void) {
+  sigset_t none;
+  sigemptyset(&none);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
+  sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 __attribute__((noreturn)) void rt_init_main(struct rt_container *c) {
   struct berth_error *err = NULL;
-  struct rt_seccomp *sc = NULL;
   char *path = NULL, **envp = NULL;
   /* if create dies before the init is ready, the init must not live on half made */
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  reset_signals();
   umask(0);
-  int r = setup_all(c, &sc, &path, &envp, &err);
+  int r = setup_all(c, &path, &envp, &err);
   if (r < 0) {
     rt_sync_send(c->sync_fd, SYNC_ERROR, err ? err->code : -r, berr_msg(err));
     _exit(1);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include "common/fs.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "runtime/runtime.h"
@@ -169,6 +170,41 @@ static int cmd_run(const struct rt_opts *o, int argc, char **argv, struct berth_
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+static int cmd_exec(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
+  static const struct option opts[] = {
+      {"process", required_argument, NULL, 'p'}, {"detach", no_argument, NULL, 'd'},
+      {"pid-file", required_argument, NULL, 'P'}, {"console-socket", required_argument, NULL, 'c'},
+      {"tty", no_argument, NULL, 't'}, {"cwd", required_argument, NULL, 'w'},
+      {"env", required_argument, NULL, 'e'}, {"user", required_argument, NULL, 'u'}, {NULL, 0, NULL, 0}};
+  static const char usage[] = "exec [--process FILE] [-d] [--pid-file F] [--console-socket P] [-t] [--cwd D] [-e K=V] [-u UID[:GID]] ID [COMMAND...]";
+  struct rt_exec_opts x = {0};
+  _cleanup_strv_ char **env = NULL;
+  bool detach = false;
+  int ch, status = 0;
+  while ((ch = getopt_long(argc, argv, "+p:dc:te:u:", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'p': x.process_file = optarg; break;
+    case 'd': detach = true; break;
+    case 'P': x.pid_file = optarg; break;
+    case 'c': x.console_socket = optarg; break;
+    case 't': x.tty = true; break;
+    case 'w': x.cwd = optarg; break;
+    case 'e': env = strv_push(env, optarg); break;
+    case 'u': x.user = optarg; break;
+    default: return berr(err, EINVAL, "usage: berth-runtime %s", usage);
+    }
+  }
+  if (optind >= argc || (!x.process_file && optind + 1 >= argc)) return berr(err, EINVAL, "usage: berth-runtime %s", usage);
+  x.id = argv[optind];
+  x.args = argv + optind + 1;
+  x.env = env;
+  pid_t pid;
+  int r = rt_exec(o, &x, &pid, err);
+  if (r < 0 || detach) return r;
+  if (wait_init(pid, &status) < 0) return berr_sys(err, errno, "wait for the exec process");
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 static int cmd_list(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
   static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'}, {"format", required_argument, NULL, 'f'}, {NULL, 0, NULL, 0}};
   bool quiet = false, as_json = false;
@@ -212,6 +248,7 @@ static const struct cmd cmds[] = {
     {"kill", cmd_kill, "send a signal (default TERM) to the init, or with --all to every process"},
     {"delete", cmd_delete, "delete a stopped (or created, or with --force any) container"},
     {"run", cmd_run, "create and start a container, wait for it unless -d"},
+    {"exec", cmd_exec, "run a process in a running container, wait for it unless -d"},
     {"list", cmd_list, "list containers"},
     {"ps", cmd_list, NULL},
     {"spec", cmd_spec, "print Docker's default config.json"},

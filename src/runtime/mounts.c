@@ -303,6 +303,23 @@ static int mask_paths(json_t *lx, struct berth_error **err) {
   return 0;
 }
 
+/* linux.sysctl, written after pivot_root (the container's /proc) and before /proc/sys turns read-only */
+static int write_sysctls(json_t *sysctl, struct berth_error **err) {
+  const char *key;
+  json_t *v;
+  json_object_foreach(sysctl, key, v) {
+    if (!json_is_string(v) || !*key || strstr(key, "..") || strchr(key, '/'))
+      return berr(err, EINVAL, "linux.sysctl: invalid entry \"%s\"", key);
+    _cleanup_free_ char *path = xasprintf("/proc/sys/%s", key);
+    for (char *p = path + 10; *p; p++)
+      if (*p == '.') *p = '/';
+    _cleanup_close_ int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || write_all(fd, json_string_value(v), json_string_length(v)) < 0)
+      return berr_sys(err, errno, "linux.sysctl: set %s=%s", key, json_string_value(v));
+  }
+  return 0;
+}
+
 static int mount_all(struct rt_container *c, struct berth_error **err) {
   _cleanup_close_ int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) return berr_sys(err, errno, "open rootfs \"%s\"", c->rootfs);
@@ -334,6 +351,7 @@ int rt_setup_rootfs(struct rt_container *c, struct berth_error **err) {
     return berr_sys(err, errno, "bind mount rootfs \"%s\"", c->rootfs);
   int r = mount_all(c, err);
   if (r == 0) r = pivot(c->rootfs, err);
+  if (r == 0) r = write_sysctls(json_object_get(lx, "sysctl"), err);
   if (r == 0) r = mask_paths(lx, err);
   if (r == 0 && json_is_true(json_object_get(json_object_get(c->spec, "root"), "readonly")))
     r = remount_bind("/", MS_RDONLY, 0, err);

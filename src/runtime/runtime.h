@@ -37,6 +37,7 @@ struct rt_container {
   int console_fd; /* connected --console-socket, or -1 */
   int clone_flags;
   bool userns;
+  struct rt_seccomp *seccomp; /* compiled by the parent, loaded by the init */
 };
 
 /* ---- sync.c: named stages between parent and init ---- */
@@ -84,6 +85,22 @@ int rt_start(const struct rt_opts *o, const char *id, struct berth_error **err);
 int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct berth_error **err);
 int rt_kill(const struct rt_opts *o, const struct rt_state *st, int sig, bool all, struct berth_error **err);
 
+/* ---- exec.c ---- */
+struct rt_exec_opts {
+  const char *id;
+  const char *process_file; /* --process: a process.json replacing the defaults */
+  const char *pid_file;
+  const char *console_socket;
+  const char *cwd;
+  const char *user;         /* UID[:GID] */
+  char **env;               /* KEY=VALUE added to the container's env */
+  char **args;              /* the command */
+  bool tty;
+};
+/* rt_exec: start a process in the running container; it is our child (wait for it or leave it) */
+int rt_exec(const struct rt_opts *o, const struct rt_exec_opts *x, pid_t *pid, struct berth_error **err);
+int rt_connect_console(const char *path, struct berth_error **err);
+
 /* ---- init.c (child side) ---- */
 __attribute__((noreturn)) void rt_init_main(struct rt_container *c);
 
@@ -111,13 +128,16 @@ int rt_find_executable(const char *name, const char *path_env, char **out, struc
 
 /* ---- seccomp.c ---- */
 struct rt_seccomp;
-int rt_seccomp_prepare(json_t *seccomp, bool nnp, struct rt_seccomp **out, struct berth_error **err);
+/* rt_seccomp_prepare: compile linux.seccomp to BPF (or take it from the cache in cache_dir) */
+int rt_seccomp_prepare(json_t *seccomp, const char *cache_dir, struct rt_seccomp **out, struct berth_error **err);
 int rt_seccomp_load(struct rt_seccomp *s, struct berth_error **err);
 void rt_seccomp_free(struct rt_seccomp *s);
 
 /* ---- cgroup.c ---- */
 int rt_cgroup_create(const char *path, json_t *resources, pid_t pid, struct berth_error **err);
 int rt_cgroup_destroy(const char *path, struct berth_error **err);
+/* rt_cgroup_enter: move pid into the container's cgroup in every hierarchy that has it */
+int rt_cgroup_enter(const char *path, pid_t pid, struct berth_error **err);
 /* rt_cgroup_pids: pids in the container's cgroup (pids or memory hierarchy); heap array */
 int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n);
 /* rt_mount_cgroupfs: the "cgroup" mount type: the container's own cgroups, read-only */

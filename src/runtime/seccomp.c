@@ -1,13 +1,21 @@
 /* seccomp.c - linux.seccomp of config.json translated to a libseccomp filter */
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <seccomp.h>
 #include <stdlib.h>
 #include <string.h>
+#include "common/fs.h"
 #include "common/xalloc.h"
 #include "runtime/runtime.h"
 
 struct rt_seccomp {
-  scmp_filter_ctx ctx;
+  char *bpf; /* struct sock_filter[] as the kernel takes it */
+  size_t len;
 };
 
 static const struct {
@@ -94,14 +102,15 @@ static int add_arches(scmp_filter_ctx ctx, json_t *arches, struct berth_error **
   return 0;
 }
 
-int rt_seccomp_prepare(json_t *sc, bool nnp, struct rt_seccomp **out, struct berth_error **err) {
+static int compile(json_t *sc, struct rt_seccomp *out, struct berth_error **err) {
   uint32_t def;
   if (json_object_get(sc, "listenerPath")) return berr(err, EINVAL, "linux.seccomp.listenerPath is not supported yet");
   int r = parse_action(json_string_value(json_object_get(sc, "defaultAction")), json_object_get(sc, "defaultErrnoRet"), &def, err);
   if (r < 0) return r;
   scmp_filter_ctx ctx = seccomp_init(def);
   if (!ctx) return berr(err, EINVAL, "linux.seccomp: seccomp_init failed");
-  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, nnp ? 1 : 0);
+  /* no_new_privs is set by the init itself when the spec asks for it */
+  seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
   r = add_arches(ctx, json_object_get(sc, "architectures"), err);
   size_t i;
   json_t *rule;
@@ -109,23 +118,65 @@ int rt_seccomp_prepare(json_t *sc, bool nnp, struct rt_seccomp **out, struct ber
     if (r < 0) break;
     r = add_rule(ctx, def, rule, err);
   }
+  _cleanup_close_ int mfd = r < 0 ? -1 : memfd_create("seccomp-bpf", MFD_CLOEXEC);
+  if (r == 0 && mfd < 0) r = berr_sys(err, errno, "memfd_create");
+  if (r == 0 && (r = seccomp_export_bpf(ctx, mfd)) < 0) r = berr_sys(err, -r, "linux.seccomp: compile the filter");
+  seccomp_release(ctx);
+  if (r < 0) return r;
+  char *bpf;
+  size_t len;
+  if (lseek(mfd, 0, SEEK_SET) < 0 || (r = read_all(mfd, &bpf, &len, 1 << 20)) < 0)
+    return berr_sys(err, r < 0 ? -r : errno, "read the compiled seccomp filter");
+  out->bpf = bpf;
+  out->len = len;
+  return 0;
+}
+
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+  return h;
+}
+
+/* compiling Docker's profile costs ~9 ms, so the BPF is kept under --root/seccomp, named by a hash
+ * of the profile and checked against the profile text itself: a hash collision cannot swap filters */
+int rt_seccomp_prepare(json_t *sc, const char *cache_dir, struct rt_seccomp **out, struct berth_error **err) {
+  const struct scmp_version *v = seccomp_version();
+  _cleanup_free_ char *text = json_dumps(sc, JSON_COMPACT | JSON_SORT_KEYS);
+  _cleanup_free_ char *key = xasprintf("%u.%u.%u %s", v->major, v->minor, v->micro, text);
+  _cleanup_free_ char *base = xasprintf("%s/%016llx", cache_dir, (unsigned long long)fnv1a(key));
+  _cleanup_free_ char *kpath = xasprintf("%s.key", base), *bpath = xasprintf("%s.bpf", base);
+  _cleanup_free_ char *cached = NULL;
+  struct rt_seccomp *s = xcalloc(1, sizeof(*s));
+  if (read_file(kpath, &cached, NULL, NULL) == 0 && strcmp(cached, key) == 0 &&
+      read_file(bpath, &s->bpf, &s->len, NULL) == 0 && s->len % sizeof(struct sock_filter) == 0 && s->len) {
+    *out = s;
+    return 0;
+  }
+  free(s->bpf);
+  s->bpf = NULL;
+  int r = compile(sc, s, err);
   if (r < 0) {
-    seccomp_release(ctx);
+    free(s);
     return r;
   }
-  *out = xmalloc(sizeof(**out));
-  (*out)->ctx = ctx;
+  /* a cache that cannot be written only costs time next run */
+  if (mkdir(cache_dir, 0700) == 0 || errno == EEXIST) {
+    if (write_file_atomic(bpath, s->bpf, s->len, 0600, 0, NULL) == 0)
+      write_file_atomic(kpath, key, strlen(key), 0600, 0, NULL);
+  }
+  *out = s;
   return 0;
 }
 
 int rt_seccomp_load(struct rt_seccomp *s, struct berth_error **err) {
-  int r = seccomp_load(s->ctx);
-  if (r < 0) return berr_sys(err, -r, "load the seccomp filter");
+  struct sock_fprog prog = {.len = (unsigned short)(s->len / sizeof(struct sock_filter)), .filter = (struct sock_filter *)s->bpf};
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) return berr_sys(err, errno, "load the seccomp filter");
   return 0;
 }
 
 void rt_seccomp_free(struct rt_seccomp *s) {
   if (!s) return;
-  seccomp_release(s->ctx);
+  free(s->bpf);
   free(s);
 }

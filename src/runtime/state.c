@@ -14,9 +14,9 @@
 char *rt_statedir(const struct rt_opts *o, const char *id) { return path_join(o->root, id); }
 
 int rt_valid_id(const char *id, struct berth_error **err) {
-  /* the id names a directory under --root: no separators, no dot names */
+  /* the id names a directory under --root: no separators; dot names are the runtime's own */
   if (!id || !*id) return berr(err, EINVAL, "container id is required");
-  if (strlen(id) > 1024 || strchr(id, '/') || strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+  if (strlen(id) > 1024 || strchr(id, '/') || id[0] == '.')
     return berr(err, EINVAL, "invalid container id \"%s\"", id);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -52,6 +53,8 @@ int shim_loop_setup(struct shim *s, struct berth_error **err) {
   int r = ep_ctl(s, EPOLL_CTL_ADD, &s->sig, EPOLLIN);
   if (r == 0) r = ep_ctl(s, EPOLL_CTL_ADD, &s->sync, EPOLLIN);
   if (r == 0) r = ep_ctl(s, EPOLL_CTL_ADD, &s->listen, EPOLLIN);
+  s->control.kind = SRC_CONTROL_LISTEN;
+  if (r == 0 && s->control.fd >= 0) r = ep_ctl(s, EPOLL_CTL_ADD, &s->control, EPOLLIN);
   for (int i = 0; i < 2 && r == 0; i++) {
     s->out[i].src.kind = SRC_OUTPUT;
     if (s->out[i].src.fd >= 0) r = ep_ctl(s, EPOLL_CTL_ADD, &s->out[i].src, EPOLLIN);
@@ -67,7 +70,7 @@ int shim_loop_setup(struct shim *s, struct berth_error **err) {
 static uint32_t client_events(const struct shim_client *c) { return c->reading ? EPOLLIN : 0; }
 
 static void client_drop(struct shim *s, struct shim_client *c) {
-  for (struct shim_client **p = &s->clients; *p; p = &(*p)->next) {
+  for (struct shim_client **p = c->src.kind == SRC_CONTROL ? &s->controls : &s->clients; *p; p = &(*p)->next) {
     if (*p == c) {
       *p = c->next;
       break;
@@ -81,6 +84,7 @@ static void client_drop(struct shim *s, struct shim_client *c) {
 
 void shim_clients_close(struct shim *s) {
   while (s->clients) client_drop(s, s->clients);
+  while (s->controls) client_drop(s, s->controls);
   while (s->dead) {
     struct shim_client *c = s->dead;
     s->dead = c->next;
@@ -104,8 +108,7 @@ static void stdin_close(struct shim *s) {
   s->stdin_close_pending = false;
   stdin_pause(s, false);
   if (s->in.fd < 0) return;
-  /* a pty has no end-of-file to send without closing the output too: stop forwarding only */
-  if (!s->o.tty) close(s->in.fd);
+  if (!s->o.tty) close(s->in.fd); /* the pty master stays open for output until EIO */
   s->in.fd = -1;
 }
 
@@ -140,7 +143,9 @@ static void on_client(struct shim *s, struct shim_client *c, uint32_t events) {
     if (n == 0) { /* the client shut down its write side: end of its input */
       c->reading = false;
       ep_ctl(s, EPOLL_CTL_MOD, &c->src, client_events(c));
-      if (s->o.stdin_once) {
+      /* like Docker (container/stream/attach.go), a terminal's input is never closed: a client
+       * detaching from a shell must leave it usable for the next attach */
+      if (s->o.stdin_once && !s->o.tty) {
         if (s->stdin_len) s->stdin_close_pending = true;
         else stdin_close(s);
       }
@@ -152,6 +157,38 @@ static void on_client(struct shim *s, struct shim_client *c, uint32_t events) {
     return; /* more data or a hang-up comes back in the next round */
   }
   if (!c->reading && (events & (EPOLLHUP | EPOLLERR))) client_drop(s, c);
+}
+
+/* on_control: "resize ROWS COLS" sets the terminal's size; a control connection sends nothing else yet */
+static void on_control(struct shim *s, struct shim_client *c) {
+  char msg[64];
+  ssize_t n = recv(c->src.fd, msg, sizeof(msg) - 1, MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  if (n <= 0) {
+    client_drop(s, c);
+    return;
+  }
+  msg[n] = '\0';
+  unsigned rows, cols;
+  char end;
+  if (sscanf(msg, "resize %u %u%c", &rows, &cols, &end) == 2 && rows <= 0xffff && cols <= 0xffff &&
+      s->out[0].src.fd >= 0) {
+    struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+    ioctl(s->out[0].src.fd, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH to the foreground group */
+  }
+}
+
+static void on_control_listen(struct shim *s) {
+  for (;;) {
+    int fd = accept4(s->control.fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;
+    struct shim_client *c = xcalloc(1, sizeof(*c));
+    c->src.fd = fd;
+    c->src.kind = SRC_CONTROL;
+    c->next = s->controls;
+    s->controls = c;
+    ep_ctl(s, EPOLL_CTL_ADD, &c->src, EPOLLIN);
+  }
 }
 
 static void on_listen(struct shim *s) {
@@ -183,7 +220,7 @@ void shim_log_flush(struct shim *s) {
 }
 
 static void output_close(struct shim *s, struct shim_output *o) {
-  if (s->o.tty && s->in.fd == o->src.fd) s->in.fd = -1;
+  if (s->o.tty) stdin_close(s); /* the pty master was stdin too: drop what waits, resume the clients */
   close(o->src.fd);
   o->src.fd = -1;
 }
@@ -260,6 +297,8 @@ static void dispatch(struct shim *s, struct epoll_event *ev, int *result) {
   case SRC_SIGNAL: on_signal(s); break;
   case SRC_SYNC: *result = on_sync(s); break;
   case SRC_LISTEN: on_listen(s); break;
+  case SRC_CONTROL_LISTEN: on_control_listen(s); break;
+  case SRC_CONTROL: on_control(s, (struct shim_client *)src); break;
   case SRC_CLIENT: on_client(s, (struct shim_client *)src, ev->events); break;
   case SRC_OUTPUT: on_output(s, (struct shim_output *)src, ev->events); break;
   case SRC_STDIN:

@@ -4,6 +4,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,7 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #ifndef PR_SET_CHILD_SUBREAPER
 #define PR_SET_CHILD_SUBREAPER 36
@@ -113,9 +113,8 @@ static void process_setup(void) {
   sigprocmask(SIG_BLOCK, &mask, NULL);
   setsid();
   prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  if (chdir("/") < 0) {
-    /* "/" always exists */
-  }
+  /* pin no mount point with our cwd; "/" cannot fail in practice, and staying put would be harmless */
+  (void)!chdir("/");
 }
 
 static void make_paths(struct shim *s) {
@@ -125,6 +124,7 @@ static void make_paths(struct shim *s) {
   s->runtime_log = path_join(dir, "runtime.log");
   s->attach_path = path_join(dir, "attach");
   s->console_path = path_join(dir, "console.sock");
+  s->control_path = path_join(dir, "control");
   s->exit_file = path_join(dir, "exit");
 }
 
@@ -151,6 +151,7 @@ static int prepare(struct shim *s, int child[3], struct berth_error **err) {
   }
   if ((r = shim_attach_listen(s, err)) < 0) return r;
   if (s->o.tty && (r = shim_console_listen(s, err)) < 0) return r;
+  if (s->o.tty && (r = shim_control_listen(s, err)) < 0) return r;
   return shim_stdio_create(s, child, err);
 }
 
@@ -176,7 +177,7 @@ static void write_exit_file(struct shim *s) {
 }
 
 static void shim_init(struct shim *s) {
-  s->sync.fd = s->listen.fd = s->sig.fd = s->epfd = s->in.fd = s->log_fd = s->console_fd = -1;
+  s->sync.fd = s->listen.fd = s->control.fd = s->sig.fd = s->epfd = s->in.fd = s->log_fd = s->console_fd = -1;
   s->out[0].src.fd = s->out[1].src.fd = -1;
   s->out[0].stream = 1;
   s->out[1].stream = 2;
@@ -213,6 +214,7 @@ int main(int argc, char **argv) {
     report(&s, berr_msg(err));
     if (s.init_pid > 0) shim_runtime_delete(&s);
     unlink(s.attach_path);
+    unlink(s.control_path);
     unlink(s.console_path);
     return 1;
   }
@@ -224,5 +226,6 @@ int main(int argc, char **argv) {
   shim_clients_close(&s);
   shim_runtime_delete(&s);
   unlink(s.attach_path);
+  unlink(s.control_path);
   return r == 2 ? 1 : 0;
 }

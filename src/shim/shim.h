@@ -17,7 +17,7 @@ struct shim_opts {
 };
 
 /* every fd in the epoll set starts with this, so one pointer tells what woke up */
-enum shim_src_kind { SRC_SIGNAL, SRC_SYNC, SRC_LISTEN, SRC_CLIENT, SRC_OUTPUT, SRC_STDIN };
+enum shim_src_kind { SRC_SIGNAL, SRC_SYNC, SRC_LISTEN, SRC_CLIENT, SRC_OUTPUT, SRC_STDIN, SRC_CONTROL_LISTEN, SRC_CONTROL };
 struct shim_src {
   int fd;
   enum shim_src_kind kind;
@@ -37,14 +37,14 @@ struct shim_output {
 
 struct shim {
   struct shim_opts o;
-  char *pid_file, *init_pid_file, *runtime_log, *attach_path, *console_path, *exit_file;
+  char *pid_file, *init_pid_file, *runtime_log, *attach_path, *console_path, *control_path, *exit_file;
   int epfd;
-  struct shim_src sig, sync, listen;
+  struct shim_src sig, sync, listen, control; /* control: "resize ROWS COLS" for a tty */
   struct shim_output out[2];  /* out[0].src.fd is the pty master with --tty */
   struct shim_src in;         /* write side of the container's stdin; the pty master with --tty */
   int log_fd;                 /* -1 with --log-driver none */
   int console_fd;             /* --console-socket listener while create runs */
-  struct shim_client *clients;
+  struct shim_client *clients, *controls;
   pid_t init_pid;
   int exit_code;              /* status, or 128+signal */
   struct timespec finished;
@@ -68,6 +68,7 @@ int shim_stdio_create(struct shim *s, int child_fds[3], struct berth_error **err
 int shim_console_listen(struct shim *s, struct berth_error **err);
 int shim_console_receive(struct shim *s, struct berth_error **err);
 int shim_attach_listen(struct shim *s, struct berth_error **err);
+int shim_control_listen(struct shim *s, struct berth_error **err);
 
 /* loop.c: the event loop; returns when the container has exited (0) or berthd gave up on it (1) */
 int shim_loop_setup(struct shim *s, struct berth_error **err);

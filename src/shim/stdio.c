@@ -11,8 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* make_pipe: fds[read_side_is_ours ? 0 : 1] is kept by the shim (non-blocking), the other goes to
- * the container through create's stdio */
+/* make_pipe: *ours (the read side when we_read) stays with the shim, non-blocking; *theirs goes to
+ * the container as one of create's stdio fds */
 static int make_pipe(int *ours, int *theirs, bool we_read, struct berth_error **err) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) < 0) return berr_sys(err, errno, "pipe");
@@ -42,8 +42,7 @@ int shim_stdio_create(struct shim *s, int child[3], struct berth_error **err) {
   return make_pipe(&s->out[1].src.fd, &child[2], true, err);
 }
 
-/* listen_unix: a listening unix socket at dir/name, mode 0600; a path too long for sun_path is
- * reached through /proc/self/fd when only the shim binds it */
+/* listen_unix: a listening unix socket at path, mode 0600 */
 static int listen_unix(const char *path, int type, struct berth_error **err) {
   struct sockaddr_un sa = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof(sa.sun_path)) return berr(err, ENAMETOOLONG, "socket path \"%s\" is too long", path);
@@ -60,19 +59,27 @@ static int listen_unix(const char *path, int type, struct berth_error **err) {
   return take_fd(&fd);
 }
 
-int shim_attach_listen(struct shim *s, struct berth_error **err) {
+/* listen_state: a SOCK_SEQPACKET listener at STATE/name, bound through /proc/self/fd when the
+ * path is too long for sun_path (berthd connects the same way) */
+static int listen_state(struct shim *s, const char *name, const char *path, struct berth_error **err) {
   _cleanup_free_ char *alias = NULL;
   _cleanup_close_ int dfd = -1;
-  const char *path = s->attach_path;
   if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
     dfd = open(s->o.state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) return berr_sys(err, errno, "open \"%s\"", s->o.state_dir);
-    path = alias = xasprintf("/proc/self/fd/%d/attach", dfd);
+    path = alias = xasprintf("/proc/self/fd/%d/%s", dfd, name);
   }
-  int fd = listen_unix(path, SOCK_SEQPACKET, err);
-  if (fd < 0) return fd;
-  s->listen.fd = fd;
-  return 0;
+  return listen_unix(path, SOCK_SEQPACKET, err);
+}
+
+int shim_attach_listen(struct shim *s, struct berth_error **err) {
+  s->listen.fd = listen_state(s, "attach", s->attach_path, err);
+  return s->listen.fd < 0 ? s->listen.fd : 0;
+}
+
+int shim_control_listen(struct shim *s, struct berth_error **err) {
+  s->control.fd = listen_state(s, "control", s->control_path, err);
+  return s->control.fd < 0 ? s->control.fd : 0;
 }
 
 int shim_console_listen(struct shim *s, struct berth_error **err) {

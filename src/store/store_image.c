@@ -327,3 +327,46 @@ int store_layer_unused(struct store *s, char ***out, struct berth_error **err) {
 int store_layer_delete(struct store *s, const char *chain_id, struct berth_error **err) {
   return write1(s, "DELETE FROM layers WHERE chain_id = ?", "delete layer", 0, err, chain_id, NULL);
 }
+
+int store_image_users(struct store *s, const char *id, char **running, char **stopped, struct berth_error **err) {
+  *running = *stopped = NULL;
+  _cleanup_conn_ struct conn c = {.s = s};
+  int r = conn_get(&c, err);
+  if (r < 0) return r;
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  r = prep(c.db, "SELECT id, status IN ('running', 'paused', 'restarting') FROM containers WHERE image_id = ?", &st,
+           err, 1, id);
+  if (r < 0) return r;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char **slot = sqlite3_column_int(st, 1) ? running : stopped;
+    if (!*slot) *slot = col_text(st, 0);
+  }
+  if (rc != SQLITE_DONE) {
+    free(*running);
+    free(*stopped);
+    *running = *stopped = NULL;
+    return store_sqlite_err(c.db, rc, "containers of image", err);
+  }
+  return 0;
+}
+
+int store_diff_id_used(struct store *s, const char *diff_id, struct berth_error **err) {
+  int64_t n = 0;
+  int r = count_query(s, "SELECT count(*) FROM layers WHERE diff_id = ?", diff_id, &n, err);
+  return r < 0 ? r : n > 0;
+}
+
+int store_layer_diff_id(struct store *s, const char *chain_id, char **diff_id, struct berth_error **err) {
+  _cleanup_conn_ struct conn c = {.s = s};
+  int r = conn_get(&c, err);
+  if (r < 0) return r;
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  r = prep(c.db, "SELECT diff_id FROM layers WHERE chain_id = ?", &st, err, 1, chain_id);
+  if (r < 0) return r;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) return berr(err, ENOENT, "no such layer: %s", chain_id);
+  if (rc != SQLITE_ROW) return store_sqlite_err(c.db, rc, "get layer", err);
+  *diff_id = col_text(st, 0);
+  return 0;
+}

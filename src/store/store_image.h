@@ -73,3 +73,11 @@ int store_layer_ids(struct store *s, char ***out, struct berth_error **err);
 int store_layer_unused(struct store *s, char ***out, struct berth_error **err);
 /* store_layer_delete: remove a layer row (missing is fine) */
 int store_layer_delete(struct store *s, const char *chain_id, struct berth_error **err);
+
+/* store_image_users: a container using image id that is running (or paused/restarting) and one
+ * that is not (heap ids, NULL when none): what `rmi` must refuse or be forced over */
+int store_image_users(struct store *s, const char *id, char **running, char **stopped, struct berth_error **err);
+/* store_diff_id_used: 1 when some layer row still has this diff id (its tar blob is needed) */
+int store_diff_id_used(struct store *s, const char *diff_id, struct berth_error **err);
+/* store_layer_diff_id: the diff id of a layer (heap); ENOENT when absent */
+int store_layer_diff_id(struct store *s, const char *chain_id, char **diff_id, struct berth_error **err);

@@ -26,9 +26,10 @@ hex64='^[0-9a-f]{64}$'
   assert_status 0
   assert_line "$output" "Client:"
   assert_line_re "$output" '^Server:'
-  [ "$(printf '%s\n' "$output" | grep -c '^ Version:')" -ge 2 ] || fail "two ' Version:' lines expected:"$'\n'"$output"
-  [ "$(printf '%s\n' "$output" | grep -c '^ API version:')" -ge 2 ] || fail "two ' API version:' lines expected"
-  assert_line_re "$output" '^ OS/Arch: +linux/'
+  # docker's server section nests them under " Engine:", so they are indented one more
+  [ "$(printf '%s\n' "$output" | grep -Ec '^ +Version: +[0-9]')" -ge 2 ] || fail "two 'Version:' lines expected:"$'\n'"$output"
+  [ "$(printf '%s\n' "$output" | grep -Ec '^ +API version: +1\.[0-9]+')" -ge 2 ] || fail "two 'API version:' lines expected"
+  [ "$(printf '%s\n' "$output" | grep -Ec '^ +OS/Arch: +linux/')" -ge 2 ] || fail "two 'OS/Arch:' lines expected"
 }
 
 @test "info shows docker's fields and this daemon's root dir" {
@@ -292,9 +293,11 @@ PY
   assert_eq "$output" "" "no container made"
 }
 
-@test "run with no image: docker's 'requires at least 1 argument', exit 125" {
+# docker exits 1 here (cobra's argument check returns a plain error, not a StatusError with
+# 125; checked with docker 28.2's client), and 125 for an unknown flag
+@test "run with no image: docker's 'requires at least 1 argument', exit 1" {
   run $BERTH run
-  assert_status 125
+  assert_status 1
   assert_has "$output" '"berth run" requires at least 1 argument.'
   assert_has "$output" "See 'berth run --help'."
   run $BERTH run --no-such-flag busybox

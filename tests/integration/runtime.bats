@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
 # runtime.bats - berth-runtime driven as an OCI runtime on a busybox bundle (needs root)
 
-RUNTIME="${BERTH_RUNTIME:-$BATS_TEST_DIRNAME/../../build/src/runtime/berth-runtime}"
+# BERTH_RUNTIME, else the binary in $BUILD_DIR (tests/run-all.sh exports it), else build/
+RUNTIME="${BERTH_RUNTIME:-${BUILD_DIR:-$BATS_TEST_DIRNAME/../../build}/src/runtime/berth-runtime}"
 
 setup_file() {
+  [ "$(id -u)" -eq 0 ] || skip "berth-runtime tests need root"
+  [ -x "$RUNTIME" ] || { echo "berth-runtime not built: $RUNTIME" >&2; return 1; }
   export ROOTFS="$BATS_FILE_TMPDIR/rootfs"
   mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/tmp"
   cp /bin/busybox "$ROOTFS/bin/busybox"
@@ -191,12 +194,18 @@ bundle() {
   run rt run --bundle "$BUNDLE" "$ID"
   [ "$status" -eq 0 ]
   [[ "$output" == *denied* ]]
+  # the second run loads the compiled filter from the cache under --root
+  ls "$STATE"/.seccomp/*.bpf
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *denied* ]]
 }
 
 @test "terminal: the pty master is sent over --console-socket" {
   bundle '["sh", "-c", "tty; echo in-tty"]' '.process.terminal = true'
   sock="$BATS_TEST_TMPDIR/console.sock"
-  python3 - "$sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
+  # the listener gives up after 20 s, so a runtime that never connects cannot hang the suite
+  timeout 20 python3 - "$sock" "$BATS_TEST_TMPDIR/tty.out" <<'PY' &
 import array, os, socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.bind(sys.argv[1]); s.listen(1)
@@ -215,9 +224,114 @@ while True:
     out += d
 open(sys.argv[2], "wb").write(out)
 PY
+  listener=$!
   for i in $(seq 50); do [ -S "$sock" ] && break; sleep 0.02; done
-  rt run --console-socket "$sock" --bundle "$BUNDLE" "$ID" </dev/null
-  wait
+  run rt run --console-socket "$sock" --bundle "$BUNDLE" "$ID" </dev/null
+  [ "$status" -eq 0 ] || kill "$listener" 2>/dev/null
+  wait "$listener" || true
+  [ "$status" -eq 0 ]
   grep -q '^/dev/pts/0' "$BATS_TEST_TMPDIR/tty.out"
   grep -q 'in-tty' "$BATS_TEST_TMPDIR/tty.out"
+}
+
+@test "a network namespace given by path is joined" {
+  ns="$BATS_TEST_TMPDIR/netns"
+  touch "$ns"
+  unshare --net="$ns" true
+  bundle '["stat", "-L", "-c", "%i", "/proc/self/ns/net"]' ".linux.namespaces |= map(if .type == \"network\" then .path = \"$ns\" else . end)"
+  run rt run --bundle "$BUNDLE" "$ID"
+  inode=$(stat -L -c %i "$ns")
+  umount "$ns"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$inode" ]
+}
+
+@test "sysctls are written and devices cgroup rules enforced" {
+  [ -d /sys/fs/cgroup/devices ] || skip "no cgroup v1 devices hierarchy"
+  bundle '["sh", "-c", "cat /proc/sys/net/ipv4/ip_unprivileged_port_start; mknod /tmp/sda b 8 0 && head -c1 /tmp/sda >/dev/null 2>&1 || echo blocked; echo x > /dev/null && echo null-ok"]' \
+    ".linux.sysctl = {\"net.ipv4.ip_unprivileged_port_start\": \"0\"} | .linux.cgroupsPath = \"/berth-rt-test/$ID\" | .linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}, {\"allow\": true, \"type\": \"c\", \"major\": 1, \"minor\": 3, \"access\": \"rwm\"}]"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 0 ]
+  [[ "$output" == *blocked* ]]
+  [[ "$output" == *null-ok* ]]
+}
+
+@test "a created container is deleted without --force" {
+  bundle '["sleep", "300"]'
+  rt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  pid=$(rt state "$ID" | jq -r .pid)
+  rt delete "$ID"
+  [ ! -e "$STATE/$ID" ]
+  ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
+}
+
+@test "unsupported features are refused with a clear error" {
+  bundle '["true"]' '.hooks = {"prestart": [{"path": "/bin/true"}]}'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"hooks is not supported yet"* ]]
+  bundle '["true"]' '.process.terminal = true'
+  run rt create --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"--console-socket"* ]]
+}
+
+@test "create refuses a duplicate id and start refuses a running container" {
+  bundle '["sleep", "300"]'
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  run rt create --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"already exists"* ]]
+  run rt start "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"already running"* ]]
+  run rt list
+  [[ "$output" == *"$ID"*running* ]]
+}
+
+@test "a user namespace with id mappings" {
+  # the mapped root must be able to reach the rootfs: bats' own temp dirs are 0700
+  udir=$(mktemp -d /tmp/berth-rt-userns.XXXXXX)
+  chmod 755 "$udir"
+  urootfs="$udir/rootfs"
+  cp -a "$ROOTFS" "$urootfs"
+  chown -R 100000:100000 "$urootfs"
+  bundle '["sh", "-c", "id -u; cat /proc/self/uid_map; echo x > /dev/null && echo null-ok; hostname"]' \
+    ".root.path = \"$urootfs\" | .linux.namespaces += [{\"type\": \"user\"}] | .linux.uidMappings = [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}] | .linux.gidMappings = [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}]"
+  run rt run --bundle "$BUNDLE" "$ID"
+  rm -rf "$udir"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = 0 ]
+  [[ "${lines[1]}" == *100000*65536* ]]
+  [ "${lines[2]}" = null-ok ]
+  [ "${lines[3]}" = box ]
+}
+
+@test "exec runs a process in the container's namespaces and cgroup" {
+  bundle '["sleep", "300"]' ".process.env += [\"FOO=bar\"] | .linux.cgroupsPath = \"/berth-rt-test/$ID\""
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  run rt exec "$ID" sh -c 'echo $$ $(hostname) $FOO; cat /proc/1/comm; exit 5'
+  [ "$status" -eq 5 ]
+  [ "${lines[0]}" = "2 box bar" ]
+  [ "${lines[1]}" = sleep ]
+  run rt exec -u 1000:1000 --cwd /tmp -e X=1 "$ID" sh -c 'id -u; pwd; echo $X'
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf '1000\n/tmp\n1')" ]
+  run rt exec "$ID" no-such-tool
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'"no-such-tool": executable file not found'* ]]
+  rt exec -d --pid-file "$BATS_TEST_TMPDIR/epid" "$ID" sleep 300 </dev/null >/dev/null 2>&1
+  epid=$(cat "$BATS_TEST_TMPDIR/epid")
+  grep -q "/berth-rt-test/$ID" /proc/$epid/cgroup
+  rt delete --force "$ID"
+  ! kill -0 "$epid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$epid/stat)" = Z ]
+}
+
+@test "exec refuses a container that is not running" {
+  bundle '["sleep", "300"]'
+  rt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  run rt exec "$ID" true
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"not running"* ]]
 }

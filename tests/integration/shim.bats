@@ -5,7 +5,12 @@
 setup_file() {
   export ROOT_DIR="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
   if [ -z "${SHIM:-}" ]; then
-    SHIM=$(ls -t "$ROOT_DIR"/build*/src/shim/berth-shim 2>/dev/null | head -n1)
+    # the newest build, preferring one without sanitizers (set SHIM= to test a sanitizer build)
+    local b
+    for b in $(ls -t "$ROOT_DIR"/build*/src/shim/berth-shim 2>/dev/null); do
+      [ -n "${SHIM:-}" ] || SHIM=$b
+      if ! nm -D "$b" 2>/dev/null | grep -q __asan_init; then SHIM=$b; break; fi
+    done
   fi
   export SHIM
   [ -x "$SHIM" ] || { echo "berth-shim is not built (set SHIM=)" >&2; return 1; }
@@ -136,6 +141,8 @@ class Shim:
         finally:
             os.close(fd)
         self.status = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        err = open(os.path.join(self.dir, 'shim.stderr')).read()
+        assert 'Sanitizer' not in err and 'runtime error:' not in err, err  # sanitizer builds (SHIM=)
         return self.status
     def exit_file(self):
         code, at = open(os.path.join(self.state, 'exit')).read().split(' ')
@@ -310,6 +317,40 @@ assert "got-hi\r\n" in logs and {x["stream"] for x in s.log_entries()} == {"stdo
   [ "$status" -eq 0 ] || { echo "$output"; false; }
 }
 
+@test "--tty with --stdin-once: a client that leaves does not end the terminal's input" {
+  run py '
+s = Shim("ttyonce", "read x; read y; echo got-$x-$y", ["--tty", "--stdin", "--stdin-once"])
+s.created()
+a = s.attach()
+s.start()
+a.send(b"one\n"); a.shutdown(socket.SHUT_WR); time.sleep(0.1); a.close()
+b = s.attach()
+b.send(b"two\n")
+out = joined(read_all(b))
+assert b"got-one-two" in out, out
+assert s.wait() == 0 and s.exit_file() == 0
+'
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
+@test "--tty: a resize on the control socket sets the terminal size" {
+  run py '
+s = Shim("resize", "read x; stty size", ["--tty", "--stdin"])
+s.created()
+c = s.attach()
+ctl = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+ctl.connect(s.state + "/control")
+s.start()
+ctl.send(b"resize 33 101")
+time.sleep(0.1)
+c.send(b"go\n")
+out = joined(read_all(c))
+assert b"33 101\r\n" in out, out
+assert s.wait() == 0 and not os.path.exists(s.state + "/control")
+'
+  [ "$status" -eq 0 ] || { echo "$output"; false; }
+}
+
 @test "--log-driver none writes no log" {
   run py '
 s = Shim("nolog", "echo hi", log_driver="none")
@@ -337,6 +378,7 @@ assert not os.path.exists(s.log)
 }
 
 @test "idle shims stay small (PSS, average of 4)" {
+  if nm -D "$SHIM" 2>/dev/null | grep -q __asan_init; then skip "a sanitizer build"; fi
   run py '
 shims = []
 for i in range(4):

@@ -7,6 +7,9 @@
 #include "common/buf.h"
 #include "common/error.h"
 
+static inline void cleanup_jsonp(json_t **j) { json_decref(*j); }
+#define _cleanup_json_ __attribute__((cleanup(cleanup_jsonp)))
+
 /* ------------------------------------------------------------------ Go templates (text/template subset)
  * {{.A.B}} {{ .Name }} {{$}} {{$v.X}} {{json .X}} {{index .M "k"}} {{len .X}} {{range .X}}..{{else}}..{{end}}
  * {{range $k, $v := .M}} {{if .X}}..{{else if .Y}}..{{else}}..{{end}} {{with .X}}..{{end}} {{println ...}}

@@ -169,7 +169,10 @@ static int f_index(json_t **a, size_t n, json_t **out, struct berth_error **err)
     } else {
       return berr(err, EINVAL, "error calling index: cannot index this value");
     }
-    if (!v) break;
+    if (!v) { /* index gives the zero value of a missing key: "" for docker's map[string]string */
+      *out = json_string("");
+      return 0;
+    }
   }
   *out = json_incref(v);
   return 0;

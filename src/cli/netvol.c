@@ -1,0 +1,229 @@
+/* netvol.c - berth network and berth volume: ls, create, rm, connect, disconnect (inspect is in inspect.c) */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/cli.h"
+#include "cli/format/format.h"
+#include "common/xalloc.h"
+
+static const char *jstr(json_t *o, const char *k) {
+  json_t *v = json_object_get(o, k);
+  return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static json_t *kv_object(char **l) {
+  json_t *m = json_object();
+  for (size_t i = 0; l && l[i]; i++) {
+    const char *eq = strchr(l[i], '=');
+    _cleanup_free_ char *k = eq ? xstrndup(l[i], (size_t)(eq - l[i])) : xstrdup(l[i]);
+    json_object_set_new(m, k, json_string(eq ? eq + 1 : ""));
+  }
+  return m;
+}
+
+static int render(struct cli_opts *o, const char *def, json_t *header, json_t *rows, struct berth_error **err) {
+  const char *format = opt_str(o, "format");
+  if (opt_bool(o, "quiet")) format = strstr(def, ".ID") ? "{{.ID}}" : "{{.Name}}";
+  if (!format || strcmp(format, "table") == 0) format = def;
+  _cleanup_buf_ struct buf out = {0};
+  int r = fmt_render_rows(format, header, rows, &out, err);
+  if (r == 0 && out.p) fputs(out.p, stdout);
+  return r;
+}
+
+/* remove_each: DELETE /KIND/NAME for every argument, printing what it was given */
+static int remove_each(struct cli *cli, struct cli_opts *o, const char *kind, const char *word, const char *query,
+                       struct berth_error **err) {
+  _cleanup_buf_ struct buf errs = {0};
+  for (size_t i = 0; o->args[i]; i++) {
+    _cleanup_free_ char *enc = cli_urlenc(o->args[i]);
+    _cleanup_free_ char *path = xasprintf("/%s/%s%s", kind, enc, query ? query : "");
+    _cleanup_berr_ struct berth_error *one = NULL;
+    int r = cli_call(cli, "DELETE", path, NULL, NULL, NULL, &one);
+    if (r == -ENOENT) {
+      berr_clear(&one);
+      berr(&one, ENOENT, "Error: No such %s: %s", word, o->args[i]);
+    }
+    if (r < 0) {
+      buf_printf(&errs, "%s%s", errs.len ? "\n" : "", berr_msg(one));
+      continue;
+    }
+    printf("%s\n", o->args[i]);
+  }
+  return errs.len ? berr(err, EIO, "%s", errs.p) : 0;
+}
+
+/* ------------------------------------------------------------------ network */
+
+static int cmd_network_ls(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  _cleanup_json_ json_t *list = NULL;
+  int r = cli_call(cli, "GET", "/networks", NULL, &list, NULL, err);
+  if (r < 0) return r;
+  _cleanup_json_ json_t *rows = json_array();
+  size_t i;
+  json_t *n;
+  json_array_foreach(list, i, n) {
+    char id[13];
+    cli_short_id(jstr(n, "Id"), id);
+    json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", opt_bool(o, "no-trunc") ? jstr(n, "Id") : id,
+                                          "Name", jstr(n, "Name"), "Driver", jstr(n, "Driver"), "Scope", jstr(n, "Scope"),
+                                          "CreatedAt", jstr(n, "Created")));
+  }
+  _cleanup_json_ json_t *header = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name", "NAME", "Driver",
+                                            "DRIVER", "Scope", "SCOPE", "CreatedAt", "CREATED AT");
+  return render(o, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", header, rows, err);
+}
+
+static int cmd_network_create(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  json_t *ipam = json_object();
+  const char *subnet = opt_str(o, "subnet"), *gw = opt_str(o, "gateway"), *range = opt_str(o, "ip-range");
+  if ((gw || range) && !subnet) {
+    json_decref(ipam);
+    return berr(err, EINVAL, "every ip-range or gateway must have a corresponding subnet");
+  }
+  json_t *cfg = json_array();
+  if (subnet) {
+    json_t *c = json_pack("{s:s}", "Subnet", subnet);
+    if (gw) json_object_set_new(c, "Gateway", json_string(gw));
+    if (range) json_object_set_new(c, "IPRange", json_string(range));
+    json_array_append_new(cfg, c);
+  }
+  json_object_set_new(ipam, "Driver", json_string(opt_str(o, "ipam-driver") ? opt_str(o, "ipam-driver") : "default"));
+  json_object_set_new(ipam, "Config", cfg);
+  _cleanup_json_ json_t *body = json_pack("{s:s,s:s,s:b,s:b,s:b,s:o,s:o,s:o}", "Name", o->args[0], "Driver",
+                                          opt_str(o, "driver") ? opt_str(o, "driver") : "bridge", "CheckDuplicate", 1,
+                                          "Internal", opt_bool(o, "internal"), "Attachable", opt_bool(o, "attachable"),
+                                          "IPAM", ipam, "Options", kv_object(opt_list(o, "opt")), "Labels",
+                                          kv_object(opt_list(o, "label")));
+  _cleanup_json_ json_t *res = NULL;
+  int r = cli_call(cli, "POST", "/networks/create", body, &res, NULL, err);
+  if (r < 0) return r;
+  printf("%s\n", jstr(res, "Id"));
+  return 0;
+}
+
+static int cmd_network_rm(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return remove_each(cli, o, "networks", "network", NULL, err);
+}
+
+static int connect_like(struct cli *cli, struct cli_opts *o, bool connect, struct berth_error **err) {
+  _cleanup_json_ json_t *body = json_pack("{s:s}", "Container", o->args[1]);
+  if (connect) {
+    json_t *ep = json_object();
+    if (opt_list(o, "alias")) {
+      json_t *a = json_array();
+      for (char **l = opt_list(o, "alias"); *l; l++) json_array_append_new(a, json_string(*l));
+      json_object_set_new(ep, "Aliases", a);
+    }
+    if (opt_str(o, "ip")) json_object_set_new(ep, "IPAMConfig", json_pack("{s:s}", "IPv4Address", opt_str(o, "ip")));
+    json_object_set_new(body, "EndpointConfig", ep);
+  } else {
+    json_object_set_new(body, "Force", json_boolean(opt_bool(o, "force")));
+  }
+  _cleanup_free_ char *enc = cli_urlenc(o->args[0]);
+  _cleanup_free_ char *path = xasprintf("/networks/%s/%s", enc, connect ? "connect" : "disconnect");
+  return cli_call(cli, "POST", path, body, NULL, NULL, err);
+}
+
+static int cmd_network_connect(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return connect_like(cli, o, true, err);
+}
+static int cmd_network_disconnect(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return connect_like(cli, o, false, err);
+}
+
+/* ------------------------------------------------------------------ volume */
+
+static int cmd_volume_ls(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  _cleanup_json_ json_t *res = NULL;
+  int r = cli_call(cli, "GET", "/volumes", NULL, &res, NULL, err);
+  if (r < 0) return r;
+  _cleanup_json_ json_t *rows = json_array();
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(res, "Volumes"), i, v) {
+    json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s}", "Driver", jstr(v, "Driver"), "Name", jstr(v, "Name"),
+                                          "Mountpoint", jstr(v, "Mountpoint"), "Scope", jstr(v, "Scope")));
+  }
+  _cleanup_json_ json_t *header = json_pack("{s:s,s:s,s:s,s:s}", "Driver", "DRIVER", "Name", "VOLUME NAME",
+                                            "Mountpoint", "MOUNTPOINT", "Scope", "SCOPE");
+  return render(o, "table {{.Driver}}\t{{.Name}}", header, rows, err);
+}
+
+static int cmd_volume_create(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  const char *name = o->args[0] ? o->args[0] : opt_str(o, "name");
+  if (o->args[0] && opt_str(o, "name") && strcmp(o->args[0], opt_str(o, "name")) != 0)
+    return berr(err, EINVAL, "conflicting options: either specify --name or provide positional arg, not both");
+  _cleanup_json_ json_t *body = json_pack("{s:s,s:s,s:o,s:o}", "Name", name ? name : "", "Driver",
+                                          opt_str(o, "driver") ? opt_str(o, "driver") : "local", "DriverOpts",
+                                          kv_object(opt_list(o, "opt")), "Labels", kv_object(opt_list(o, "label")));
+  _cleanup_json_ json_t *res = NULL;
+  int r = cli_call(cli, "POST", "/volumes/create", body, &res, NULL, err);
+  if (r < 0) return r;
+  printf("%s\n", jstr(res, "Name"));
+  return 0;
+}
+
+static int cmd_volume_rm(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return remove_each(cli, o, "volumes", "volume", opt_bool(o, "force") ? "?force=1" : NULL, err);
+}
+
+static const struct cli_flag ls_flags[] = {
+    {'f', "filter", FLAG_LIST, "Provide filter values (not supported yet)", "filter"},
+    {0, "format", FLAG_STRING, "Pretty-print using a Go template", "string"},
+    {0, "no-trunc", FLAG_BOOL, "Do not truncate the output", NULL},
+    {'q', "quiet", FLAG_BOOL, "Only display IDs or names", NULL},
+};
+static const struct cli_flag net_create_flags[] = {
+    {0, "attachable", FLAG_BOOL, "Enable manual container attachment", NULL},
+    {'d', "driver", FLAG_STRING, "Driver to manage the Network (default \"bridge\")", "string"},
+    {0, "gateway", FLAG_STRING, "IPv4 or IPv6 Gateway for the master subnet", "string"},
+    {0, "internal", FLAG_BOOL, "Restrict external access to the network", NULL},
+    {0, "ip-range", FLAG_STRING, "Allocate container ip from a sub-range", "string"},
+    {0, "ipam-driver", FLAG_STRING, "IP Address Management Driver (default \"default\")", "string"},
+    {0, "label", FLAG_LIST, "Set metadata on a network", "list"},
+    {'o', "opt", FLAG_LIST, "Set driver specific options", "map"},
+    {0, "subnet", FLAG_STRING, "Subnet in CIDR format that represents a network segment", "string"},
+};
+static const struct cli_flag connect_flags[] = {
+    {0, "alias", FLAG_LIST, "Add network-scoped alias for the container", "strings"},
+    {0, "ip", FLAG_STRING, "IPv4 address (e.g., 172.30.100.104)", "string"},
+};
+static const struct cli_flag disconnect_flags[] = {
+    {'f', "force", FLAG_BOOL, "Force the container to disconnect from a network", NULL},
+};
+static const struct cli_flag vol_create_flags[] = {
+    {'d', "driver", FLAG_STRING, "Specify volume driver name (default \"local\")", "string"},
+    {0, "label", FLAG_LIST, "Set metadata for a volume", "list"},
+    {0, "name", FLAG_STRING, "Specify volume name", "string"},
+    {'o', "opt", FLAG_LIST, "Set driver specific options", "map"},
+};
+static const struct cli_flag vol_rm_flags[] = {
+    {'f', "force", FLAG_BOOL, "Force the removal of one or more volumes", NULL},
+};
+
+static int refuse_filter(struct cli_opts *o, struct berth_error **err) {
+  return opt_set(o, "filter") ? berr(err, ENOTSUP, "--filter is not supported yet") : 0;
+}
+static int cmd_network_ls_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_network_ls(cli, o, err);
+}
+static int cmd_volume_ls_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_volume_ls(cli, o, err);
+}
+
+const struct cli_cmd cli_netvol_cmds[] = {
+    {"network-ls", "[OPTIONS]", "List networks", cmd_network_ls_checked, CMD_FLAGS(ls_flags), 0, 0, false, 1},
+    {"network-create", "[OPTIONS] NETWORK", "Create a network", cmd_network_create, CMD_FLAGS(net_create_flags), 1, 1, false, 1},
+    {"network-rm", "NETWORK [NETWORK...]", "Remove one or more networks", cmd_network_rm, NULL, 0, 1, -1, false, 1},
+    {"network-connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", cmd_network_connect,
+     CMD_FLAGS(connect_flags), 2, 2, false, 1},
+    {"network-disconnect", "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
+     cmd_network_disconnect, CMD_FLAGS(disconnect_flags), 2, 2, false, 1},
+    {"volume-ls", "[OPTIONS]", "List volumes", cmd_volume_ls_checked, CMD_FLAGS(ls_flags), 0, 0, false, 1},
+    {"volume-create", "[OPTIONS] [VOLUME]", "Create a volume", cmd_volume_create, CMD_FLAGS(vol_create_flags), 0, 1, false, 1},
+    {"volume-rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", cmd_volume_rm, CMD_FLAGS(vol_rm_flags),
+     1, -1, false, 1},
+};
+const size_t cli_netvol_ncmds = ARRAY_SIZE(cli_netvol_cmds);

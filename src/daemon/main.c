@@ -1,0 +1,262 @@
+/* main.c - berthd: options, startup (roots, lock, store, storage, images, restore), serving, clean stop */
+#define LOG_TAG "berthd"
+#include "api/api.h"
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include "image/image.h"
+#include "storage/storage.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum opt_kind { OPT_STR, OPT_LIST, OPT_FLAG };
+
+/* Flags, declared once: getopt's table and --help come from here */
+static const struct flag {
+  const char *name;
+  char short_name;
+  const char *arg;
+  const char *help;
+  size_t offset; /* into struct daemon_config; SIZE_MAX for --help/--version */
+  enum opt_kind kind;
+} flags[] = {
+    {"data-root", 0, "DIR", "Root of persistent state (default /var/lib/berth)", offsetof(struct daemon_config, data_root), OPT_STR},
+    {"exec-root", 0, "DIR", "Root of runtime state (default /run/berth)", offsetof(struct daemon_config, exec_root), OPT_STR},
+    {"host", 'H', "unix://PATH", "Socket to listen on, repeatable (default " BERTH_DEFAULT_HOST ")", offsetof(struct daemon_config, hosts), OPT_LIST},
+    {"group", 'G', "GROUP", "Group of the API socket (default \"berth\" when it exists, else root)", offsetof(struct daemon_config, group), OPT_STR},
+    {"log-level", 'l', "LEVEL", "debug, info, warn or error (default info)", offsetof(struct daemon_config, log_level), OPT_STR},
+    {"pidfile", 'p', "FILE", "Pid file (default EXEC_ROOT/berthd.pid)", offsetof(struct daemon_config, pidfile), OPT_STR},
+    {"storage-driver", 's', "NAME", "overlay or vfs (default: overlay when the kernel has it)", offsetof(struct daemon_config, storage_driver), OPT_STR},
+    {"default-registry", 0, "HOST[:PORT]", "Registry for unqualified image names", offsetof(struct daemon_config, default_registry), OPT_STR},
+    {"shim", 0, "PATH", "berth-shim executable", offsetof(struct daemon_config, shim_path), OPT_STR},
+    {"oci-runtime", 0, "PATH", "OCI runtime executable (default berth-runtime)", offsetof(struct daemon_config, runtime_path), OPT_STR},
+    {"help", 'h', NULL, "Print this help", SIZE_MAX, OPT_FLAG},
+    {"version", 'v', NULL, "Print the version", SIZE_MAX, OPT_FLAG},
+};
+
+static void usage(FILE *f) {
+  fprintf(f, "Usage: berthd [OPTIONS]\n\nThe berth container engine daemon (Docker Engine API %s)\n\nOptions:\n",
+          BERTH_API_VERSION);
+  for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+    char left[64];
+    if (flags[i].short_name)
+      snprintf(left, sizeof(left), "-%c, --%s %s", flags[i].short_name, flags[i].name, flags[i].arg ?: "");
+    else snprintf(left, sizeof(left), "    --%s %s", flags[i].name, flags[i].arg ?: "");
+    fprintf(f, "  %-34s %s\n", left, flags[i].help);
+  }
+}
+
+/* parse_args: 0 run, 1 exit 0 (help/version), <0 error */
+static int parse_args(int argc, char **argv, struct daemon_config *cfg, struct berth_error **err) {
+  struct option lo[ARRAY_SIZE(flags) + 1] = {0};
+  char so[64] = "";
+  size_t sl = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
+    lo[i] = (struct option){flags[i].name, flags[i].arg ? required_argument : no_argument, NULL, 1000 + (int)i};
+    if (flags[i].short_name) {
+      so[sl++] = flags[i].short_name;
+      if (flags[i].arg) so[sl++] = ':';
+    }
+  }
+  int c;
+  while ((c = getopt_long(argc, argv, so, lo, NULL)) != -1) {
+    size_t i = ARRAY_SIZE(flags);
+    if (c >= 1000) i = (size_t)(c - 1000);
+    else
+      for (size_t k = 0; k < ARRAY_SIZE(flags); k++)
+        if (flags[k].short_name == c) i = k;
+    if (i == ARRAY_SIZE(flags)) return berr(err, EINVAL, "unknown option; see berthd --help");
+    if (strcmp(flags[i].name, "help") == 0) {
+      usage(stdout);
+      return 1;
+    }
+    if (strcmp(flags[i].name, "version") == 0) {
+      printf("berthd version %s, API %s\n", BERTH_VERSION, BERTH_API_VERSION);
+      return 1;
+    }
+    void *field = (char *)cfg + flags[i].offset;
+    if (flags[i].kind == OPT_LIST) *(char ***)field = strv_push(*(char ***)field, optarg);
+    else {
+      free(*(char **)field);
+      *(char **)field = xstrdup(optarg);
+    }
+  }
+  if (optind < argc) return berr(err, EINVAL, "unexpected argument \"%s\"", argv[optind]);
+  return 0;
+}
+
+/* find_helper: PATH given, else beside our executable, else in the build tree, else installed */
+static char *find_helper(const char *given, const char *name, const char *build_dir, const char *installed) {
+  if (given) return xstrdup(given);
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n > 0) {
+    self[n] = '\0';
+    char *dir = dirname(self);
+    _cleanup_free_ char *beside = xasprintf("%s/%s", dir, name);
+    if (access(beside, X_OK) == 0) return take_ptr(&beside);
+    _cleanup_free_ char *tree = xasprintf("%s/../%s/%s", dir, build_dir, name);
+    if (access(tree, X_OK) == 0) return realpath(tree, NULL);
+  }
+  return xasprintf("%s/%s", installed, name);
+}
+
+static int fill_defaults(struct daemon_config *c, struct berth_error **err) {
+  if (!c->data_root) c->data_root = xstrdup("/var/lib/berth");
+  if (!c->exec_root) c->exec_root = xstrdup("/run/berth");
+  if (!c->hosts) c->hosts = strv_push(NULL, BERTH_DEFAULT_HOST);
+  if (!c->pidfile) c->pidfile = path_join(c->exec_root, "berthd.pid");
+  c->shim_path = find_helper(c->shim_path, "berth-shim", "shim", BERTH_LIBEXECDIR);
+  c->runtime_path = find_helper(c->runtime_path, "berth-runtime", "runtime", BERTH_BINDIR);
+  int lvl = log_parse_level(c->log_level ? c->log_level : "info");
+  if (lvl < 0) return berr(err, EINVAL, "unknown log level \"%s\"", c->log_level);
+  log_setup((enum log_level)lvl, NULL);
+  for (char **h = c->hosts; *h; h++)
+    if (strncmp(*h, "unix://", 7) != 0)
+      return berr(err, EINVAL, "host \"%s\" is not supported: only unix:// sockets are (tcp:// is refused)", *h);
+  return 0;
+}
+
+/* lock_root: flock D/berth.lock; a second daemon on the same root fails here */
+static int lock_root(struct daemon *d, int *fd_out, struct berth_error **err) {
+  _cleanup_free_ char *p = path_join(d->cfg.data_root, "berth.lock");
+  int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return berr_sys(err, errno, "open \"%s\"", p);
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      return berr(err, EBUSY, "another berthd is already running on data root \"%s\" (%s is locked)",
+                  d->cfg.data_root, p);
+    return berr_sys(err, e, "lock \"%s\"", p);
+  }
+  *fd_out = fd;
+  return 0;
+}
+
+/* daemon_id: a stable id kept in the store's meta table, Docker-shaped (12 groups of 4) */
+static int daemon_id(struct daemon *d, struct berth_error **err) {
+  sqlite3 *db = store_acquire(d->store);
+  if (!db) return berr(err, EIO, "store: no connection");
+  char hex[BERTH_ID_LEN + 1], id[80];
+  id_random(hex);
+  size_t k = 0;
+  for (int g = 0; g < 12; g++) {
+    for (int i = 0; i < 4; i++) id[k++] = (char)(hex[g * 4 + i] >= 'a' ? hex[g * 4 + i] - 32 : hex[g * 4 + i]);
+    id[k++] = g < 11 ? ':' : '\0';
+  }
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO meta(key, value) VALUES('daemon_id', ?)", -1, &st, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+  }
+  sqlite3_finalize(st);
+  st = NULL;
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = 'daemon_id'", -1, &st, NULL);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    snprintf(d->id, sizeof(d->id), "%s", (const char *)sqlite3_column_text(st, 0));
+  else rc = store_sqlite_err(db, rc, "store: daemon id", err);
+  sqlite3_finalize(st);
+  store_release(d->store, db);
+  return rc == SQLITE_OK ? 0 : rc;
+}
+
+static int make_roots(struct daemon *d, struct berth_error **err) {
+  const char *sub_data[] = {"", "containers", "tmp"};
+  const char *sub_exec[] = {"", "shims", "runtime"};
+  for (size_t i = 0; i < ARRAY_SIZE(sub_data); i++) {
+    _cleanup_free_ char *p = path_join(d->cfg.data_root, sub_data[i]);
+    int r = mkdir_p(p, 0711, err);
+    if (r < 0) return r;
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(sub_exec); i++) {
+    _cleanup_free_ char *p = path_join(d->cfg.exec_root, sub_exec[i]);
+    int r = mkdir_p(p, 0711, err);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+static int write_pidfile(const char *path, struct berth_error **err) {
+  char s[32];
+  int n = snprintf(s, sizeof(s), "%d\n", (int)getpid());
+  return write_file_atomic(path, s, (size_t)n, 0644, 0, err);
+}
+
+static int open_all(struct daemon *d, struct berth_error **err) {
+  _cleanup_free_ char *db = path_join(d->cfg.data_root, "berth.db");
+  int r = store_open(db, &d->store, err);
+  if (r == 0) r = daemon_id(d, err);
+  if (r == 0) r = storage_open(d->cfg.data_root, d->cfg.storage_driver, &d->storage, err);
+  if (r == 0) r = image_store_open(d->cfg.data_root, d->store, d->storage, &d->images, err);
+  return r;
+}
+
+static int run(struct daemon *d, struct berth_error **err) {
+  int lock_fd = -1;
+  int r = make_roots(d, err);
+  if (r == 0) r = lock_root(d, &lock_fd, err);
+  if (r == 0) r = open_all(d, err);
+  if (r == 0) r = write_pidfile(d->cfg.pidfile, err);
+  if (r < 0) goto out;
+  d->ctrs = ctr_table_new();
+  d->stop_efd = eventfd(0, EFD_CLOEXEC);
+  r = monitor_start(d, err);
+  if (r == 0) r = ctr_restore(d, err);
+  log_info("berthd %s started (data root %s, exec root %s, storage %s, shim %s, runtime %s)", BERTH_VERSION,
+           d->cfg.data_root, d->cfg.exec_root, storage_driver_name(d->storage), d->cfg.shim_path,
+           d->cfg.runtime_path);
+  if (r == 0) r = server_run(d, err);
+  if (!d->stopping) {
+    /* startup failed after the monitor began: wake it so it can be joined */
+    d->stopping = true;
+    uint64_t one = 1;
+    (void)!write(d->stop_efd, &one, sizeof(one));
+  }
+  monitor_stop(d);
+  unlink(d->cfg.pidfile);
+out:
+  if (d->images) image_store_close(d->images);
+  if (d->storage) storage_close(d->storage);
+  if (d->store) store_close(d->store);
+  if (lock_fd >= 0) close(lock_fd);
+  return r;
+}
+
+int main(int argc, char **argv) {
+  struct daemon d = {.stop_efd = -1};
+  _cleanup_berr_ struct berth_error *err = NULL;
+  int r = parse_args(argc, argv, &d.cfg, &err);
+  if (r == 1) return 0;
+  if (r == 0) r = fill_defaults(&d.cfg, &err);
+  if (r < 0) {
+    fprintf(stderr, "berthd: %s\n", berr_msg(err));
+    return 2;
+  }
+  /* signals: SIGTERM/SIGINT are taken by sigwait in server_run; every thread inherits the mask */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  umask(022);
+  r = run(&d, &err);
+  if (r < 0) log_error("%s", berr_msg(err));
+  ctr_table_free(d.ctrs);
+  if (d.stop_efd >= 0) close(d.stop_efd);
+  return r < 0 ? 1 : 0;
+}
