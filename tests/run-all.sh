@@ -42,7 +42,7 @@ fi
 
 # ---------------------------------------------------------------- unit tests
 section "unit tests (meson test)"
-meson test -C "$BUILD_DIR" --print-errorlogs
+meson test -C "$BUILD_DIR" --print-errorlogs </dev/null
 unit_rc=$?
 log="$BUILD_DIR/meson-logs/testlog.json"
 if [ -s "$log" ]; then
@@ -83,7 +83,8 @@ for f in "${files[@]}"; do
   [ -f "$f" ] || continue
   section "integration: ${f#"$src"/}"
   out=$(mktemp)
-  bats --tap "$f" 2>&1 | tee "$out"
+  # stdin from /dev/null: a test that reads stdin by mistake must not hang on the terminal
+  bats --tap "$f" </dev/null 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
   # TAP: "ok N name", "ok N name # skip reason", "not ok N name"
   p=$(grep -Ec '^ok [0-9]+' "$out")

@@ -87,7 +87,12 @@ static json_t *host_config_with_defaults(const json_t *given) {
     if (def && (json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0)) && is_set(def)) continue;
     if (def && json_is_object(def) && json_is_object(v) && strcmp(k, "PortBindings") != 0) {
       json_t *merged = json_deep_copy(def);
-      json_object_update(merged, v);
+      const char *k2;
+      json_t *v2;
+      json_object_foreach(v, k2, v2) {
+        if (json_is_null(v2) || (json_is_string(v2) && json_string_length(v2) == 0)) continue;
+        json_object_set(merged, k2, v2);
+      }
       json_object_set_new(hc, k, merged);
       continue;
     }
@@ -166,17 +171,9 @@ static json_t *build_config(const json_t *body, const json_t *img, const char *s
   static const char *const bools[] = {"AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce"};
   for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
     json_object_set_new(cfg, bools[i], json_boolean(json_is_true(json_object_get(body, bools[i]))));
-  _cleanup_free_ char *host = xstrdup(str_or(body, "Hostname", short_id));
-  const char *domain = str_or(body, "Domainname", "");
-  char *dot = strchr(host, '.');
-  _cleanup_free_ char *dom = xstrdup(domain);
-  if (!*domain && dot) {
-    free(dom);
-    dom = xstrdup(dot + 1);
-    *dot = '\0';
-  }
-  json_object_set_new(cfg, "Hostname", json_string(host));
-  json_object_set_new(cfg, "Domainname", json_string(dom));
+  /* a dotted Hostname stays whole: the daemon never split it (old CLIs did) */
+  json_object_set_new(cfg, "Hostname", json_string(str_or(body, "Hostname", short_id)));
+  json_object_set_new(cfg, "Domainname", json_string(str_or(body, "Domainname", "")));
   json_object_set_new(cfg, "User", json_string(str_or(body, "User", str_or(img, "User", ""))));
   json_object_set_new(cfg, "WorkingDir", json_string(str_or(body, "WorkingDir", str_or(img, "WorkingDir", ""))));
   json_object_set_new(cfg, "Env", env_merge(json_object_get(img, "Env"), json_object_get(body, "Env")));

@@ -201,6 +201,7 @@ int ctr_restore(struct daemon *d, struct berth_error **err);
 
 /* ---------- handlers ---------- */
 
+int h_not_yet(struct req *r, struct reply *out, struct berth_error **err);
 int h_ping(struct req *r, struct reply *out, struct berth_error **err);
 int h_version(struct req *r, struct reply *out, struct berth_error **err);
 int h_info(struct req *r, struct reply *out, struct berth_error **err);

@@ -7,6 +7,7 @@
 #include "image/image.h"
 #include "storage/storage.h"
 #include <errno.h>
+#include <microhttpd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,6 +261,41 @@ static int parse_wait_cond(const char *s, enum wait_cond *out, struct berth_erro
   return berr(err, EINVAL, "invalid condition: \"%s\"", s);
 }
 
+struct waiter {
+  struct daemon *d;
+  struct ctr_state *st;
+  enum wait_cond cond;
+  uint64_t seq;
+  int code;
+  bool sent;
+};
+
+/* wait_read: the body is written once the condition holds; the headers went out at once, as
+ * Docker does (clients block on them before they start the container) */
+static ssize_t wait_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct waiter *w = cls;
+  if (w->sent) return MHD_CONTENT_READER_END_OF_STREAM;
+  struct ctr_state *st = w->st;
+  pthread_mutex_lock(&st->mu);
+  bool done = w->cond == WAIT_NOT_RUNNING && !st->running;
+  while (!done && !w->d->stopping) {
+    if (w->cond == WAIT_REMOVED) done = st->removed;
+    else done = st->exits != w->seq || st->removed;
+    if (!done) pthread_cond_wait(&st->cond, &st->mu);
+  }
+  if (st->exits != w->seq) w->code = st->exit_code;
+  pthread_mutex_unlock(&st->mu);
+  w->sent = true;
+  if (!done) return snprintf(buf, max, "{\"StatusCode\":-1,\"Error\":{\"Message\":\"the daemon is shutting down\"}}\n");
+  return snprintf(buf, max, "{\"StatusCode\":%d,\"Error\":null}\n", w->code);
+}
+
+static void wait_free(void *cls) {
+  struct waiter *w = cls;
+  ctr_state_put(w->d->ctrs, w->st);
+  free(w);
+}
+
 int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err) {
   enum wait_cond cond = WAIT_NOT_RUNNING;
   int rc = parse_wait_cond(req_query(r, "condition"), &cond, err);
@@ -267,20 +303,15 @@ int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
   if (rc < 0) return rc;
-  struct ctr_state *st = ctr_state_get(r->d->ctrs, c->id);
-  int code = c->exit_code;
-  pthread_mutex_lock(&st->mu);
-  uint64_t seq = st->exits;
-  bool done = cond == WAIT_NOT_RUNNING && !st->running;
-  while (!done && !r->d->stopping) {
-    pthread_cond_wait(&st->cond, &st->mu);
-    if (cond == WAIT_REMOVED) done = st->removed;
-    else done = st->exits != seq || st->removed;
-  }
-  if (st->exits != seq) code = st->exit_code;
-  pthread_mutex_unlock(&st->mu);
-  ctr_state_put(r->d->ctrs, st);
-  if (!done) return berr(err, EINTR, "the daemon is shutting down");
-  out->json = json_pack("{s:i, s:n}", "StatusCode", code, "Error");
+  struct waiter *w = xcalloc(1, sizeof(*w));
+  w->d = r->d;
+  w->cond = cond;
+  w->code = c->exit_code;
+  w->st = ctr_state_get(r->d->ctrs, c->id);
+  pthread_mutex_lock(&w->st->mu);
+  w->seq = w->st->exits;
+  pthread_mutex_unlock(&w->st->mu);
+  out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256, wait_read, w, wait_free);
+  MHD_add_response_header(out->resp, "Content-Type", "application/json");
   return 0;
 }

@@ -90,8 +90,10 @@ static json_t *info_plugins(void) {
 }
 
 static json_t *info_registry(struct daemon *d) {
-  return json_pack("{s:[], s:[], s:{}, s:{}, s:[]}", "AllowNondistributableArtifactsCIDRs",
-                   "AllowNondistributableArtifactsHostnames", "InsecureRegistryCIDRs", "IndexConfigs", "Mirrors");
+  /* loopback registries are plain HTTP, as Docker treats 127.0.0.0/8 */
+  return json_pack("{s:[], s:[], s:[s], s:{s:{s:s, s:[], s:b, s:b}}, s:[]}", "AllowNondistributableArtifactsCIDRs",
+                   "AllowNondistributableArtifactsHostnames", "InsecureRegistryCIDRs", "127.0.0.0/8", "IndexConfigs",
+                   "docker.io", "Name", "docker.io", "Mirrors", "Secure", 1, "Official", 1, "Mirrors");
 }
 
 int h_info(struct req *r, struct reply *out, struct berth_error **err) {

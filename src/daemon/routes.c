@@ -26,7 +26,24 @@ static const struct route routes[] = {
     {"POST", "/containers/{id}/attach", h_ctr_attach, 0},
     {"GET", "/containers/{id}/logs", h_ctr_logs, 0},
     {"DELETE", "/containers/{id}", h_ctr_delete, 0},
+    {"POST", "/containers/{id}/resize", h_not_yet, 0},
+    {"POST", "/containers/{id}/exec", h_not_yet, 0},
+    {"POST", "/containers/{id}/pause", h_not_yet, 0},
+    {"POST", "/containers/{id}/unpause", h_not_yet, 0},
+    {"POST", "/containers/{id}/rename", h_not_yet, 0},
+    {"GET", "/containers/{id}/top", h_not_yet, 0},
+    {"GET", "/containers/{id}/stats", h_not_yet, 0},
+    {"GET", "/containers/{id}/changes", h_not_yet, 0},
+    {"GET", "/containers/{id}/export", h_not_yet, 0},
+    {"POST", "/containers/prune", h_not_yet, 0},
+    {"DELETE", "/images/{name*}", h_not_yet, 0},
+    {"GET", "/events", h_not_yet, 0},
 };
+
+/* h_not_yet: Engine API endpoints berth knows but has not implemented: say so, not 404 */
+int h_not_yet(struct req *r, struct reply *out, struct berth_error **err) {
+  return berr(err, ENOTSUP, "%s %s is not supported yet", r->method, r->path);
+}
 
 void req_clear_params(struct req *r) {
   for (int i = 0; i < r->nparams; i++) {

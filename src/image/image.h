@@ -98,3 +98,15 @@ int image_save(struct image_store *is, char *const *names, int out_fd, struct be
  * compression) read from in_fd; every layer's digest is checked against its config. *out =
  * the lines Docker prints: ["Loaded image: repo:tag", ...] or ["Loaded image ID: sha256:..."] */
 int image_load(struct image_store *is, int in_fd, json_t **out, struct berth_error **err);
+
+/* image_history_json: GET /images/{name}/history: [{"Id","Created","CreatedBy","Tags","Size",
+ * "Comment"}] newest first; entries of layers no local image owns have Id "<missing>" */
+int image_history_json(struct image_store *is, const char *name, json_t **out, struct berth_error **err);
+
+/* image_list_json_filtered: image_list_json with the decoded filters= JSON of the API
+ * ({"dangling":["true"], "reference":["busy*"], "label":["k=v"], "before":["img"], "since":[..]},
+ * the older {"key":{"value":true}} form too); EINVAL for an unknown filter. NULL = none. */
+int image_list_json_filtered(struct image_store *is, int all, json_t *filters, json_t **out, struct berth_error **err);
+/* image_prune: POST /images/prune: dangling images (all: every image) no container uses;
+ * *out = {"ImagesDeleted": [...] or null, "SpaceReclaimed": N}. Filters are not supported yet. */
+int image_prune(struct image_store *is, int all, json_t **out, struct berth_error **err);

@@ -112,3 +112,6 @@ struct image_reg {
   char *const *extra_tags; /* more normalized tags, or NULL */
 };
 int image_register(struct image_store *is, const struct image_reg *reg, char **out_id, struct berth_error **err);
+
+/* image_summary_json: one ImageSummary of /images/json (si->tags as RepoTags) */
+json_t *image_summary_json(struct store_image *si, json_t *config);

@@ -22,7 +22,7 @@ static json_t *get_or(json_t *o, const char *key, json_t *dflt) {
   return dflt;
 }
 
-static json_t *summary(struct store_image *si, json_t *config) {
+json_t *image_summary_json(struct store_image *si, json_t *config) {
   json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
   bool untagged = !si->tags || !si->tags[0];
   /* API < 1.43 (Docker 20.10-23): an untagged image is listed as <none>:<none> / <none>@<none> */
@@ -36,27 +36,7 @@ static json_t *summary(struct store_image *si, json_t *config) {
 }
 
 int image_list_json(struct image_store *is, int all, json_t **out, struct berth_error **err) {
-  struct store_image **v = NULL;
-  int r = store_image_list(is->st, &v, err);
-  if (r < 0) return r;
-  json_t *arr = json_array();
-  for (size_t i = 0; v[i] && r == 0; i++) {
-    if (!all && (!v[i]->tags || !v[i]->tags[0])) {
-      /* untagged images that are parents of others are intermediate layers: hidden without all */
-      int64_t children = 0;
-      r = store_image_children(is->st, v[i]->id, &children, err);
-      if (r < 0 || children > 0) continue;
-    }
-    json_auto_t *config = json_loads(v[i]->config, 0, NULL);
-    json_array_append_new(arr, summary(v[i], config));
-  }
-  store_image_list_free(v);
-  if (r < 0) {
-    json_decref(arr);
-    return r;
-  }
-  *out = arr;
-  return 0;
+  return image_list_json_filtered(is, all, NULL, out, err);
 }
 
 static const char *str_or(json_t *o, const char *key, const char *dflt) {
@@ -115,5 +95,57 @@ int image_inspect_json(struct image_store *is, const char *name, json_t **out, s
   }
   *out = inspect(is, si, config);
   store_image_free(si);
+  return 0;
+}
+
+/* history_items: one item per history entry, newest first, sizes from the layers they made */
+static int history_items(struct image_store *is, struct store_image *si, json_t *config, json_t *arr,
+                         struct berth_error **err) {
+  size_t layer = 0, i;
+  json_t *h;
+  json_array_foreach(json_object_get(config, "history"), i, h) {
+    int64_t size = 0;
+    if (!json_is_true(json_object_get(h, "empty_layer"))) {
+      if (!si->chain_ids[layer]) return berr(err, EIO, "image %s: more history entries than layers", si->id);
+      int r = store_layer_get(is->st, si->chain_ids[layer++], &size, err);
+      if (r < 0) return r;
+    }
+    struct timespec ts = {0};
+    time_parse_rfc3339(str_or(h, "created", TIME_ZERO_RFC3339), &ts);
+    json_array_insert_new(arr, 0,
+                          json_pack("{s:s, s:I, s:s, s:n, s:I, s:s}", "Id", "<missing>", "Created", (json_int_t)ts.tv_sec,
+                                    "CreatedBy", str_or(h, "created_by", ""), "Tags", "Size", (json_int_t)size,
+                                    "Comment", str_or(h, "comment", "")));
+  }
+  return 0;
+}
+
+int image_history_json(struct image_store *is, const char *name, json_t **out, struct berth_error **err) {
+  _cleanup_free_ char *id = NULL;
+  int r = image_resolve(is, name, &id, err);
+  if (r < 0) return r;
+  struct store_image *si = NULL;
+  r = store_image_get(is->st, id, &si, err);
+  if (r < 0) return r;
+  json_auto_t *config = json_loads(si->config, 0, NULL);
+  json_t *arr = json_array();
+  r = history_items(is, si, config, arr, err);
+  /* the newest entries belong to this image and its ancestors: those get ids and tags */
+  for (size_t i = 0; r == 0 && si && i < json_array_size(arr); i++) {
+    json_t *item = json_array_get(arr, i);
+    json_object_set_new(item, "Id", json_string(si->id));
+    if (si->tags && si->tags[0]) json_object_set_new(item, "Tags", str_array(si->tags));
+    _cleanup_free_ char *parent = si->parent ? xstrdup(si->parent) : NULL;
+    store_image_free(si);
+    si = NULL;
+    _cleanup_berr_ struct berth_error *ignored = NULL;
+    if (parent) store_image_get(is->st, parent, &si, &ignored);
+  }
+  store_image_free(si);
+  if (r < 0) {
+    json_decref(arr);
+    return r;
+  }
+  *out = arr;
   return 0;
 }

@@ -92,10 +92,16 @@ static int save_one(struct image_store *is, struct archive *w, const char *name,
   int r = image_get(is, name, &img, err);
   if (r < 0) return r;
   json_t *diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
-  json_t *layers = json_array();
-  json_t *entry = json_pack("{s:s+, s:[], s:o}", "Config", img->id + 7, ".json", "RepoTags", "Layers", layers);
-  json_array_append_new(manifest, entry);
-  for (size_t i = 0; img->chain_ids[i] && r == 0; i++) {
+  _cleanup_free_ char *cfg_name = xasprintf("%s.json", img->id + 7);
+  json_t *entry = NULL, *x;
+  size_t k;
+  json_array_foreach(manifest, k, x) if (strcmp(json_string_value(json_object_get(x, "Config")), cfg_name) == 0) entry = x;
+  json_t *layers = entry ? NULL : json_array(); /* an image named twice is one entry with both tags */
+  if (!entry) {
+    entry = json_pack("{s:s, s:[], s:o}", "Config", cfg_name, "RepoTags", "Layers", layers);
+    json_array_append_new(manifest, entry);
+  }
+  for (size_t i = 0; layers && img->chain_ids[i] && r == 0; i++) {
     const char *diff = json_string_value(json_array_get(diffs, i));
     if (!diff) return berr(err, EIO, "image %s: config lacks diff id %zu", img->id, i);
     r = save_layer(is, w, img->chain_ids[i], diff, i ? img->chain_ids[i - 1] : NULL, written, err);
@@ -115,7 +121,6 @@ static int save_one(struct image_store *is, struct archive *w, const char *name,
     size_t n = strv_len(img->chain_ids);
     if (n) json_object_set_new(repo, colon + 1, json_string(img->chain_ids[n - 1] + 7));
   }
-  _cleanup_free_ char *cfg_name = xasprintf("%s.json", img->id + 7);
   if (json_object_get(written, cfg_name)) return 0;
   json_object_set_new(written, cfg_name, json_true());
   _cleanup_free_ char *blob = path_join(is->blobs, img->id + 7);

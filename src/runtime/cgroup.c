@@ -146,17 +146,14 @@ static int apply_devices(const char *dir, json_t *rules, struct berth_error **er
   return 0;
 }
 
-static int join(const char *dir, pid_t pid, const char *ctrl, bool v2, json_t *res, struct berth_error **err) {
+static int prepare(const char *dir, const char *ctrl, bool v2, json_t *res, struct berth_error **err) {
   int r = mkdir_p(dir, 0755, err);
   if (r == 0 && ctrl && strcmp(ctrl, "devices") == 0) r = apply_devices(dir, json_object_get(res, "devices"), err);
   if (r == 0) r = apply_resources(dir, ctrl, v2, res, err);
-  char text[32];
-  snprintf(text, sizeof(text), "%d", (int)pid);
-  if (r == 0) r = write_at(dir, "cgroup.procs", text, err);
   return r;
 }
 
-int rt_cgroup_create(const char *path, json_t *res, pid_t pid, struct berth_error **err) {
+int rt_cgroup_create(const char *path, json_t *res, struct berth_error **err) {
   static const char *const v1_ctrls[] = {"memory", "pids", "devices", "cpu"};
   if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
   if (json_object_get(json_object_get(res, "cpu"), "cpus") || json_object_get(json_object_get(res, "cpu"), "mems"))
@@ -167,7 +164,7 @@ int rt_cgroup_create(const char *path, json_t *res, pid_t pid, struct berth_erro
     _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
     /* controllers must be enabled down the tree for memory.max and pids.max to exist */
     write_at("/sys/fs/cgroup", "cgroup.subtree_control", "+memory +pids", NULL);
-    int r = join(dir, pid, NULL, true, res, err);
+    int r = prepare(dir, NULL, true, res, err);
     return r < 0 ? berr_prefix(err, "cgroup") : 0;
   }
   _cleanup_hiers_ struct hier *h = hiers_load();
@@ -178,7 +175,7 @@ int rt_cgroup_create(const char *path, json_t *res, pid_t pid, struct berth_erro
     for (struct hier *p = h; p->mountpoint; p++) {
       if (!has_controller(p, v1_ctrls[k])) continue;
       _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-      int r = join(dir, pid, v1_ctrls[k], false, res, err);
+      int r = prepare(dir, v1_ctrls[k], false, res, err);
       if (r < 0) return berr_prefix(err, "cgroup");
       break;
     }
@@ -207,19 +204,21 @@ int rt_cgroup_destroy(const char *path, struct berth_error **err) {
   return ret;
 }
 
-int rt_cgroup_enter(const char *path, pid_t pid, struct berth_error **err) {
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  char text[32];
-  snprintf(text, sizeof(text), "%d", (int)pid);
+/* moving a whole process (cgroup.procs) write-locks a global percpu rwsem: an RCU grace period,
+ * ~10 ms here; a single-threaded process moving itself by writing "0" to v1's tasks skips that
+ * lock (kernel >= 6.1), so the init and exec'd processes join their cgroups themselves */
+int rt_cgroup_join_self(const char *path, struct berth_error **err) {
   if (unified_only()) {
     _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
-    return write_at(dir, "cgroup.procs", text, err);
+    return write_at(dir, "cgroup.procs", "0", err);
   }
+  _cleanup_hiers_ struct hier *h = hiers_load();
   for (struct hier *p = h; p->mountpoint; p++) {
+    if (!*p->controllers) continue; /* the hybrid's empty cgroup2 tree: nothing made there */
     _cleanup_free_ char *dir = path_join(p->mountpoint, path);
     if (access(dir, F_OK) < 0) continue;
-    int r = write_at(dir, "cgroup.procs", text, err);
-    if (r < 0) return r;
+    int r = write_at(dir, "tasks", "0", err);
+    if (r < 0) return berr_prefix(err, "join cgroup");
   }
   return 0;
 }

@@ -119,7 +119,7 @@ static int parent_setup(struct rt_container *c, pid_t pid, struct berth_error **
     if (r < 0) return r;
   }
   const char *cg = json_string_value(json_object_get(lx, "cgroupsPath"));
-  if (cg && *cg) r = rt_cgroup_create(cg, json_object_get(lx, "resources"), pid, err);
+  if (cg && *cg) r = rt_cgroup_create(cg, json_object_get(lx, "resources"), err);
   return r;
 }
 

@@ -58,6 +58,7 @@ static int open_ns(pid_t pid, struct ns_fds *n, bool *userns, struct berth_error
 
 static int child_setup(struct rt_container *c, struct ns_fds *n, char **path, char ***envp, struct berth_error **err) {
   int r = rt_sync_wait(c->sync_fd, SYNC_GO, err);
+  if (r == 0 && c->cgroup_path) r = rt_cgroup_join_self(c->cgroup_path, err);
   if (r < 0) return r;
   for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++)
     if (n->fd[i] >= 0 && setns(n->fd[i], exec_ns[i].flag) < 0)
@@ -109,7 +110,7 @@ static int wait_exec(int fd, struct berth_error **err) {
   return r;
 }
 
-static int spawn_exec(const struct rt_state *st, struct rt_container *c, struct ns_fds *n, pid_t *out,
+static int spawn_exec(struct rt_container *c, struct ns_fds *n, pid_t *out,
                       struct berth_error **err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return berr_sys(err, errno, "socketpair");
@@ -125,8 +126,8 @@ static int spawn_exec(const struct rt_state *st, struct rt_container *c, struct 
     exec_child(c, n);
   }
   close(sv[1]);
-  int r = st->cgroup_path ? rt_cgroup_enter(st->cgroup_path, pid, err) : 0;
-  if (r == 0 && (r = rt_sync_send(parent_fd, SYNC_GO, 0, NULL)) < 0) r = berr_sys(err, -r, "sync with the exec process");
+  int r = rt_sync_send(parent_fd, SYNC_GO, 0, NULL);
+  if (r < 0) r = berr_sys(err, -r, "sync with the exec process");
   if (r == 0) r = wait_exec(parent_fd, err);
   if (r < 0) {
     kill(pid, SIGKILL);
@@ -182,7 +183,8 @@ int rt_exec(const struct rt_opts *o, const struct rt_exec_opts *x, pid_t *pid, s
   _cleanup_json_ json_t *config = NULL, *spec = json_object();
   struct ns_fds n;
   for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++) n.fd[i] = -1;
-  struct rt_container c = {.id = x->id, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .spec = spec};
+  struct rt_container c = {.id = x->id, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .spec = spec,
+                           .cgroup_path = st.cgroup_path};
   if (rt_state_status(o, &st) != RT_RUNNING) r = berr(err, EINVAL, "cannot exec in a container that is not running");
   if (r == 0) r = load_bundle_config(st.bundle, &config, err);
   json_t *proc = r == 0 ? exec_process(config, x, err) : NULL;
@@ -200,7 +202,7 @@ int rt_exec(const struct rt_opts *o, const struct rt_exec_opts *x, pid_t *pid, s
   if (r == 0 && tty && !x->console_socket) r = berr(err, EINVAL, "a terminal needs --console-socket");
   if (r == 0 && tty && (c.console_fd = rt_connect_console(x->console_socket, err)) < 0) r = c.console_fd;
   if (r == 0) r = open_ns(st.pid, &n, &c.userns, err);
-  if (r == 0) r = spawn_exec(&st, &c, &n, pid, err);
+  if (r == 0) r = spawn_exec(&c, &n, pid, err);
   for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++)
     if (n.fd[i] >= 0) close(n.fd[i]);
   if (c.console_fd >= 0) close(c.console_fd);

@@ -55,7 +55,10 @@ static int wait_for_start(struct rt_container *c, struct berth_error **err) {
 }
 
 static int setup_all(struct rt_container *c, char **path, char ***envp, struct berth_error **err) {
+  const char *cg = json_string_value(json_object_get(json_object_get(c->spec, "linux"), "cgroupsPath"));
   int r = rt_sync_wait(c->sync_fd, SYNC_GO, err);
+  /* before any setresuid: the host's cgroup files check our (still host root) euid */
+  if (r == 0 && cg && *cg) r = rt_cgroup_join_self(cg, err);
   if (r == 0) r = join_namespaces(c, err);
   if (r == 0) r = rt_setup_process_early(c, err);
   if (r == 0) r = rt_setup_rootfs(c, err);

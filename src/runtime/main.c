@@ -151,7 +151,7 @@ static int wait_init(pid_t pid, int *status) {
 }
 
 static int cmd_run(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
-  struct rt_create_opts c = {.keep_child = true};
+  struct rt_create_opts c = {0}; /* the init stays our child: run waits for it */
   bool detach = false;
   pid_t pid;
   int status = 0;

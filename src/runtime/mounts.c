@@ -152,7 +152,7 @@ static bool source_is_dir(const char *src) {
   return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
 }
 
-static int do_mount(int rootfd, json_t *m, struct berth_error **err) {
+static int do_mount(int rootfd, const char *bundle, json_t *m, struct berth_error **err) {
   const char *dest = json_string_value(json_object_get(m, "destination"));
   const char *type = json_string_value(json_object_get(m, "type"));
   const char *src = json_string_value(json_object_get(m, "source"));
@@ -163,6 +163,9 @@ static int do_mount(int rootfd, json_t *m, struct berth_error **err) {
   if (bind) mo.flags |= MS_BIND;
   if (!bind && type && strcmp(type, "cgroup") == 0) return rt_mount_cgroupfs(rootfd, dest, mo.flags, err);
   if (bind && !src) return berr(err, EINVAL, "bind mount on \"%s\" has no source", dest);
+  /* a relative bind source is relative to the bundle, as in runc */
+  _cleanup_free_ char *abs_src = bind && src[0] != '/' ? path_join(bundle, src) : NULL;
+  if (abs_src) src = abs_src;
   _cleanup_close_ int fd = rt_open_in_root(rootfd, dest, true, bind && !source_is_dir(src), err);
   if (fd < 0) return fd;
   char target[64];
@@ -326,7 +329,7 @@ static int mount_all(struct rt_container *c, struct berth_error **err) {
   json_t *mounts = json_object_get(c->spec, "mounts"), *m;
   size_t i;
   json_array_foreach(mounts, i, m) {
-    int r = do_mount(rootfd, m, err);
+    int r = do_mount(rootfd, c->bundle, m, err);
     if (r < 0) return r;
   }
   if (dev_is_fresh(mounts)) return setup_devices(c, rootfd, err);

@@ -22,7 +22,6 @@ struct rt_create_opts {
   const char *bundle;
   const char *pid_file;
   const char *console_socket;
-  bool keep_child; /* run: the init stays our child and we wait for it */
 };
 
 /* what the parent hands the forked init; fields are read-only in the child */
@@ -38,6 +37,7 @@ struct rt_container {
   int clone_flags;
   bool userns;
   struct rt_seccomp *seccomp; /* compiled by the parent, loaded by the init */
+  const char *cgroup_path;    /* exec: the container's cgroup to join */
 };
 
 /* ---- sync.c: named stages between parent and init ---- */
@@ -134,10 +134,11 @@ int rt_seccomp_load(struct rt_seccomp *s, struct berth_error **err);
 void rt_seccomp_free(struct rt_seccomp *s);
 
 /* ---- cgroup.c ---- */
-int rt_cgroup_create(const char *path, json_t *resources, pid_t pid, struct berth_error **err);
+/* rt_cgroup_create: make the container's cgroups and set their limits (the init joins itself) */
+int rt_cgroup_create(const char *path, json_t *resources, struct berth_error **err);
 int rt_cgroup_destroy(const char *path, struct berth_error **err);
-/* rt_cgroup_enter: move pid into the container's cgroup in every hierarchy that has it */
-int rt_cgroup_enter(const char *path, pid_t pid, struct berth_error **err);
+/* rt_cgroup_join_self: move the calling single-threaded process into the container's cgroups */
+int rt_cgroup_join_self(const char *path, struct berth_error **err);
 /* rt_cgroup_pids: pids in the container's cgroup (pids or memory hierarchy); heap array */
 int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n);
 /* rt_mount_cgroupfs: the "cgroup" mount type: the container's own cgroups, read-only */

@@ -143,7 +143,7 @@ static void *mount_in_dir_thread(void *arg) {
 
 static void append_tail_opts(struct storage *s, struct buf *b, const char *ctr_dir) {
   buf_printf(b, ",upperdir=%s/upper,workdir=%s/work", ctr_dir, ctr_dir);
-  if (s->index_off) buf_puts(b, ",index=off");
+  buf_puts(b, s->overlay_opts);
 }
 
 static int mount_short(struct storage *s, const char *ctr_dir, char *const *hexes, const char *target,

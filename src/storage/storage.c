@@ -99,7 +99,13 @@ static int open_driver(const char *data_root, const struct storage_ops *ops, str
   if (r == 0 && ops == &storage_overlay_ops) {
     _cleanup_free_ char *l = path_join(s->root, "l");
     r = mkdir_p(l, 0700, err);
-    s->index_off = access("/sys/module/overlay/parameters/index", F_OK) == 0;
+    static const char *const params[] = {"index", "redirect_dir", "metacopy"};
+    size_t used = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(params); i++) {
+      _cleanup_free_ char *p = xasprintf("/sys/module/overlay/parameters/%s", params[i]);
+      if (access(p, F_OK) == 0)
+        used += (size_t)snprintf(s->overlay_opts + used, sizeof(s->overlay_opts) - used, ",%s=off", params[i]);
+    }
   }
   if (r < 0) {
     storage_close(s);
@@ -138,7 +144,9 @@ int storage_open(const char *data_root, const char *driver, struct storage **out
   }
   log_info("Overlay is not usable on \"%s\" (%s): using the vfs storage driver", data_root,
            why ? berr_msg(why) : "the data root is on overlayfs");
-  rmdir(s->root); /* only succeeds when empty: an unused overlay dir we just made */
+  _cleanup_free_ char *links = path_join(s->root, "l");
+  rmdir(links); /* both only succeed when empty: an unused overlay dir we just made */
+  rmdir(s->root);
   storage_close(s);
   return open_driver(data_root, &storage_vfs_ops, out, err);
 }

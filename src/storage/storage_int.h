@@ -24,7 +24,10 @@ struct storage {
   const struct storage_ops *ops;
   char *root;          /* data_root/overlay or data_root/vfs, absolute */
   char backing_fs[24];
-  bool index_off;      /* overlay: the kernel knows index=off */
+  /* overlay: ",index=off,redirect_dir=off,metacopy=off" as far as the kernel knows them: layers
+   * are shared by many mounts (index), and commit reads the upper dir as a full diff, which a
+   * redirected dir or a metadata-only copy-up would not be */
+  char overlay_opts[64];
 };
 
 extern const struct storage_ops storage_overlay_ops;

@@ -76,12 +76,19 @@ berth_stop_daemon() {
     wait "$BERTHD_PID" 2>/dev/null
   fi
   berth_kill_leftovers
-  if [ -f "$BERTH_DIR/failed" ]; then
+  local rc=0
+  # a sanitizer build (-Db_sanitize=address,undefined) reports into the log: that is a failure
+  if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$BERTH_DIR/berthd.log" 2>/dev/null; then
+    echo "berthd's log has sanitizer reports:" >&2
+    grep -E -A30 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$BERTH_DIR/berthd.log" | head -n 120 >&2
+    rc=1
+  elif [ -f "$BERTH_DIR/failed" ]; then
     berth_show_log 200 | sed 's/^/# /' >&3 2>/dev/null || berth_show_log 200 >&2
   fi
   berth_unmount_under "$BERTH_DIR"
   rm -rf "$BERTH_DIR"
   unset BERTH_DIR BERTHD_PID
+  return $rc
 }
 
 # berth_kill_leftovers: shims and container inits this daemon started, then their cgroups

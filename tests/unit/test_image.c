@@ -523,6 +523,21 @@ static void check_import(const char *driver) {
   }
   assert_int_equal(none, 1);
   json_decref(j);
+  static const struct {
+    const char *filters;
+    size_t n;
+  } fl[] = {{"{\"dangling\":[\"true\"]}", 1}, {"{\"dangling\":{\"false\":true}}", 1},
+            {"{\"reference\":[\"test/*\"]}", 1}, {"{\"reference\":[\"test/img:1\"]}", 1},
+            {"{\"reference\":[\"nope\"]}", 0}, {"{\"label\":[\"k\"]}", 0}, {"{}", 2}};
+  for (size_t k = 0; k < ARRAY_SIZE(fl); k++) {
+    json_auto_t *f = json_loads(fl[k].filters, 0, NULL);
+    assert_int_equal(image_list_json_filtered(e.is, 0, f, &j, &err), 0);
+    if (json_array_size(j) != fl[k].n) fail_msg("filters %s: %zu images", fl[k].filters, json_array_size(j));
+    json_decref(j);
+  }
+  json_auto_t *badf = json_loads("{\"bogus\":[\"1\"]}", 0, NULL);
+  assert_int_equal(image_list_json_filtered(e.is, 0, badf, &j, &err), -EINVAL);
+  berr_clear(&err);
   assert_int_equal(image_tag(e.is, id, "other", NULL, &err), 0);
   assert_int_equal(image_get(e.is, "other", &img, &err), 0);
   assert_string_equal(img->id, id);
@@ -554,6 +569,11 @@ static void check_import(const char *driver) {
   berr_clear(&err);
   assert_int_equal(image_get(e.is, "abc0", &img, &err), 0);
   image_free(img);
+  assert_int_equal(image_prune(e.is, 0, &j, &err), 0); /* the two made-up ones are dangling */
+  assert_int_equal(json_array_size(json_object_get(j, "ImagesDeleted")), 2);
+  json_decref(j);
+  assert_int_equal(image_count(e.is, &n, &err), 0);
+  assert_int_equal(n, 2);
 
   /* crash leftovers: tmp files and layers no row knows go away on open */
   env_close(&e);
@@ -634,7 +654,7 @@ static void test_remove(void **state) {
   image_free(img);
   rmi(&e, "a:1", 0, 0, "[{\"Untagged\":\"a:1\"}]");
   rmi(&e, id, 0, -EBUSY, "(must be forced) - image is referenced in multiple repositories");
-  rmi(&e, "b", 0, -ENOENT, "No such image: b:latest");
+  rmi(&e, "bz", 0, -ENOENT, "No such image: bz:latest"); /* not hex: no id prefix either */
   rmi(&e, "b:1", 0, 0, "[{\"Untagged\":\"b:1\"}]");
   _cleanup_free_ char *sql = xasprintf("INSERT INTO containers(id, name, image_id, image_ref, created_ns, path, args, "
                                        "config, host_config, status) VALUES('%064d', 'c', '%s', 'a:2', 1, 'sh', "
@@ -730,6 +750,18 @@ static void check_commit(const char *driver) {
   assert_int_equal(json_array_size(json_object_get(json_object_get(j, "RootFS"), "Layers")), 2);
   assert_json(json_object_get(json_object_get(j, "Config"), "Env"), "[\"A=b\"]");
   assert_json(json_object_get(json_object_get(j, "ContainerConfig"), "Env"), "null");
+  json_decref(j);
+  assert_int_equal(image_history_json(e.is, "committed:1", &j, &err), 0);
+  assert_int_equal(json_array_size(j), 2);
+  json_t *h0 = json_array_get(j, 0), *hb = json_array_get(j, 1);
+  assert_string_equal(json_string_value(json_object_get(h0, "Id")), child);
+  assert_json(json_object_get(h0, "Tags"), "[\"committed:1\"]");
+  assert_string_equal(json_string_value(json_object_get(h0, "CreatedBy")), "/bin/sh -c echo hi");
+  assert_string_equal(json_string_value(json_object_get(h0, "Comment")), "add things");
+  assert_string_equal(json_string_value(json_object_get(hb, "Id")), base);
+  assert_json(json_object_get(hb, "Tags"), "[\"base:latest\"]");
+  assert_int_equal(json_integer_value(json_object_get(hb, "Size")), 22);
+  assert_string_equal(json_string_value(json_object_get(hb, "Comment")), "Imported from -");
   json_decref(j);
   struct image *cimg = NULL;
   assert_int_equal(image_get(e.is, child, &cimg, &err), 0);
@@ -870,6 +902,17 @@ static void test_save_load(void **state) {
   close(in);
   _cleanup_free_ char *want = xasprintf("[\"Loaded image ID: %s\"]", id);
   assert_json(lines, want);
+  json_decref(lines);
+  /* two names of one image: one manifest entry with both tags */
+  assert_int_equal(image_tag(e.is, "bb:1", "bb", "2", &err), 0);
+  out = open(tarp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const char *two[] = {"bb:1", "bb:2", NULL};
+  assert_int_equal(image_save(e.is, (char *const *)two, out, &err), 0);
+  close(out);
+  in = open(tarp, O_RDONLY | O_CLOEXEC);
+  assert_int_equal(image_load(e.is, in, &lines, &err), 0);
+  close(in);
+  assert_json(lines, "[\"Loaded image: bb:1\",\"Loaded image: bb:2\"]");
   json_decref(lines);
   in = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
   assert_true(image_load(e.is, in, &lines, &err) < 0);
