@@ -4,6 +4,7 @@
 # Usage (as root, from anywhere): tests/run-all.sh [BATS_FILE...]
 #   BUILD_DIR   meson build directory (default: build, relative to the repository)
 #   MESON_ARGS  extra arguments for `meson setup` when the build directory is made
+#   BATS_FILE_TIMEOUT  seconds one .bats file may take (default 900)
 # Prints each suite's output, then "N skipped" when something was skipped, and ends with
 # exactly one line "N passed, N failed". Exits 1 when anything failed.
 # The acceptance suite (/work/shared/acceptance or $ACCEPTANCE_DIR) is run separately.
@@ -16,6 +17,7 @@ case $BUILD_DIR in /*) ;; *) BUILD_DIR="$src/$BUILD_DIR" ;; esac
 export BUILD_DIR
 
 passed=0 failed=0 skipped=0
+[ "$(id -u)" -eq 0 ] || echo "warning: not root: the integration tests need root (namespaces, mounts)"
 summary() {
   [ "$skipped" -eq 0 ] || echo "$skipped skipped"
   echo "$passed passed, $failed failed"
@@ -83,9 +85,11 @@ for f in "${files[@]}"; do
   [ -f "$f" ] || continue
   section "integration: ${f#"$src"/}"
   out=$(mktemp)
-  # stdin from /dev/null: a test that reads stdin by mistake must not hang on the terminal
-  bats --tap "$f" </dev/null 2>&1 | tee "$out"
+  # stdin from /dev/null: a test that reads stdin by mistake must not hang on the terminal;
+  # a file that hangs is stopped after BATS_FILE_TIMEOUT seconds and its missing tests fail
+  timeout --kill-after=10 "${BATS_FILE_TIMEOUT:-900}" bats --tap "$f" </dev/null 2>&1 | tee "$out"
   rc=${PIPESTATUS[0]}
+  [ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] || echo "${f#"$src"/} timed out after ${BATS_FILE_TIMEOUT:-900} s"
   # TAP: "ok N name", "ok N name # skip reason", "not ok N name"
   p=$(grep -Ec '^ok [0-9]+' "$out")
   s=$(grep -Eic '^ok [0-9]+ .*# skip' "$out")

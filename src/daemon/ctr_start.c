@@ -230,6 +230,7 @@ static int start_locked(struct daemon *d, struct ctr_state *st, const struct sto
   if (r < 0) {
     fail_waiters(st);
     storage_container_umount(d->storage, dir, NULL);
+    rm_rf(shim_dir, NULL);
     if (*err && (*err)->msg && strncmp((*err)->msg, "OCI runtime", 11) == 0) {
       char now[64];
       time_now_rfc3339nano(now, sizeof(now));

@@ -219,5 +219,6 @@ int h_ctr_kill(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_delete(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err);
+int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err);
 

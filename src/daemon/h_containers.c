@@ -118,6 +118,8 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
       if (strcmp(key, "status") == 0) any = any || strcmp(c->status, v) == 0;
       else if (strcmp(key, "name") == 0) any = any || strstr(c->name, v[0] == '/' ? v + 1 : v);
       else if (strcmp(key, "id") == 0) any = any || strncmp(c->id, v, strlen(v)) == 0;
+      else if (strcmp(key, "exited") == 0)
+        any = any || (strcmp(c->status, "exited") == 0 && c->exit_code == atoi(v));
       else if (strcmp(key, "label") == 0) {
         json_t *cfg = json_loads(c->config_json, 0, NULL);
         json_t *labels = json_object_get(cfg, "Labels");
@@ -144,11 +146,20 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
     json_decref(j);
     return berr(err, EINVAL, "invalid filter: %s", f);
   }
-  static const char *const known[] = {"status", "name", "id", "label"};
+  static const char *const known[] = {"status", "name", "id", "label", "exited"};
+  static const char *const later[] = {"ancestor", "before", "since", "health", "network", "volume",
+                                      "publish",  "expose", "is-task", "isolation"};
   const char *key;
   json_t *v;
   json_object_foreach(j, key, v) {
     bool ok = false;
+    for (size_t i = 0; i < ARRAY_SIZE(later); i++) {
+      if (strcmp(key, later[i]) == 0) {
+        int rc = berr(err, ENOTSUP, "the '%s' filter is not supported yet", key);
+        json_decref(j);
+        return rc;
+      }
+    }
     for (size_t i = 0; i < ARRAY_SIZE(known); i++) ok = ok || strcmp(key, known[i]) == 0;
     if (!ok) {
       int rc = berr(err, EINVAL, "invalid filter '%s'", key);

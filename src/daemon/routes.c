@@ -32,7 +32,7 @@ static const struct route routes[] = {
     {"POST", "/containers/{id}/unpause", h_not_yet, 0},
     {"POST", "/containers/{id}/rename", h_not_yet, 0},
     {"GET", "/containers/{id}/top", h_not_yet, 0},
-    {"GET", "/containers/{id}/stats", h_not_yet, 0},
+    {"GET", "/containers/{id}/stats", h_ctr_stats, 0},
     {"GET", "/containers/{id}/changes", h_not_yet, 0},
     {"GET", "/containers/{id}/export", h_not_yet, 0},
     {"POST", "/containers/prune", h_not_yet, 0},

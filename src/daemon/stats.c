@@ -1,0 +1,185 @@
+/* stats.c - GET /containers/{id}/stats: memory, CPU and pids of the container's cgroups (v1 or
+ * v2, found through /proc/INIT/cgroup), one sample (stream=0) or one per second */
+#include "common/fs.h"
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include <errno.h>
+#include <microhttpd.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+/* cgroup_dir: the directory of pid's cgroup for controller (v1), or its unified one ("" = v2) */
+static char *cgroup_dir(pid_t pid, const char *controller) {
+  _cleanup_free_ char *p = xasprintf("/proc/%d/cgroup", (int)pid);
+  _cleanup_free_ char *text = NULL;
+  if (read_file(p, &text, NULL, NULL) < 0) return NULL;
+  for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char *c1 = strchr(l, ':');
+    char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) continue;
+    *c2 = '\0';
+    const char *ctrls = c1 + 1, *path = c2 + 1;
+    if (!*controller) {
+      if (strcmp(l, "0") == 0 && !*ctrls) return xasprintf("/sys/fs/cgroup%s", path);
+      continue;
+    }
+    /* "cpu,cpuacct": match one name of a comma list */
+    size_t n = strlen(controller);
+    for (const char *q = ctrls; (q = strstr(q, controller)); q += n) {
+      bool start = q == ctrls || q[-1] == ',';
+      bool end = q[n] == '\0' || q[n] == ',';
+      if (start && end) return xasprintf("/sys/fs/cgroup/%s%s", ctrls, path);
+    }
+  }
+  return NULL;
+}
+
+static int64_t read_i64(const char *dir, const char *file) {
+  if (!dir) return 0;
+  _cleanup_free_ char *p = path_join(dir, file);
+  _cleanup_free_ char *t = NULL;
+  if (read_file(p, &t, NULL, NULL) < 0) return 0;
+  if (strncmp(t, "max", 3) == 0) return INT64_MAX;
+  return strtoll(t, NULL, 10);
+}
+
+/* stat_file: "key value" lines as a JSON object (memory.stat, cpu.stat) */
+static json_t *stat_file(const char *dir, const char *file) {
+  json_t *o = json_object();
+  if (!dir) return o;
+  _cleanup_free_ char *p = path_join(dir, file);
+  _cleanup_free_ char *t = NULL;
+  if (read_file(p, &t, NULL, NULL) < 0) return o;
+  for (char *save = NULL, *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char key[128];
+    long long v;
+    if (sscanf(l, "%127s %lld", key, &v) == 2) json_object_set_new(o, key, json_integer(v));
+  }
+  return o;
+}
+
+/* system_cpu_ns: the host's CPU time as /proc/stat counts it, in ns (Docker's system_cpu_usage) */
+static int64_t system_cpu_ns(void) {
+  _cleanup_free_ char *t = NULL;
+  if (read_file("/proc/stat", &t, NULL, NULL) < 0) return 0;
+  long long f[8] = {0};
+  if (sscanf(t, "cpu %lld %lld %lld %lld %lld %lld %lld %lld", &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6],
+             &f[7]) < 4)
+    return 0;
+  int64_t jiffies = 0;
+  for (int i = 0; i < 8; i++) jiffies += f[i];
+  return jiffies * (1000000000LL / sysconf(_SC_CLK_TCK));
+}
+
+static json_t *memory_json(pid_t pid, bool v2) {
+  _cleanup_free_ char *dir = cgroup_dir(pid, v2 ? "" : "memory");
+  struct sysinfo si;
+  sysinfo(&si);
+  int64_t host = (int64_t)si.totalram * si.mem_unit;
+  int64_t usage = read_i64(dir, v2 ? "memory.current" : "memory.usage_in_bytes");
+  int64_t limit = read_i64(dir, v2 ? "memory.max" : "memory.limit_in_bytes");
+  if (limit <= 0 || limit > host) limit = host;
+  json_t *m = json_pack("{s:I, s:I, s:o}", "usage", (json_int_t)usage, "limit", (json_int_t)limit, "stats",
+                        stat_file(dir, "memory.stat"));
+  if (!v2) json_object_set_new(m, "max_usage", json_integer(read_i64(dir, "memory.max_usage_in_bytes")));
+  return m;
+}
+
+static json_t *cpu_json(pid_t pid, bool v2) {
+  int64_t total = 0, user = 0, kernel = 0;
+  if (v2) {
+    _cleanup_free_ char *dir = cgroup_dir(pid, "");
+    json_t *st = stat_file(dir, "cpu.stat");
+    total = json_integer_value(json_object_get(st, "usage_usec")) * 1000;
+    user = json_integer_value(json_object_get(st, "user_usec")) * 1000;
+    kernel = json_integer_value(json_object_get(st, "system_usec")) * 1000;
+    json_decref(st);
+  } else {
+    _cleanup_free_ char *dir = cgroup_dir(pid, "cpuacct");
+    total = read_i64(dir, "cpuacct.usage");
+  }
+  return json_pack("{s:{s:I, s:I, s:I}, s:I, s:i, s:{s:i, s:i, s:i}}", "cpu_usage", "total_usage", (json_int_t)total,
+                   "usage_in_usermode", (json_int_t)user, "usage_in_kernelmode", (json_int_t)kernel,
+                   "system_cpu_usage", (json_int_t)system_cpu_ns(), "online_cpus", (int)sysconf(_SC_NPROCESSORS_ONLN),
+                   "throttling_data", "periods", 0, "throttled_periods", 0, "throttled_time", 0);
+}
+
+struct sampler {
+  struct daemon *d;
+  char id[65];
+  char *name;
+  struct ctr_state *st; /* referenced: running tells when to end the stream */
+  pid_t pid;
+  bool stream;
+  int n;
+  json_t *prev_cpu;
+};
+
+static json_t *sample(struct sampler *s) {
+  bool v2 = access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0;
+  char now[64];
+  time_now_rfc3339nano(now, sizeof(now));
+  _cleanup_free_ char *pdir = cgroup_dir(s->pid, v2 ? "" : "pids");
+  json_t *cpu = cpu_json(s->pid, v2);
+  json_t *pre = s->prev_cpu ? s->prev_cpu : json_pack("{s:{s:i}, s:i}", "cpu_usage", "total_usage", 0,
+                                                     "system_cpu_usage", 0);
+  s->prev_cpu = json_incref(cpu);
+  return json_pack("{s:s, s:s, s:{s:I}, s:{}, s:i, s:{}, s:o, s:o, s:o, s:s, s:s}", "read", now, "preread",
+                   TIME_ZERO_RFC3339, "pids_stats", "current", (json_int_t)read_i64(pdir, "pids.current"),
+                   "blkio_stats", "num_procs", 0, "storage_stats", "cpu_stats", cpu, "precpu_stats", pre,
+                   "memory_stats", memory_json(s->pid, v2), "name", s->name, "id", s->id);
+}
+
+static ssize_t stats_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  struct sampler *s = cls;
+  if (s->n > 0 && !s->stream) return MHD_CONTENT_READER_END_OF_STREAM;
+  if (s->n > 0) {
+    /* a sample a second while the container runs */
+    struct pollfd p = {.fd = s->d->stop_efd, .events = POLLIN};
+    if (poll(&p, 1, 1000) > 0) return MHD_CONTENT_READER_END_OF_STREAM;
+    pthread_mutex_lock(&s->st->mu);
+    bool running = s->st->running;
+    pthread_mutex_unlock(&s->st->mu);
+    if (!running) return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  s->n++;
+  json_t *j = sample(s);
+  char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  size_t n = strlen(text);
+  if (n + 1 > max) n = max - 1;
+  memcpy(buf, text, n);
+  buf[n] = '\n';
+  free(text);
+  return (ssize_t)n + 1;
+}
+
+static void stats_free(void *cls) {
+  struct sampler *s = cls;
+  json_decref(s->prev_cpu);
+  ctr_state_put(s->d->ctrs, s->st);
+  free(s->name);
+  free(s);
+}
+
+int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  if (strcmp(c->status, "running") != 0 || c->pid <= 0)
+    return berr(err, EBUSY, "container %s is not running", c->id);
+  struct sampler *s = xcalloc(1, sizeof(*s));
+  s->d = r->d;
+  memcpy(s->id, c->id, sizeof(s->id));
+  s->name = xasprintf("/%s", c->name);
+  s->pid = c->pid;
+  s->st = ctr_state_get(r->d->ctrs, c->id);
+  s->stream = req_query_bool(r, "stream", true) && !req_query_bool(r, "one-shot", false);
+  out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stats_read, s, stats_free);
+  MHD_add_response_header(out->resp, "Content-Type", "application/json");
+  return 0;
+}
