@@ -26,11 +26,16 @@ void buf_puts(struct buf *b, const char *s) { buf_append(b, s, strlen(s)); }
 void buf_putc(struct buf *b, char c) { buf_append(b, &c, 1); }
 
 void buf_printf(struct buf *b, const char *fmt, ...) {
+  char small[256];
   va_list ap;
   va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
+  int n = vsnprintf(small, sizeof(small), fmt, ap);
   va_end(ap);
   if (n < 0) return;
+  if ((size_t)n < sizeof(small)) {
+    buf_append(b, small, (size_t)n);
+    return;
+  }
   buf_reserve(b, (size_t)n);
   va_start(ap, fmt);
   vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);

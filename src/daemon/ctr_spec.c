@@ -197,6 +197,9 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
   add_bind(mounts, dir, "hostname", "/etc/hostname");
   add_bind(mounts, dir, "hosts", "/etc/hosts");
   add_bind(mounts, dir, "resolv.conf", "/etc/resolv.conf");
+  /* a cgroup of its own, like Docker's /docker/ID: limits, stats and the host's view need it */
+  _cleanup_free_ char *cg = xasprintf("/berth/%s", c->id);
+  json_object_set_new(obj(spec, "linux"), "cgroupsPath", json_string(cg));
   json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
   if (mem > 0) {
     json_t *m = obj(obj(obj(spec, "linux"), "resources"), "memory");

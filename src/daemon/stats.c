@@ -23,6 +23,8 @@ static char *cgroup_dir(pid_t pid, const char *controller) {
     if (!c2) continue;
     *c2 = '\0';
     const char *ctrls = c1 + 1, *path = c2 + 1;
+    /* the root cgroup holds the whole host: its numbers are not the container's */
+    if (strcmp(path, "/") == 0) continue;
     if (!*controller) {
       if (strcmp(l, "0") == 0 && !*ctrls) return xasprintf("/sys/fs/cgroup%s", path);
       continue;
@@ -145,6 +147,12 @@ static ssize_t stats_read(void *cls, uint64_t pos, char *buf, size_t max) {
     bool running = s->st->running;
     pthread_mutex_unlock(&s->st->mu);
     if (!running) return MHD_CONTENT_READER_END_OF_STREAM;
+  }
+  if (s->n == 0 && !s->stream) {
+    /* one answer with a CPU delta in it, as Docker's: a first sample becomes precpu */
+    json_decref(sample(s));
+    struct pollfd p = {.fd = s->d->stop_efd, .events = POLLIN};
+    if (poll(&p, 1, 1000) > 0) return MHD_CONTENT_READER_END_OF_STREAM;
   }
   s->n++;
   json_t *j = sample(s);

@@ -215,6 +215,25 @@ create() { api "/v1.41/containers/create$1" -X POST -H 'Content-Type: applicatio
   [ "$(status /containers/auto/json)" = 404 ]
 }
 
+@test "stats: one sample of the container's own cgroup; logs follow ends with the container" {
+  import_busybox >/dev/null
+  create '?name=stat' '{"Image":"busybox","Cmd":["sh","-c","echo a; sleep 2; echo b"],"HostConfig":{"Memory":67108864}}' >/dev/null
+  [ "$(status /containers/stat/start -X POST)" = 204 ]
+  run api '/containers/stat/stats?stream=0'
+  [ "$(echo "$output" | json 'j["memory_stats"]["limit"]')" = 67108864 ]
+  [ "$(echo "$output" | json 'j["name"]')" = /stat ]
+  run api '/containers/stat/logs?stdout=1&follow=1' --max-time 10
+  [[ "$output" == *a*b* ]]
+  [ "$(api /containers/stat/json | json 'j["State"]["Running"]')" = False ]
+  api '/containers/stat?force=1' -X DELETE
+}
+
+@test "endpoints not implemented yet say so" {
+  [ "$(status /containers/x/resize -X POST)" = 501 ]
+  run api /events
+  [[ "$output" == *"not supported yet"* ]]
+}
+
 @test "a second daemon on the same data root is refused" {
   run timeout 10 "$BERTHD" --data-root "$T/data" --exec-root "$T/run2" -H "unix://$T/other.sock" --group root
   [ "$status" -ne 0 ]
