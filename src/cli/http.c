@@ -145,7 +145,7 @@ static ssize_t fill(struct cli_conn *c) {
 /* getline: one CRLF-terminated line (without it) into a heap string */
 static int conn_getline(struct cli_conn *c, char **line) {
   for (;;) {
-    char *nl = memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos);
+    char *nl = c->rbuf ? memchr(c->rbuf + c->rpos, '\n', c->rlen - c->rpos) : NULL;
     if (nl) {
       size_t n = (size_t)(nl - (c->rbuf + c->rpos));
       *line = xstrndup(c->rbuf + c->rpos, n && nl[-1] == '\r' ? n - 1 : n);
