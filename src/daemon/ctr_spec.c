@@ -160,6 +160,33 @@ static json_t *obj(json_t *parent, const char *key) {
   return o;
 }
 
+/* Docker's default device cgroup rules on top of the spec's deny-all: mknod of any device, and
+ * the standard character devices (null, zero, full, random, urandom, tty, console, ptmx, pts, tun) */
+static const struct {
+  char type;
+  int major, minor; /* -1: any */
+  const char *access;
+} default_devices[] = {
+    {'c', -1, -1, "m"},  {'b', -1, -1, "m"},  {'c', 1, 3, "rwm"}, {'c', 1, 8, "rwm"}, {'c', 1, 7, "rwm"},
+    {'c', 5, 0, "rwm"},  {'c', 1, 5, "rwm"},  {'c', 1, 9, "rwm"}, {'c', 5, 1, "rwm"}, {'c', 136, -1, "rwm"},
+    {'c', 5, 2, "rwm"},  {'c', 10, 200, "rwm"},
+};
+
+static void add_device_rules(json_t *resources) {
+  json_t *devs = json_object_get(resources, "devices");
+  if (!json_is_array(devs)) {
+    devs = json_pack("[{s:b, s:s}]", "allow", 0, "access", "rwm");
+    json_object_set_new(resources, "devices", devs);
+  }
+  for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+    char type[2] = {default_devices[i].type, '\0'};
+    json_t *rule = json_pack("{s:b, s:s, s:s}", "allow", 1, "type", type, "access", default_devices[i].access);
+    if (default_devices[i].major >= 0) json_object_set_new(rule, "major", json_integer(default_devices[i].major));
+    if (default_devices[i].minor >= 0) json_object_set_new(rule, "minor", json_integer(default_devices[i].minor));
+    json_array_append_new(devs, rule);
+  }
+}
+
 int ctr_build_spec(const struct store_container *c, const json_t *cfg, const json_t *hc, const char *dir,
                    json_t **out, struct berth_error **err) {
   _cleanup_free_ char *rootfs = path_join(dir, "rootfs");
@@ -200,6 +227,7 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
   /* a cgroup of its own, like Docker's /docker/ID: limits, stats and the host's view need it */
   _cleanup_free_ char *cg = xasprintf("/berth/%s", c->id);
   json_object_set_new(obj(spec, "linux"), "cgroupsPath", json_string(cg));
+  add_device_rules(obj(obj(spec, "linux"), "resources"));
   json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
   if (mem > 0) {
     json_t *m = obj(obj(obj(spec, "linux"), "resources"), "memory");

@@ -128,32 +128,53 @@ static int apply_resources(const char *dir, const char *ctrl, bool v2, json_t *r
   return 0;
 }
 
-/* linux.resources.devices in order: each rule "a|c|b MAJOR:MINOR ACCESS" to devices.allow or .deny */
-static int apply_devices(const char *dir, json_t *rules, struct berth_error **err) {
+static int device_rule(const char *dir, json_t *d, bool allow, struct berth_error **err) {
+  const char *type = json_string_value(json_object_get(d, "type"));
+  const char *access = json_string_value(json_object_get(d, "access"));
+  json_t *maj = json_object_get(d, "major"), *min = json_object_get(d, "minor");
+  char majs[24] = "*", mins[24] = "*", rule[96];
+  if (json_is_integer(maj) && json_integer_value(maj) >= 0) snprintf(majs, sizeof(majs), "%lld", (long long)json_integer_value(maj));
+  if (json_is_integer(min) && json_integer_value(min) >= 0) snprintf(mins, sizeof(mins), "%lld", (long long)json_integer_value(min));
+  snprintf(rule, sizeof(rule), "%s %s:%s %s", type && *type ? type : "a", majs, mins, access && *access ? access : "rwm");
+  return write_at(dir, allow ? "devices.allow" : "devices.deny", rule, err);
+}
+
+/* the nodes the runtime itself makes in /dev (and mknod of anything, which is harmless without
+ * read/write), as runc allows them whatever linux.resources.devices says */
+static const char *const default_allow[] = {
+    "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
+    "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
+};
+
+/* linux.resources.devices in order, then the defaults and the nodes of linux.devices */
+static int apply_devices(const char *dir, json_t *lx, struct berth_error **err) {
   size_t i;
   json_t *d;
-  json_array_foreach(rules, i, d) {
-    const char *type = json_string_value(json_object_get(d, "type"));
-    const char *access = json_string_value(json_object_get(d, "access"));
-    json_t *maj = json_object_get(d, "major"), *min = json_object_get(d, "minor");
-    char majs[24] = "*", mins[24] = "*", rule[96];
-    if (json_is_integer(maj) && json_integer_value(maj) >= 0) snprintf(majs, sizeof(majs), "%lld", (long long)json_integer_value(maj));
-    if (json_is_integer(min) && json_integer_value(min) >= 0) snprintf(mins, sizeof(mins), "%lld", (long long)json_integer_value(min));
-    snprintf(rule, sizeof(rule), "%s %s:%s %s", type ? type : "a", majs, mins, access && *access ? access : "rwm");
-    int r = write_at(dir, json_is_true(json_object_get(d, "allow")) ? "devices.allow" : "devices.deny", rule, err);
+  json_array_foreach(json_object_get(json_object_get(lx, "resources"), "devices"), i, d) {
+    int r = device_rule(dir, d, json_is_true(json_object_get(d, "allow")), err);
+    if (r < 0) return r;
+  }
+  for (i = 0; i < ARRAY_SIZE(default_allow); i++) {
+    int r = write_at(dir, "devices.allow", default_allow[i], err);
+    if (r < 0) return r;
+  }
+  json_array_foreach(json_object_get(lx, "devices"), i, d) {
+    int r = device_rule(dir, d, true, err);
     if (r < 0) return r;
   }
   return 0;
 }
 
-static int prepare(const char *dir, const char *ctrl, bool v2, json_t *res, struct berth_error **err) {
+static int prepare(const char *dir, const char *ctrl, bool v2, json_t *lx, struct berth_error **err) {
+  json_t *res = json_object_get(lx, "resources");
   int r = mkdir_p(dir, 0755, err);
-  if (r == 0 && ctrl && strcmp(ctrl, "devices") == 0) r = apply_devices(dir, json_object_get(res, "devices"), err);
+  if (r == 0 && ctrl && strcmp(ctrl, "devices") == 0) r = apply_devices(dir, lx, err);
   if (r == 0) r = apply_resources(dir, ctrl, v2, res, err);
   return r;
 }
 
-int rt_cgroup_create(const char *path, json_t *res, struct berth_error **err) {
+int rt_cgroup_create(const char *path, json_t *lx, struct berth_error **err) {
+  json_t *res = json_object_get(lx, "resources");
   static const char *const v1_ctrls[] = {"memory", "pids", "devices", "cpu"};
   if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
   if (json_object_get(json_object_get(res, "cpu"), "cpus") || json_object_get(json_object_get(res, "cpu"), "mems"))
@@ -164,7 +185,7 @@ int rt_cgroup_create(const char *path, json_t *res, struct berth_error **err) {
     _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
     /* controllers must be enabled down the tree for memory.max and pids.max to exist */
     write_at("/sys/fs/cgroup", "cgroup.subtree_control", "+memory +pids", NULL);
-    int r = prepare(dir, NULL, true, res, err);
+    int r = prepare(dir, NULL, true, lx, err);
     return r < 0 ? berr_prefix(err, "cgroup") : 0;
   }
   _cleanup_hiers_ struct hier *h = hiers_load();
@@ -175,7 +196,7 @@ int rt_cgroup_create(const char *path, json_t *res, struct berth_error **err) {
     for (struct hier *p = h; p->mountpoint; p++) {
       if (!has_controller(p, v1_ctrls[k])) continue;
       _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-      int r = prepare(dir, v1_ctrls[k], false, res, err);
+      int r = prepare(dir, v1_ctrls[k], false, lx, err);
       if (r < 0) return berr_prefix(err, "cgroup");
       break;
     }
@@ -185,10 +206,10 @@ int rt_cgroup_create(const char *path, json_t *res, struct berth_error **err) {
 
 static int rmdir_retry(const char *dir, struct berth_error **err) {
   /* a task that has just died may still be leaving the cgroup: EBUSY for a moment */
-  for (int i = 0; i < 200; i++) {
+  for (int i = 0; i < 1000; i++) {
     if (rmdir(dir) == 0 || errno == ENOENT) return 0;
     if (errno != EBUSY) break;
-    nanosleep(&(struct timespec){.tv_nsec = 5 * 1000 * 1000}, NULL);
+    nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
   }
   return berr_sys(err, errno, "remove cgroup \"%s\"", dir);
 }

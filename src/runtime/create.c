@@ -80,6 +80,8 @@ static int plan_namespaces(struct rt_container *c, struct berth_error **err) {
       continue;
     }
     if (flag != CLONE_NEWPID) continue;
+    if ((c->own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0)
+      return berr_sys(err, errno, "open /proc/self/ns/pid");
     _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return berr_sys(err, errno, "open pid namespace \"%s\"", path);
     if (setns(fd, CLONE_NEWPID) < 0) return berr_sys(err, errno, "join pid namespace \"%s\"", path);
@@ -119,7 +121,7 @@ static int parent_setup(struct rt_container *c, pid_t pid, struct berth_error **
     if (r < 0) return r;
   }
   const char *cg = json_string_value(json_object_get(lx, "cgroupsPath"));
-  if (cg && *cg) r = rt_cgroup_create(cg, json_object_get(lx, "resources"), err);
+  if (cg && *cg) r = rt_cgroup_create(cg, lx, err);
   return r;
 }
 
@@ -139,6 +141,11 @@ static int spawn_init(struct rt_container *c, pid_t *out, struct berth_error **e
     rt_init_main(c);
   }
   close(sv[1]);
+  if (c->own_pidns >= 0) { /* back to our own pid namespace for any later child */
+    setns(c->own_pidns, CLONE_NEWPID);
+    close(c->own_pidns);
+    c->own_pidns = -1;
+  }
   int r = parent_setup(c, pid, err);
   if (r == 0) {
     r = rt_sync_send(parent_fd, SYNC_GO, 0, NULL);
@@ -234,7 +241,7 @@ int rt_create(const struct rt_opts *o, const struct rt_create_opts *co, pid_t *p
     return berr_sys(err, errno, "mkdir \"%s\"", statedir);
   }
   struct rt_container c = {.id = co->id, .bundle = bundle, .rootfs = rootfs, .statedir = statedir,
-                           .spec = spec, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1};
+                           .spec = spec, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .own_pidns = -1};
   r = create_in_dir(o, co, &c, pid, err);
   if (r < 0) rm_rf(statedir, NULL);
   return r;

@@ -28,6 +28,7 @@ static const struct {
 
 struct ns_fds {
   int fd[ARRAY_SIZE(exec_ns)];
+  int own_pid; /* our active pid namespace, to go back to once the child is forked */
 };
 
 static bool same_ns(pid_t pid, const char *name) {
@@ -49,6 +50,7 @@ static int open_ns(pid_t pid, struct ns_fds *n, bool *userns, struct berth_error
   }
   /* the pid namespace applies to children: enter it here, before the fork */
   if (same_ns(pid, "pid")) return 0;
+  if ((n->own_pid = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC)) < 0) return berr_sys(err, errno, "open /proc/self/ns/pid");
   char p[64];
   snprintf(p, sizeof(p), "/proc/%d/ns/pid", (int)pid);
   _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
@@ -126,6 +128,8 @@ static int spawn_exec(struct rt_container *c, struct ns_fds *n, pid_t *out,
     exec_child(c, n);
   }
   close(sv[1]);
+  /* later children of ours (none now, but a sanitizer's tracer thread) stay in our pid namespace */
+  if (n->own_pid >= 0) setns(n->own_pid, CLONE_NEWPID);
   int r = rt_sync_send(parent_fd, SYNC_GO, 0, NULL);
   if (r < 0) r = berr_sys(err, -r, "sync with the exec process");
   if (r == 0) r = wait_exec(parent_fd, err);
@@ -181,10 +185,10 @@ int rt_exec(const struct rt_opts *o, const struct rt_exec_opts *x, pid_t *pid, s
   int r = rt_state_load(o, x->id, &st, err);
   if (r < 0) return r;
   _cleanup_json_ json_t *config = NULL, *spec = json_object();
-  struct ns_fds n;
+  struct ns_fds n = {.own_pid = -1};
   for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++) n.fd[i] = -1;
   struct rt_container c = {.id = x->id, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .spec = spec,
-                           .cgroup_path = st.cgroup_path};
+                           .cgroup_path = st.cgroup_path, .own_pidns = -1};
   if (rt_state_status(o, &st) != RT_RUNNING) r = berr(err, EINVAL, "cannot exec in a container that is not running");
   if (r == 0) r = load_bundle_config(st.bundle, &config, err);
   json_t *proc = r == 0 ? exec_process(config, x, err) : NULL;
@@ -205,6 +209,7 @@ int rt_exec(const struct rt_opts *o, const struct rt_exec_opts *x, pid_t *pid, s
   if (r == 0) r = spawn_exec(&c, &n, pid, err);
   for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++)
     if (n.fd[i] >= 0) close(n.fd[i]);
+  if (n.own_pid >= 0) close(n.own_pid);
   if (c.console_fd >= 0) close(c.console_fd);
   rt_seccomp_free(c.seccomp);
   rt_state_clear(&st);

@@ -38,6 +38,7 @@ struct rt_container {
   bool userns;
   struct rt_seccomp *seccomp; /* compiled by the parent, loaded by the init */
   const char *cgroup_path;    /* exec: the container's cgroup to join */
+  int own_pidns;              /* create joining a pid namespace by path: ours, to return to */
 };
 
 /* ---- sync.c: named stages between parent and init ---- */
@@ -135,7 +136,7 @@ void rt_seccomp_free(struct rt_seccomp *s);
 
 /* ---- cgroup.c ---- */
 /* rt_cgroup_create: make the container's cgroups and set their limits (the init joins itself) */
-int rt_cgroup_create(const char *path, json_t *resources, struct berth_error **err);
+int rt_cgroup_create(const char *path, json_t *linux_spec, struct berth_error **err);
 int rt_cgroup_destroy(const char *path, struct berth_error **err);
 /* rt_cgroup_join_self: move the calling single-threaded process into the container's cgroups */
 int rt_cgroup_join_self(const char *path, struct berth_error **err);

@@ -1,0 +1,241 @@
+/* bridge.c - opening the default bridge network: options, the bridge and its subnet (adopted,
+ * asked for, or picked free from a pool), sysctls, our nftables table, and the state file */
+#define LOG_TAG "network"
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/xalloc.h"
+#include "network/net_int.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_BRIDGE "berth0"
+#define DEFAULT_BIP "172.18.0.1/16"
+#define DEFAULT_MTU 1500
+
+static int write_sysctl(const char *path, const char *value, struct berth_error **err) {
+  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write_all(fd, value, strlen(value)) < 0) return berr_sys(err, errno, "write \"%s\"", path);
+  return 0;
+}
+
+/* pick_subnet: Docker's rule: a free private network when the default one is routed already
+ * (172.18-31.0.0/16, then 192.168.N.0/24) */
+static int pick_subnet(struct nl *nl, int skip, struct cidr *out, struct berth_error **err) {
+  struct cidr c;
+  bool busy = true;
+  for (int i = 0; i < 14 + 256 && busy; i++) {
+    c.addr = i < 14 ? (172u << 24) | ((18u + (uint32_t)i) << 16) | 1u : (192u << 24) | (168u << 16) | ((uint32_t)(i - 14) << 8) | 1u;
+    c.prefix = i < 14 ? 16 : 24;
+    int r = nl_route_overlap(nl, &c, skip, &busy, err);
+    if (r < 0) return r;
+  }
+  if (busy) return berr(err, ENOSPC, "could not find a free private subnet for the bridge: pass --bip");
+  *out = c;
+  return 0;
+}
+
+/* setup_bridge: create or adopt the bridge, give it its address, bring it up */
+static int setup_bridge(struct network *n, const struct net_options *o, struct berth_error **err) {
+  _cleanup_nl_ struct nl nl = {0};
+  int r = nl_open(&nl, err);
+  if (r < 0) return r;
+  int idx = 0;
+  r = nl_link_index(&nl, n->bridge, &idx, err);
+  if (r == -ENODEV) {
+    if ((r = nl_bridge_create(&nl, n->bridge, n->mtu, err)) < 0) return r;
+    r = nl_link_index(&nl, n->bridge, &idx, err);
+  }
+  if (r < 0) return berr_prefix(err, "bridge \"%s\"", n->bridge);
+  n->bridge_index = idx;
+  struct cidr have;
+  bool has_addr = nl_addr_first(&nl, idx, &have, NULL) == 0;
+  if (o->bip && *o->bip) {
+    if ((r = cidr_parse(o->bip, &n->subnet, err)) < 0) return berr_prefix(err, "--bip");
+    if (n->subnet.addr == cidr_net(&n->subnet))
+      return berr(err, EINVAL, "--bip %s: give the bridge's own address, not the network's", o->bip);
+    if (has_addr && (have.addr != n->subnet.addr || have.prefix != n->subnet.prefix)) {
+      char s[16];
+      ip_str(have.addr, s);
+      return berr(err, EINVAL, "bridge \"%s\" has the address %s/%d, which does not match --bip %s", n->bridge, s,
+                  have.prefix, o->bip);
+    }
+  } else if (has_addr) {
+    n->subnet = have;
+  } else {
+    cidr_parse(DEFAULT_BIP, &n->subnet, NULL);
+    bool busy = false;
+    if ((r = nl_route_overlap(&nl, &n->subnet, idx, &busy, err)) < 0) return r;
+    if (busy && (r = pick_subnet(&nl, idx, &n->subnet, err)) < 0) return r;
+  }
+  if ((r = nl_addr_add(&nl, idx, &n->subnet, err)) < 0) return r;
+  return nl_link_up(&nl, idx, err);
+}
+
+static int load_state(struct network *n, struct berth_error **err);
+
+static int open_steps(struct network *n, const struct net_options *o, struct berth_error **err) {
+  int r = setup_bridge(n, o, err);
+  if (r < 0) return r;
+  n->range = n->subnet;
+  if (o->fixed_cidr && *o->fixed_cidr && (r = cidr_parse(o->fixed_cidr, &n->range, err)) < 0)
+    return berr_prefix(err, "--fixed-cidr");
+  if ((r = ipam_init(&n->ipam, &n->subnet, &n->range, n->subnet.addr, err)) < 0) return r;
+  if (o->ip_forward && (r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err)) < 0) return r;
+  if ((r = load_state(n, err)) < 0) return r;
+  if (!n->iptables) return 0;
+  /* 127.0.0.1:PORT DNATed to a container leaves through the bridge with a loopback source */
+  _cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
+  if ((r = write_sysctl(rl, "1", err)) < 0) return r;
+  return net_nft_rebuild(n, err);
+}
+
+int net_nft_rebuild(struct network *n, struct berth_error **err) {
+  if (!n->iptables) return 0;
+  struct buf b = {0};
+  _cleanup_free_ char *table = nft_table_script(n->table, n->bridge, &n->subnet, n->icc);
+  buf_puts(&b, table);
+  pthread_mutex_lock(&n->mu);
+  for (struct ctr_net *c = n->ctrs; c; c = c->next)
+    if (c->done) nft_elements(&b, "add", n->table, c->ip, c->ports, c->nports);
+  pthread_mutex_unlock(&n->mu);
+  int r = nft_run(n, b.p, err);
+  buf_free(&b);
+  return r;
+}
+
+int net_open(const struct net_options *o, const char *data_root, const char *exec_root, struct network **out,
+             struct berth_error **err) {
+  const char *br = o->bridge && *o->bridge ? o->bridge : DEFAULT_BRIDGE;
+  if (strlen(br) >= 16 || strpbrk(br, "/ \t\n\"\\:"))
+    return berr(err, EINVAL, "invalid bridge name \"%s\"", br);
+  if (o->mtu < 0 || o->mtu > 65535) return berr(err, EINVAL, "invalid --mtu %d", o->mtu);
+  struct network *n = xcalloc(1, sizeof(*n));
+  n->bridge = xstrdup(br);
+  n->table = xasprintf("berth_%s", br);
+  for (char *p = n->table; *p; p++)
+    if (*p == '-' || *p == '.') *p = '_';
+  n->mtu = o->mtu ? o->mtu : DEFAULT_MTU;
+  n->icc = o->icc;
+  n->iptables = o->iptables;
+  _cleanup_free_ char *dir = path_join(data_root, "network");
+  _cleanup_free_ char *file = xasprintf("%s.json", br);
+  n->state_path = path_join(dir, file);
+  n->netns_dir = path_join(exec_root, "netns");
+  pthread_mutex_init(&n->mu, NULL);
+  pthread_mutex_init(&n->write_mu, NULL);
+  pthread_mutex_init(&n->nft_mu, NULL);
+  int r = mkdir_p(dir, 0700, err);
+  if (r == 0) r = mkdir_p(n->netns_dir, 0755, err);
+  if (r == 0) r = open_steps(n, o, err);
+  if (r < 0) {
+    net_close(n);
+    return r;
+  }
+  char s[16];
+  ip_str(n->subnet.addr, s);
+  log_info("Bridge \"%s\" %s/%d (mtu %d, icc %s, nftables %s)", n->bridge, s, n->subnet.prefix, n->mtu,
+           n->icc ? "on" : "off", n->iptables ? "on" : "off");
+  *out = n;
+  return 0;
+}
+
+void net_close(struct network *n) {
+  if (!n) return;
+  for (struct ctr_net *c = n->ctrs, *next; c; c = next) {
+    next = c->next;
+    free(c->ports);
+    free(c);
+  }
+  ipam_free(&n->ipam);
+  if (n->nft) nft_ctx_free(n->nft);
+  pthread_mutex_destroy(&n->mu);
+  pthread_mutex_destroy(&n->write_mu);
+  pthread_mutex_destroy(&n->nft_mu);
+  free(n->bridge);
+  free(n->table);
+  free(n->state_path);
+  free(n->netns_dir);
+  free(n);
+}
+
+const char *net_bridge_name(struct network *n) { return n->bridge; }
+
+/* ---------- the state file: network id, and per container its address, veth and ports ---------- */
+
+static json_t *ctr_json(const struct ctr_net *c) {
+  char ip[16];
+  ip_str(c->ip, ip);
+  json_t *ports = json_array();
+  for (size_t i = 0; i < c->nports; i++) {
+    const struct port_map *p = &c->ports[i];
+    if (p->exposed_only) continue;
+    char hip[16];
+    ip_str(p->host_ip, hip);
+    json_array_append_new(ports, json_pack("[s, s, i, i]", proto_name(p->proto), hip, p->host_port, p->ctr_port));
+  }
+  return json_pack("{s:s, s:s, s:o}", "IP", ip, "Veth", c->veth, "Ports", ports);
+}
+
+int net_state_save(struct network *n, struct berth_error **err) {
+  pthread_mutex_lock(&n->write_mu);
+  json_t *ctrs = json_object();
+  pthread_mutex_lock(&n->mu);
+  for (struct ctr_net *c = n->ctrs; c; c = c->next)
+    if (c->done) json_object_set_new(ctrs, c->id, ctr_json(c));
+  pthread_mutex_unlock(&n->mu);
+  json_t *j = json_pack("{s:s, s:o}", "NetworkID", n->network_id, "Containers", ctrs);
+  _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
+  json_decref(j);
+  int r = write_file_atomic(n->state_path, text, strlen(text), 0600, 0, err);
+  pthread_mutex_unlock(&n->write_mu);
+  return r;
+}
+
+static int load_ctr(struct network *n, const char *id, const json_t *v) {
+  const json_t *ports = json_object_get(v, "Ports");
+  struct ctr_net *c = xcalloc(1, sizeof(*c));
+  snprintf(c->id, sizeof(c->id), "%s", id);
+  snprintf(c->veth, sizeof(c->veth), "%s", json_string_value(json_object_get(v, "Veth")) ?: "");
+  c->ports = xcalloc(json_array_size(ports) + 1, sizeof(*c->ports));
+  size_t i;
+  json_t *p;
+  json_array_foreach(ports, i, p) {
+    const char *proto = json_string_value(json_array_get(p, 0)) ?: "tcp";
+    struct port_map *m = &c->ports[c->nports++];
+    m->proto = strcmp(proto, "udp") == 0 ? PROTO_UDP : strcmp(proto, "sctp") == 0 ? PROTO_SCTP : PROTO_TCP;
+    ip_parse(json_string_value(json_array_get(p, 1)), &m->host_ip);
+    m->host_port = m->host_lo = m->host_hi = (uint16_t)json_integer_value(json_array_get(p, 2));
+    m->ctr_port = (uint16_t)json_integer_value(json_array_get(p, 3));
+  }
+  c->done = true;
+  if (ip_parse(json_string_value(json_object_get(v, "IP")), &c->ip) < 0 ||
+      ipam_alloc(&n->ipam, c->ip, &c->ip, NULL) < 0) {
+    /* an address outside the (changed) range: the container keeps it, IPAM just cannot track it */
+    log_warn("Container %.12s: address not in the bridge's range any more", id);
+  }
+  c->next = n->ctrs;
+  n->ctrs = c;
+  return 0;
+}
+
+static int load_state(struct network *n, struct berth_error **err) {
+  _cleanup_free_ char *text = NULL;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  int r = read_file(n->state_path, &text, NULL, &e);
+  json_t *j = r == 0 ? json_loads(text, 0, NULL) : NULL;
+  if (r < 0 && r != -ENOENT) log_warn("Network state: %s (starting afresh)", berr_msg(e));
+  const char *nid = json_string_value(json_object_get(j, "NetworkID"));
+  if (nid && id_is_hex(nid, BERTH_ID_LEN))
+    snprintf(n->network_id, sizeof(n->network_id), "%s", nid);
+  else
+    id_random(n->network_id);
+  const char *id;
+  json_t *v;
+  json_object_foreach(json_object_get(j, "Containers"), id, v) if (id_is_hex(id, BERTH_ID_LEN)) load_ctr(n, id, v);
+  json_decref(j);
+  return net_state_save(n, err);
+}

@@ -1,0 +1,161 @@
+/* net_int.h - internals of the network module shared by its files and its unit tests */
+#pragma once
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "common/buf.h"
+#include "network/network.h"
+
+/* ---------- addresses (addr.c) ---------- */
+
+/* An IPv4 prefix; addr in host byte order, may have host bits set (a gateway "172.18.0.1/16") */
+struct cidr {
+  uint32_t addr;
+  int prefix;
+};
+static inline uint32_t cidr_mask(int prefix) { return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix); }
+static inline uint32_t cidr_net(const struct cidr *c) { return c->addr & cidr_mask(c->prefix); }
+int cidr_parse(const char *s, struct cidr *out, struct berth_error **err);
+bool cidr_overlap(const struct cidr *a, const struct cidr *b);
+bool cidr_contains(const struct cidr *c, uint32_t ip);
+int ip_parse(const char *s, uint32_t *out);
+void ip_str(uint32_t ip, char out[16]);
+/* mac_from_ip: Docker's 02:42 followed by the four bytes of the address */
+void mac_from_ip(uint32_t ip, uint8_t mac[6]);
+void mac_str(const uint8_t mac[6], char out[18]);
+int mac_parse(const char *s, uint8_t mac[6]);
+
+/* ---------- IPAM (ipam.c): a bitmap over the allocation range ---------- */
+
+struct ipam {
+  struct cidr range;  /* where container addresses come from */
+  uint32_t first;     /* first address of the range (network address) */
+  uint32_t size;      /* number of addresses in the range */
+  uint32_t next;      /* rotating start of the search, so released addresses are not reused at once */
+  uint8_t *bits;
+  uint32_t reserved[3]; /* network, broadcast (of the subnet) and gateway: never handed out */
+};
+int ipam_init(struct ipam *p, const struct cidr *subnet, const struct cidr *range, uint32_t gateway,
+              struct berth_error **err);
+void ipam_free(struct ipam *p);
+/* ipam_alloc: want 0 = the next free address; otherwise exactly want (EEXIST when taken) */
+int ipam_alloc(struct ipam *p, uint32_t want, uint32_t *out, struct berth_error **err);
+void ipam_release(struct ipam *p, uint32_t ip);
+bool ipam_used(const struct ipam *p, uint32_t ip);
+
+/* ---------- published ports (ports.c) ---------- */
+
+enum { PROTO_TCP, PROTO_UDP, PROTO_SCTP };
+struct port_map {
+  int proto;
+  uint32_t host_ip;    /* 0 = every address */
+  uint16_t host_lo;    /* HostPort asked for: lo..hi ("8080" is 8080..8080, "" is 0..0: an ephemeral port) */
+  uint16_t host_hi;
+  uint16_t host_port;  /* the host port in use, once allocated */
+  uint16_t ctr_port;
+  bool exposed_only;   /* exposed, not published: "80/tcp": null in Ports */
+};
+const char *proto_name(int proto);
+/* ports_parse: PortBindings plus (with publish_all) every exposed port on an ephemeral port */
+int ports_parse(const json_t *bindings, const json_t *exposed, bool publish_all, struct port_map **out,
+                size_t *count, struct berth_error **err);
+/* ports_json: the NetworkSettings.Ports object */
+json_t *ports_json(const struct port_map *p, size_t n);
+
+/* ---------- files (etcfiles.c) ---------- */
+
+struct etc_info {
+  const char *ip;      /* container address or NULL (none/host) */
+  const char *hostname;
+  const char *domainname;
+  const struct net_link *links;
+  size_t nlinks;
+  const json_t *extra_hosts;
+};
+char *hosts_text(const struct etc_info *e);
+/* resolv_text: host_resolv (the host's resolv.conf text, may be NULL) filtered, or the --dns* values */
+char *resolv_text(const char *host_resolv, const json_t *dns, const json_t *search, const json_t *options);
+
+/* ---------- netlink (netlink.c) ---------- */
+
+struct mnl_socket;
+struct nl {
+  struct mnl_socket *s;
+  uint32_t portid;
+  uint32_t seq;
+};
+int nl_open(struct nl *nl, struct berth_error **err);
+void nl_close(struct nl *nl);
+static inline void cleanup_nlp(struct nl *nl) { nl_close(nl); }
+#define _cleanup_nl_ __attribute__((cleanup(cleanup_nlp)))
+/* nl_link_index: ifindex of name; -ENODEV when there is none */
+int nl_link_index(struct nl *nl, const char *name, int *index, struct berth_error **err);
+int nl_bridge_create(struct nl *nl, const char *name, int mtu, struct berth_error **err);
+int nl_link_up(struct nl *nl, int index, struct berth_error **err);
+/* nl_addr_add: an IPv4 address with its broadcast; an existing one is fine */
+int nl_addr_add(struct nl *nl, int index, const struct cidr *c, struct berth_error **err);
+/* nl_addr_first: the first IPv4 address of a link; -ENOENT when it has none */
+int nl_addr_first(struct nl *nl, int index, struct cidr *out, struct berth_error **err);
+/* nl_route_overlap: is some route of the main table (other than on link skip_index) inside or around c */
+int nl_route_overlap(struct nl *nl, const struct cidr *c, int skip_index, bool *overlap, struct berth_error **err);
+/* nl_veth_create: host end NAME in the bridge master, up; the peer eth0 in the netns of netns_fd */
+int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int netns_fd, const uint8_t mac[6],
+                   struct berth_error **err);
+int nl_link_del(struct nl *nl, const char *name, struct berth_error **err);
+int nl_route_default(struct nl *nl, int index, uint32_t gw, struct berth_error **err);
+/* nl_bridge_ports: names of the links whose master is index (NULL-terminated) */
+int nl_bridge_ports(struct nl *nl, int master, char ***names, struct berth_error **err);
+
+/* ---------- namespaces (netns.c) ---------- */
+
+/* netns_create: a new network namespace bound at path, lo up, and a netlink socket inside it */
+int netns_create(const char *path, struct nl *inner, struct berth_error **err);
+/* netns_remove: unmount and unlink; missing is fine */
+int netns_remove(const char *path, struct berth_error **err);
+
+/* ---------- nftables (nft.c) ---------- */
+
+struct nft_ctx;
+struct network;
+/* nft_table_script: the whole table (our chains, maps), ready for one transaction */
+char *nft_table_script(const char *table, const char *bridge, const struct cidr *subnet, bool icc);
+int nft_run(struct network *n, const char *script, struct berth_error **err);
+/* nft_elements: "add|delete element" lines for ports of a container at ip */
+void nft_elements(struct buf *b, const char *verb, const char *table, uint32_t ip, const struct port_map *p,
+                  size_t n);
+
+/* ---------- the network (network.c) ---------- */
+
+struct ctr_net {
+  struct ctr_net *next;
+  char id[65];
+  uint32_t ip;
+  char veth[16];
+  struct port_map *ports;
+  size_t nports;
+  bool done;  /* setup completed (a half-made one belongs to a setup still running) */
+};
+
+struct network {
+  char *bridge;
+  char *table;        /* our nftables table: berth_BRIDGE (ip family) */
+  struct cidr subnet; /* the bridge's address and prefix: gateway = subnet.addr */
+  struct cidr range;
+  int mtu;
+  bool icc, iptables;
+  int bridge_index;
+  char network_id[65];
+  char *state_path;   /* DATA_ROOT/network/BRIDGE.json */
+  char *netns_dir;    /* EXEC_ROOT/netns */
+  pthread_mutex_t mu; /* ipam, ctrs: held for allocations only, never across I/O */
+  struct ipam ipam;
+  struct ctr_net *ctrs;
+  pthread_mutex_t write_mu; /* orders the state file's writes */
+  pthread_mutex_t nft_mu;   /* libnftables contexts are not thread-safe */
+  struct nft_ctx *nft;
+};
+
+/* net_state_save: write the state file (containers whose setup is done) */
+int net_state_save(struct network *n, struct berth_error **err);
+/* net_nft_rebuild: our tables afresh with the published ports of every container, one transaction */
+int net_nft_rebuild(struct network *n, struct berth_error **err);

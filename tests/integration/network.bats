@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# network.bats: container networking through a private berthd on its OWN bridge and subnet
+# (never berth0): eth0 and routes inside, bridge and veth on the host, the host reaching a
+# container, published ports on 127.0.0.1, a taken port, --net none|host|container:, --link,
+# --dns/--add-host, and cleanup after stop, rm and a kill -9 of berthd. Traffic goes only to
+# 127.0.0.1 and to addresses this file's daemon made.
+load helpers
+
+setup_file() {
+  export BR="bn$(($$ % 100000))" NET3="10.213.$(($$ % 250))"
+  export SUBNET="$NET3.0/24" GW="$NET3.1"
+  export NFT="$BUILD_DIR/src/network/test_network nft"
+  berth_start_daemon --bridge "$BR" --bip "$GW/24"
+  berth_import_busybox busybox:latest
+}
+
+teardown_file() {
+  berth_stop_daemon
+  ip link del "$BR" 2>/dev/null
+  $NFT delete table ip "berth_$BR" 2>/dev/null
+  $NFT delete table bridge "berth_$BR" 2>/dev/null
+  return 0
+}
+
+teardown() {
+  berth_teardown
+  local ids
+  ids=$($BERTH ps -aq --no-trunc 2>/dev/null)
+  [ -z "$ids" ] || $BERTH rm -f $ids >/dev/null 2>&1
+  return 0
+}
+
+ip_of() { $BERTH inspect -f '{{.NetworkSettings.IPAddress}}' "$1"; }
+pid_of() { $BERTH inspect -f '{{.State.Pid}}' "$1"; }
+# veths_of_bridge: the host ends plugged into our bridge
+veths_of_bridge() { ls "/sys/class/net/$BR/brif" 2>/dev/null; }
+no_veth() { [ -z "$(veths_of_bridge)" ]; }
+# httpd_up NAME: busybox httpd on port 80 serving "hello NAME"
+run_httpd() {
+  $BERTH run -d --name "$1" "${@:2}" busybox sh -c \
+    "mkdir -p /www && echo hello $1 >/www/index.html && exec httpd -f -p 80 -h /www"
+}
+http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
+
+@test "the bridge has the --bip address and our nftables table exists" {
+  ip -o -4 addr show dev "$BR" | grep -q "inet $GW/24 " || fail "$(ip -o -4 addr show dev "$BR")"
+  [ -d "/sys/class/net/$BR/bridge" ] || fail "$BR is not a bridge"
+  run $NFT list table ip "berth_$BR"
+  assert_status 0
+  assert_has "$output" "masquerade"
+  assert_has "$output" "map pub_tcp"
+  [ "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" = 1 ] || fail "route_localnet is off"
+}
+
+@test "eth0 inside has the address inspect reports, MAC 02:42:..., a default route via the gateway" {
+  $BERTH run -d --name a busybox sleep 600
+  IP=$(ip_of a)
+  [[ $IP == $NET3.* ]] || fail "IPAddress $IP not in $SUBNET"
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.Gateway}}' a)" "$GW" Gateway
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.IPPrefixLen}}' a)" 24 IPPrefixLen
+  MAC=$($BERTH inspect -f '{{.NetworkSettings.MacAddress}}' a)
+  assert_eq "$MAC" "$(printf '02:42:%02x:%02x:%02x:%02x' ${IP//./ })" MacAddress
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' a)" "$IP" Networks.bridge
+  run $BERTH inspect -f '{{.NetworkSettings.SandboxKey}}' a
+  [ -e "$output" ] || fail "SandboxKey $output does not exist"
+  PID=$(pid_of a)
+  run nsenter -t "$PID" -n ip -o -4 addr
+  assert_has "$output" "eth0    inet $IP/24"
+  assert_has "$output" "lo    inet 127.0.0.1/8"
+  run nsenter -t "$PID" -n ip route
+  assert_line_re "$output" "^default via $GW dev eth0"
+  run nsenter -t "$PID" -n ip -o link show eth0
+  assert_has "$output" "link/ether $MAC"
+}
+
+@test "the container's veth is a port of the bridge; the host reaches the container's address" {
+  run_httpd web
+  IP=$(ip_of web)
+  IFL=$(nsenter -t "$(pid_of web)" -n cat /sys/class/net/eth0/iflink)
+  VETH=$(basename "$(dirname "$(grep -lx "$IFL" /sys/class/net/*/ifindex)")")
+  [[ $VETH == veth* ]] || fail "host end $VETH"
+  [ -e "/sys/class/net/$BR/brif/$VETH" ] || fail "$VETH is not in $BR"
+  wait_until 10 http "http://$IP/"
+  assert_eq "$(http "http://$IP/")" "hello web"
+}
+
+@test "-p 127.0.0.1:PORT:80 is reachable from the host on 127.0.0.1, and port shows it" {
+  PORT=$((20000 + $$ % 20000))
+  run_httpd pub -p "127.0.0.1:$PORT:80"
+  wait_until 10 http "http://127.0.0.1:$PORT/"
+  assert_eq "$(http "http://127.0.0.1:$PORT/")" "hello pub"
+  run $BERTH port pub 80
+  assert_eq "$output" "127.0.0.1:$PORT"
+  run $NFT list map ip "berth_$BR" pub_tcp
+  assert_has "$output" "127.0.0.1 . $PORT : $(ip_of pub) . 80"
+}
+
+@test "-p 80 publishes on a random host port reachable through 127.0.0.1" {
+  run_httpd rnd -p 80
+  HP=$($BERTH inspect -f '{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}' rnd)
+  [ "$HP" -ge 1024 ] || fail "host port $HP"
+  wait_until 10 http "http://127.0.0.1:$HP/"
+  assert_eq "$(http "http://127.0.0.1:$HP/")" "hello rnd"
+}
+
+@test "a range published on the same numbers is one map element" {
+  $BERTH run -d --name rng -p 127.0.0.1:31000-31099:31000-31099 busybox sleep 600
+  run $NFT list map ip "berth_$BR" pubr_tcp
+  assert_has "$output" "127.0.0.1 . 31000-31099 : $(ip_of rng)"
+}
+
+@test "a host port already published is a clear error and leaves nothing behind" {
+  PORT=$((20000 + ($$ + 7) % 20000))
+  $BERTH run -d --name first -p "$PORT:80" busybox sleep 600
+  veths=$(veths_of_bridge | wc -l)
+  run $BERTH run -d --name second -p "$PORT:80" busybox sleep 600
+  [ "$status" -ne 0 ] || fail "second container started"
+  assert_has "$output" "Bind for 0.0.0.0:$PORT failed: port is already allocated"
+  id=$($BERTH inspect -f '{{.Id}}' second)
+  [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns of the failed container left"
+  wait_until 5 test "$(veths_of_bridge | wc -l)" -eq "$veths"
+  run $NFT list map ip "berth_$BR" pub_tcp
+  [ "$(printf '%s\n' "$output" | grep -o ". $PORT :" | wc -l)" -eq 1 ] || fail "$output"
+}
+
+@test "--net none has only lo; --net host sees the host's interfaces; container: shares a namespace" {
+  run $BERTH run --rm --net none busybox sh -c 'ls /sys/class/net'
+  assert_status 0
+  assert_eq "$output" lo
+  run $BERTH run --rm --net host busybox sh -c 'ls /sys/class/net'
+  assert_status 0
+  assert_line "$output" "$BR"
+  run_httpd shared
+  IP=$(ip_of shared)
+  wait_until 10 http "http://$IP/"
+  run $BERTH run --rm --net container:shared busybox sh -c 'ip -o -4 addr show eth0; wget -qO- http://127.0.0.1/'
+  assert_status 0
+  assert_has "$output" "inet $IP/24"
+  assert_line "$output" "hello shared"
+}
+
+@test "--link gives the alias in /etc/hosts and the DB_* variables" {
+  $BERTH run -d --name db --expose 5432 -e SECRET=s3 busybox sleep 600
+  DBIP=$(ip_of db)
+  run $BERTH run --rm --name web2 --link db:db busybox sh -c 'env; cat /etc/hosts'
+  assert_status 0
+  assert_line "$output" "DB_NAME=/web2/db"
+  assert_line "$output" "DB_PORT=tcp://$DBIP:5432"
+  assert_line "$output" "DB_PORT_5432_TCP_ADDR=$DBIP"
+  assert_line "$output" "DB_PORT_5432_TCP_PROTO=tcp"
+  assert_line "$output" "DB_ENV_SECRET=s3"
+  assert_line_re "$output" "^$DBIP"$'\t'"db( |\$)"
+}
+
+@test "--dns, --dns-search, --dns-option, --add-host, --hostname and --domainname" {
+  run $BERTH run --rm --dns 127.0.0.2 --dns-search example.test --dns-option ndots:2 \
+    --add-host db.test:10.1.2.3 -h myhost --domainname dom.test busybox \
+    sh -c 'cat /etc/resolv.conf /etc/hosts; hostname'
+  assert_status 0
+  assert_line "$output" "nameserver 127.0.0.2"
+  assert_line "$output" "search example.test"
+  assert_line "$output" "options ndots:2"
+  assert_line "$output" $'10.1.2.3\tdb.test'
+  assert_line_re "$output" $'\tmyhost.dom.test myhost$'
+  assert_line "$output" myhost
+  [ "$(printf '%s\n' "$output" | grep -c '^nameserver')" -eq 1 ] || fail "$output"
+}
+
+@test "stop and rm leave no veth, netns file or map element" {
+  run_httpd gone -p 127.0.0.1:31500:80
+  id=$($BERTH inspect -f '{{.Id}}' gone)
+  [ -e "$BERTH_DIR/run/netns/$id" ] || fail "no netns file"
+  $BERTH stop -t 1 gone
+  [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns file left after stop"
+  wait_until 5 no_veth
+  run $NFT list map ip "berth_$BR" pub_tcp
+  assert_not_has "$output" "31500"
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.IPAddress}}' gone)" "" "IPAddress after stop"
+  $BERTH start gone
+  wait_until 10 http "http://127.0.0.1:31500/"
+  $BERTH rm -f gone
+  [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns file left after rm"
+  wait_until 5 no_veth
+}
+
+@test "after kill -9 of berthd a restart repairs: stale leftovers go, live containers keep theirs" {
+  $BERTH run -d --name live -p 127.0.0.1:31600:80 busybox sh -c \
+    'mkdir -p /www && echo alive >/www/index.html && exec httpd -f -p 80 -h /www'
+  live_id=$($BERTH inspect -f '{{.Id}}' live)
+  kill -9 "$BERTHD_PID"
+  wait "$BERTHD_PID" 2>/dev/null || true
+  # what a crash in the middle of a setup could leave: a netns file, a veth, a map element
+  touch "$BERTH_DIR/run/netns/$(printf 'f%.0s' {1..64})"
+  ip link add vethdeadbee master "$BR" type veth peer name vethdeadbef
+  $NFT add element ip "berth_$BR" pub_tcp '{ 127.0.0.1 . 31601 : 10.0.0.9 . 80 }'
+  berth_restart_daemon --bridge "$BR" --bip "$GW/24"
+  [ ! -e "$BERTH_DIR/run/netns/$(printf 'f%.0s' {1..64})" ] || fail "stale netns file kept"
+  [ ! -e /sys/class/net/vethdeadbee ] || fail "stale veth kept"
+  run $NFT list map ip "berth_$BR" pub_tcp
+  assert_not_has "$output" 31601
+  assert_has "$output" 31600
+  [ -e "$BERTH_DIR/run/netns/$live_id" ] || fail "live container lost its netns"
+  wait_until 10 http "http://127.0.0.1:31600/"
+  assert_eq "$(http "http://127.0.0.1:31600/")" alive
+}
+
+# berth_restart_daemon ARGS: a new berthd on the same directories (the helper's start makes new ones)
+berth_restart_daemon() {
+  "$BERTHD_BIN" --data-root "$BERTH_DIR/data" --exec-root "$BERTH_DIR/run" \
+    -H "unix://$BERTH_SOCK" --group root --default-registry 127.0.0.1:1 \
+    --pidfile "$BERTH_DIR/berthd.pid" --log-level debug "$@" \
+    </dev/null >>"$BERTH_DIR/berthd.log" 2>&1 3>&- &
+  BERTHD_PID=$!
+  echo "$BERTHD_PID" >"$BERTH_DIR/berthd.daemon-pid"
+  export BERTHD_PID
+  wait_until 10 curl -fsS --max-time 2 --unix-socket "$BERTH_SOCK" http://localhost/_ping
+}
