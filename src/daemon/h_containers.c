@@ -326,3 +326,25 @@ int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err) {
   MHD_add_response_header(out->resp, "Content-Type", "application/json");
   return 0;
 }
+
+int h_ctr_rename(struct req *r, struct reply *out, struct berth_error **err) {
+  const char *name = req_query(r, "name");
+  if (name && name[0] == '/') name++;
+  if (!name || !name_is_valid(name))
+    return berr(err, EINVAL, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
+                name ? name : "");
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  char owner[65] = "";
+  _cleanup_berr_ struct berth_error *e = NULL;
+  rc = store_container_rename(r->d->store, c->id, name, owner, &e);
+  if (rc == -EEXIST && owner[0])
+    return berr(err, EEXIST,
+                "Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove "
+                "(or rename) that container to be able to reuse that name.",
+                name, owner);
+  if (rc < 0) return berr(err, e->code, "%s", berr_msg(e));
+  out->status = 204;
+  return 0;
+}

@@ -3,8 +3,11 @@
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
 #include "image/image.h"
+#include "common/fs.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <unistd.h>
 #include <string.h>
 
 static enum MHD_Result collect_changes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
@@ -47,10 +50,13 @@ int h_images_create(struct req *r, struct reply *out, struct berth_error **err) 
 }
 
 int h_images_list(struct req *r, struct reply *out, struct berth_error **err) {
-  const char *filters = req_query(r, "filters");
-  if (filters && *filters && strcmp(filters, "{}") != 0)
-    return berr(err, ENOTSUP, "image list filters are not supported yet");
-  return image_list_json(r->d->images, req_query_bool(r, "all", false), &out->json, err);
+  const char *f = req_query(r, "filters");
+  _cleanup_json_ json_t *filters = NULL;
+  if (f && *f) {
+    filters = json_loads(f, 0, NULL);
+    if (!json_is_object(filters)) return berr(err, EINVAL, "invalid filter: %s", f);
+  }
+  return image_list_json_filtered(r->d->images, req_query_bool(r, "all", false), filters, &out->json, err);
 }
 
 int h_image_inspect(struct req *r, struct reply *out, struct berth_error **err) {
@@ -63,5 +69,78 @@ int h_image_tag(struct req *r, struct reply *out, struct berth_error **err) {
   int rc = image_tag(r->d->images, req_param(r, "name"), repo, req_query(r, "tag"), err);
   if (rc < 0) return rc;
   out->status = 201;
+  return 0;
+}
+
+/* tmpfile_response: a body produced into a temp file first (save, export), sent from the fd */
+static int tmpfile_response(struct req *r, int fd, struct reply *out, struct berth_error **err) {
+  off_t size = lseek(fd, 0, SEEK_END);
+  lseek(fd, 0, SEEK_SET);
+  if (size < 0) {
+    close(fd);
+    return berr_sys(err, errno, "temporary file");
+  }
+  out->resp = MHD_create_response_from_fd((uint64_t)size, fd);
+  MHD_add_response_header(out->resp, "Content-Type", "application/x-tar");
+  return 0;
+}
+
+static int open_tmp(struct req *r, struct berth_error **err) {
+  _cleanup_free_ char *tmp = path_join(r->d->cfg.data_root, "tmp");
+  int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return berr_sys(err, errno, "create a temporary file in \"%s\"", tmp);
+  return fd;
+}
+
+int h_image_remove(struct req *r, struct reply *out, struct berth_error **err) {
+  return image_remove(r->d->images, req_param(r, "name"), req_query_bool(r, "force", false), &out->json, err);
+}
+
+int h_image_history(struct req *r, struct reply *out, struct berth_error **err) {
+  return image_history_json(r->d->images, req_param(r, "name"), &out->json, err);
+}
+
+int h_images_prune(struct req *r, struct reply *out, struct berth_error **err) {
+  const char *f = req_query(r, "filters");
+  bool all = f && strstr(f, "\"dangling\"") && strstr(f, "false");
+  return image_prune(r->d->images, all, &out->json, err);
+}
+
+static enum MHD_Result collect_names(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  char ***v = cls;
+  if (strcmp(key, "names") == 0 && value && *value) *v = strv_push(*v, value);
+  return MHD_YES;
+}
+
+int h_images_save(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_strv_ char **names = NULL;
+  const char *one = req_param(r, "name");
+  if (one) names = strv_push(names, one);
+  else MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_names, &names);
+  if (!names) return berr(err, EINVAL, "no image names given");
+  int fd = open_tmp(r, err);
+  if (fd < 0) return fd;
+  int rc = image_save(r->d->images, names, fd, err);
+  if (rc < 0) {
+    close(fd);
+    return rc;
+  }
+  return tmpfile_response(r, fd, out, err);
+}
+
+int h_images_load(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_json_ json_t *lines = NULL;
+  int rc = image_load(r->d->images, r->body_fd, &lines, err);
+  if (rc < 0) return rc;
+  size_t i;
+  json_t *v;
+  /* Docker's JSON message stream: one {"stream": "Loaded image: x\n"} per image */
+  json_array_foreach(lines, i, v) {
+    _cleanup_free_ char *line = xasprintf("%s\n", json_string_value(v) ? json_string_value(v) : "");
+    buf_puts(&out->body, "{\"stream\":");
+    buf_json_string(&out->body, line, strlen(line));
+    buf_puts(&out->body, "}\r\n");
+  }
+  out->content_type = "application/json";
   return 0;
 }

@@ -118,8 +118,12 @@ static int fill_defaults(struct daemon_config *c, struct berth_error **err) {
   if (!c->exec_root) c->exec_root = xstrdup("/run/berth");
   if (!c->hosts) c->hosts = strv_push(NULL, BERTH_DEFAULT_HOST);
   if (!c->pidfile) c->pidfile = path_join(c->exec_root, "berthd.pid");
-  c->shim_path = find_helper(c->shim_path, "berth-shim", "shim", BERTH_LIBEXECDIR);
-  c->runtime_path = find_helper(c->runtime_path, "berth-runtime", "runtime", BERTH_BINDIR);
+  char *shim = find_helper(c->shim_path, "berth-shim", "shim", BERTH_LIBEXECDIR);
+  char *rt = find_helper(c->runtime_path, "berth-runtime", "runtime", BERTH_BINDIR);
+  free(c->shim_path);
+  free(c->runtime_path);
+  c->shim_path = shim;
+  c->runtime_path = rt;
   int lvl = log_parse_level(c->log_level ? c->log_level : "info");
   if (lvl < 0) return berr(err, EINVAL, "unknown log level \"%s\"", c->log_level);
   log_setup((enum log_level)lvl, NULL);
@@ -236,15 +240,26 @@ out:
   return r;
 }
 
+static void config_free(struct daemon_config *c) {
+  char **fields[] = {&c->data_root, &c->exec_root,        &c->group,     &c->pidfile,  &c->storage_driver,
+                     &c->default_registry, &c->shim_path, &c->runtime_path, &c->log_level};
+  for (size_t i = 0; i < ARRAY_SIZE(fields); i++) free(*fields[i]);
+  strv_free(c->hosts);
+}
+
 int main(int argc, char **argv) {
   struct daemon d = {.stop_efd = -1};
   _cleanup_berr_ struct berth_error *err = NULL;
   int r = parse_args(argc, argv, &d.cfg, &err);
-  if (r == 1) return 0;
   if (r == 0) r = fill_defaults(&d.cfg, &err);
   if (r < 0) {
     fprintf(stderr, "berthd: %s\n", berr_msg(err));
+    config_free(&d.cfg);
     return 2;
+  }
+  if (r == 1) {
+    config_free(&d.cfg);
+    return 0;
   }
   /* signals: SIGTERM/SIGINT are taken by sigwait in server_run; every thread inherits the mask */
   sigset_t set;
@@ -258,5 +273,6 @@ int main(int argc, char **argv) {
   if (r < 0) log_error("%s", berr_msg(err));
   ctr_table_free(d.ctrs);
   if (d.stop_efd >= 0) close(d.stop_efd);
+  config_free(&d.cfg);
   return r < 0 ? 1 : 0;
 }

@@ -11,6 +11,9 @@
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #define DEFAULT_BRIDGE "berth0"
 #define DEFAULT_BIP "172.18.0.1/16"
@@ -107,6 +110,43 @@ int net_nft_rebuild(struct network *n, struct berth_error **err) {
   return r;
 }
 
+/* lock_bridge: bind the abstract socket "@berth-bridge/NAME"; the kernel frees it when this
+ * process dies, so a crash never leaves a stale lock. -EADDRINUSE: another berthd has it. */
+static int lock_bridge(const char *name) {
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  struct sockaddr_un sa = {.sun_family = AF_UNIX};
+  int len = snprintf(sa.sun_path + 1, sizeof(sa.sun_path) - 1, "berth-bridge/%s", name);
+  if (bind(fd, (struct sockaddr *)&sa, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)len)) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  return fd;
+}
+
+/* choose_bridge: the asked-for bridge must be free; the default one, when another berthd (a
+ * test's private daemon) has it, gives way to berth1, berth2...: two daemons on one bridge
+ * would hand out the same addresses and sweep each other's veths */
+static int choose_bridge(struct network *n, const struct net_options *o, struct berth_error **err) {
+  bool asked = o->bridge && *o->bridge;
+  const char *br = asked ? o->bridge : DEFAULT_BRIDGE;
+  for (int i = 0; i < 100; i++) {
+    _cleanup_free_ char *name = i ? xasprintf("berth%d", i) : xstrdup(br);
+    n->lock_fd = lock_bridge(name);
+    if (n->lock_fd >= 0) {
+      n->bridge = take_ptr(&name);
+      n->auto_bridge = i > 0;
+      if (i) log_warn("Bridge \"%s\" belongs to another berthd: this one uses \"%s\"", br, n->bridge);
+      return 0;
+    }
+    if (n->lock_fd != -EADDRINUSE) return berr_sys(err, -n->lock_fd, "lock bridge \"%s\"", name);
+    if (asked) return berr(err, EBUSY, "bridge \"%s\" is in use by another berthd: give each daemon its own --bridge", br);
+    if (o->bip && *o->bip) break; /* an explicit subnet cannot be shared between bridges */
+  }
+  return berr(err, EBUSY, "bridge \"%s\" is in use by another berthd: give this one --bridge and --bip", br);
+}
+
 int net_open(const struct net_options *o, const char *data_root, const char *exec_root, struct network **out,
              struct berth_error **err) {
   const char *br = o->bridge && *o->bridge ? o->bridge : DEFAULT_BRIDGE;
@@ -114,7 +154,15 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
     return berr(err, EINVAL, "invalid bridge name \"%s\"", br);
   if (o->mtu < 0 || o->mtu > 65535) return berr(err, EINVAL, "invalid --mtu %d", o->mtu);
   struct network *n = xcalloc(1, sizeof(*n));
-  n->bridge = xstrdup(br);
+  pthread_mutex_init(&n->mu, NULL);
+  pthread_mutex_init(&n->write_mu, NULL);
+  pthread_mutex_init(&n->nft_mu, NULL);
+  int r = choose_bridge(n, o, err);
+  if (r < 0) {
+    net_close(n);
+    return r;
+  }
+  br = n->bridge;
   n->table = xasprintf("berth_%s", br);
   for (char *p = n->table; *p; p++)
     if (*p == '-' || *p == '.') *p = '_';
@@ -125,10 +173,7 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
   _cleanup_free_ char *file = xasprintf("%s.json", br);
   n->state_path = path_join(dir, file);
   n->netns_dir = path_join(exec_root, "netns");
-  pthread_mutex_init(&n->mu, NULL);
-  pthread_mutex_init(&n->write_mu, NULL);
-  pthread_mutex_init(&n->nft_mu, NULL);
-  int r = mkdir_p(dir, 0700, err);
+  r = mkdir_p(dir, 0700, err);
   if (r == 0) r = mkdir_p(n->netns_dir, 0755, err);
   if (r == 0) r = open_steps(n, o, err);
   if (r < 0) {
@@ -143,8 +188,23 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
   return 0;
 }
 
+/* drop_auto_bridge: a bridge picked only because the default one was taken goes away with its
+ * daemon when no container uses it */
+static void drop_auto_bridge(struct network *n) {
+  if (!n->auto_bridge || n->ctrs || !n->bridge_index) return;
+  _cleanup_free_ char *script = xasprintf("delete table ip %s", n->table);
+  _cleanup_free_ char *script2 = xasprintf("delete table bridge %s", n->table);
+  nft_run(n, script, NULL);
+  if (!n->icc) nft_run(n, script2, NULL);
+  _cleanup_nl_ struct nl nl = {0};
+  if (nl_open(&nl, NULL) == 0) nl_link_del(&nl, n->bridge, NULL);
+  unlink(n->state_path);
+}
+
 void net_close(struct network *n) {
   if (!n) return;
+  drop_auto_bridge(n);
+  if (n->lock_fd > 0) close(n->lock_fd);
   for (struct ctr_net *c = n->ctrs, *next; c; c = next) {
     next = c->next;
     free(c->ports);

@@ -206,8 +206,9 @@ static void unwire(struct network *n, struct ctr_net *c, const char *path) {
 
 static json_t *endpoint_json(struct network *n, const char *netname, const char *ip, int prefix, const char *gw,
                              const char *mac, const char *epid, json_t *links) {
+  const char *nid = strcmp(netname, "bridge") == 0 ? n->network_id : "";
   return json_pack("{s:n, s:o, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig", "Links", links,
-                   "Aliases", "NetworkID", netname ? n->network_id : "", "EndpointID", epid, "Gateway", gw,
+                   "Aliases", "NetworkID", nid, "EndpointID", epid, "Gateway", gw,
                    "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "", "GlobalIPv6Address", "",
                    "GlobalIPv6PrefixLen", 0, "MacAddress", mac, "DriverOpts");
 }
@@ -313,6 +314,27 @@ int net_container_teardown(struct network *n, const char *id, const json_t *sett
   free(c->ports);
   free(c);
   return net_state_save(n, err);
+}
+
+static void clear_fields(json_t *o) {
+  static const char *const strs[] = {"EndpointID", "Gateway", "IPAddress", "MacAddress", "SandboxID", "SandboxKey"};
+  for (size_t i = 0; i < ARRAY_SIZE(strs); i++)
+    if (json_object_get(o, strs[i])) json_object_set_new(o, strs[i], json_string(""));
+  if (json_object_get(o, "IPPrefixLen")) json_object_set_new(o, "IPPrefixLen", json_integer(0));
+}
+
+json_t *net_settings_stopped(const json_t *settings) {
+  json_t *s = json_deep_copy(settings);
+  if (!json_is_object(s)) {
+    json_decref(s);
+    return json_object();
+  }
+  clear_fields(s);
+  json_object_set_new(s, "Ports", json_object());
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(s, "Networks"), k, v) clear_fields(v);
+  return s;
 }
 
 /* ---------- repair at startup ---------- */

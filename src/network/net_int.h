@@ -144,6 +144,8 @@ struct network {
   int mtu;
   bool icc, iptables;
   int bridge_index;
+  int lock_fd;        /* abstract socket "@berth-bridge/NAME": one berthd per bridge */
+  bool auto_bridge;   /* picked because the default one belongs to another berthd: removed when unused */
   char network_id[65];
   char *state_path;   /* DATA_ROOT/network/BRIDGE.json */
   char *netns_dir;    /* EXEC_ROOT/netns */

@@ -70,6 +70,12 @@ int net_container_setup(struct network *n, const char *id, const struct net_requ
 /* net_container_teardown: remove published ports, veth, netns file and lease; idempotent.
  * settings (may be NULL) is what setup returned. */
 int net_container_teardown(struct network *n, const char *id, const json_t *settings, struct berth_error **err);
+/* net_settings_stopped: NetworkSettings of a stopped container, as Docker shows it: the same
+ * networks with addresses, ports, sandbox and endpoint cleared (new reference) */
+json_t *net_settings_stopped(const json_t *settings);
+/* net_ports_summary: the "Ports" of GET /containers/json from NetworkSettings.Ports:
+ * [{"IP":"0.0.0.0","PrivatePort":80,"PublicPort":8080,"Type":"tcp"}, {"PrivatePort":443,"Type":"tcp"}] */
+json_t *net_ports_summary(const json_t *settings);
 /* net_netns_path: EXEC_ROOT/netns/ID (heap): the path setup binds the namespace at (SandboxKey) */
 char *net_netns_path(struct network *n, const char *id);
 

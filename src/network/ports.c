@@ -161,3 +161,27 @@ json_t *ports_json(const struct port_map *v, size_t n) {
   }
   return sorted_keys(o);
 }
+
+json_t *net_ports_summary(const json_t *settings) {
+  json_t *out = json_array();
+  const char *key;
+  json_t *list;
+  json_object_foreach(json_object_get(settings, "Ports"), key, list) {
+    char proto[8] = "tcp";
+    unsigned port = 0;
+    if (sscanf(key, "%u/%7s", &port, proto) < 1 || !port) continue;
+    if (!json_array_size(list)) {
+      json_array_append_new(out, json_pack("{s:i, s:s}", "PrivatePort", port, "Type", proto));
+      continue;
+    }
+    size_t i;
+    json_t *b;
+    json_array_foreach(list, i, b) {
+      const char *hp = json_string_value(json_object_get(b, "HostPort"));
+      const char *ip = json_string_value(json_object_get(b, "HostIp"));
+      json_array_append_new(out, json_pack("{s:s, s:i, s:i, s:s}", "IP", ip ? ip : "", "PrivatePort", port,
+                                           "PublicPort", hp ? atoi(hp) : 0, "Type", proto));
+    }
+  }
+  return out;
+}

@@ -78,6 +78,9 @@ int store_container_set_exited(struct store *s, const char *id, int exit_code, c
                                const char *error, struct berth_error **err);
 /* store_container_set_status: just the status column (e.g. "removing", "dead") */
 int store_container_set_status(struct store *s, const char *id, const char *status, struct berth_error **err);
+/* store_container_rename: new name; EEXIST when taken (*conflict_id receives the holder) */
+int store_container_rename(struct store *s, const char *id, const char *name, char conflict_id[65],
+                           struct berth_error **err);
 /* store_container_delete: remove the row; missing is not an error */
 int store_container_delete(struct store *s, const char *id, struct berth_error **err);
 #include "store/store_image.h"

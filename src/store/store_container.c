@@ -257,3 +257,22 @@ int store_container_delete(struct store *s, const char *id, struct berth_error *
   const void *vals[] = {id};
   return update(s, "DELETE FROM containers WHERE id = ?", "store: delete container", "t", vals, err);
 }
+
+int store_container_rename(struct store *s, const char *id, const char *name, char conflict_id[65],
+                           struct berth_error **err) {
+  _cleanup_conn_ struct conn cn = {0};
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  int r = conn_get(s, &cn, err);
+  if (r == 0) r = prepare(cn.db, "UPDATE containers SET name = ? WHERE id = ?", &st, err);
+  if (r < 0) return r;
+  bind_text(st, 1, name);
+  bind_text(st, 2, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_DONE) return 0;
+  char owner[65] = "";
+  if ((rc & 0xff) == SQLITE_CONSTRAINT && name_owner(cn.db, name, owner)) {
+    if (conflict_id) memcpy(conflict_id, owner, 65);
+    return berr(err, EEXIST, "name \"%s\" is in use by container \"%s\"", name, owner);
+  }
+  return store_sqlite_err(cn.db, rc, "store: rename container", err);
+}

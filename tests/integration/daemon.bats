@@ -188,7 +188,13 @@ create() { api "/v1.41/containers/create$1" -X POST -H 'Content-Type: applicatio
   [ "$(status '/containers/create?name=dup' -X POST -d '{"Image":"busybox","Cmd":["true"]}')" = 409 ]
   run create '?name=dup' '{"Image":"busybox","Cmd":["true"]}'
   [[ "$output" == *"Conflict. The container name \\\"/dup\\\" is already in use by container \\\"$id\\\""* ]]
-  api /containers/dup -X DELETE
+  [ "$(status '/containers/dup/rename?name=dup2' -X POST)" = 204 ]
+  [ "$(api /containers/dup2/json | json 'j["Name"]')" = /dup2 ]
+  create '?name=other' '{"Image":"busybox","Cmd":["true"]}' >/dev/null
+  [ "$(status '/containers/other/rename?name=dup2' -X POST)" = 409 ]
+  [ "$(status '/containers/other/rename?name=-bad' -X POST)" = 400 ]
+  api /containers/dup2 -X DELETE
+  api /containers/other -X DELETE
 }
 
 @test "attach before start gets all the output (hijacked stream)" {

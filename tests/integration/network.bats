@@ -15,6 +15,8 @@ setup_file() {
 }
 
 teardown_file() {
+  # the kill -9 test starts a new berthd: stop that one
+  BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "$BERTHD_PID")
   berth_stop_daemon
   ip link del "$BR" 2>/dev/null
   $NFT delete table ip "berth_$BR" 2>/dev/null
@@ -53,17 +55,17 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
 }
 
 @test "eth0 inside has the address inspect reports, MAC 02:42:..., a default route via the gateway" {
-  $BERTH run -d --name a busybox sleep 600
-  IP=$(ip_of a)
+  $BERTH run -d --name aa busybox sleep 600
+  IP=$(ip_of aa)
   [[ $IP == $NET3.* ]] || fail "IPAddress $IP not in $SUBNET"
-  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.Gateway}}' a)" "$GW" Gateway
-  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.IPPrefixLen}}' a)" 24 IPPrefixLen
-  MAC=$($BERTH inspect -f '{{.NetworkSettings.MacAddress}}' a)
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.Gateway}}' aa)" "$GW" Gateway
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.IPPrefixLen}}' aa)" 24 IPPrefixLen
+  MAC=$($BERTH inspect -f '{{.NetworkSettings.MacAddress}}' aa)
   assert_eq "$MAC" "$(printf '02:42:%02x:%02x:%02x:%02x' ${IP//./ })" MacAddress
-  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' a)" "$IP" Networks.bridge
-  run $BERTH inspect -f '{{.NetworkSettings.SandboxKey}}' a
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.Networks.bridge.IPAddress}}' aa)" "$IP" Networks.bridge
+  run $BERTH inspect -f '{{.NetworkSettings.SandboxKey}}' aa
   [ -e "$output" ] || fail "SandboxKey $output does not exist"
-  PID=$(pid_of a)
+  PID=$(pid_of aa)
   run nsenter -t "$PID" -n ip -o -4 addr
   assert_has "$output" "eth0    inet $IP/24"
   assert_has "$output" "lo    inet 127.0.0.1/8"
@@ -76,7 +78,8 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
 @test "the container's veth is a port of the bridge; the host reaches the container's address" {
   run_httpd web
   IP=$(ip_of web)
-  IFL=$(nsenter -t "$(pid_of web)" -n cat /sys/class/net/eth0/iflink)
+  # eth0@ifN inside: N is the host end's index (nsenter -n keeps the host's /sys: ask netlink)
+  IFL=$(nsenter -t "$(pid_of web)" -n ip -o link show eth0 | sed -n 's/^[0-9]*: eth0@if\([0-9]*\):.*/\1/p')
   VETH=$(basename "$(dirname "$(grep -lx "$IFL" /sys/class/net/*/ifindex)")")
   [[ $VETH == veth* ]] || fail "host end $VETH"
   [ -e "/sys/class/net/$BR/brif/$VETH" ] || fail "$VETH is not in $BR"

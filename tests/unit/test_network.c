@@ -296,6 +296,10 @@ static void test_roundtrip(void **state) {
   _cleanup_berr_ struct berth_error *e = NULL;
   int r = net_open(&o, tmp, tmp, &n, &e);
   if (r < 0) fail_msg("net_open: %s", berr_msg(e));
+  /* one daemon per bridge */
+  struct network *n2 = NULL;
+  assert_int_equal(net_open(&o, tmp, tmp, &n2, &e), -EBUSY);
+  berr_clear(&e);
   json_t *pb = json_loads("{\"80/tcp\":[{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"\"}]}", 0, NULL);
   struct net_request req = {.name = "t1", .hostname = "h1", .port_bindings = pb};
   const char *id = "1111111111111111111111111111111111111111111111111111111111111111";

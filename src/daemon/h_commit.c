@@ -1,0 +1,103 @@
+/* h_commit.c - a container's filesystem: commit to an image, list changes, export as tar */
+#include "common/fs.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include "image/image.h"
+#include "storage/storage.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <string.h>
+#include <unistd.h>
+
+static enum MHD_Result collect_changes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+  char ***v = cls;
+  if (strcmp(key, "changes") == 0 && value && *value) *v = strv_push(*v, value);
+  return MHD_YES;
+}
+
+int h_commit(struct req *r, struct reply *out, struct berth_error **err) {
+  const char *ref = req_query(r, "container");
+  if (!ref || !*ref) return berr(err, EINVAL, "container= must be given");
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, ref, &c, err);
+  if (rc < 0) return rc;
+  _cleanup_json_ json_t *body = NULL;
+  rc = req_body_json(r, &body, err);
+  if (rc < 0) return rc;
+  _cleanup_json_ json_t *cfg = json_loads(c->config_json, 0, NULL);
+  /* a Config in the body (commit --change comes as changes=) overrides the container's */
+  if (json_is_object(body) && json_object_size(body) > 0) json_object_update(cfg, body);
+  _cleanup_strv_ char **changes = NULL;
+  MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_changes, &changes);
+  const char *repo = req_query(r, "repo"), *tag = req_query(r, "tag");
+  _cleanup_free_ char *repo_tag = NULL;
+  if (repo && *repo) repo_tag = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
+  _cleanup_free_ char *dir = ctr_dir(r->d, c->id);
+  struct image_commit_opts o = {.parent_id = c->image_id,
+                                .ctr_dir = dir,
+                                .container_id = c->id,
+                                .config = cfg,
+                                .changes = changes,
+                                .comment = req_query(r, "comment"),
+                                .author = req_query(r, "author"),
+                                .repo_tag = repo_tag};
+  _cleanup_free_ char *id = NULL;
+  rc = image_commit(r->d->images, &o, &id, err);
+  if (rc < 0) return rc;
+  out->status = 201;
+  out->json = json_pack("{s:s}", "Id", id);
+  return 0;
+}
+
+int h_ctr_changes(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  _cleanup_image_ struct image *img = NULL;
+  rc = image_get(r->d->images, c->image_id, &img, err);
+  if (rc < 0) return rc;
+  _cleanup_free_ char *dir = ctr_dir(r->d, c->id);
+  return image_container_changes(r->d->images, dir, img->chain_ids, &out->json, err);
+}
+
+/* export_locked: the rootfs as tar into fd, mounting it for the time when the container is stopped */
+static int export_locked(struct daemon *d, struct ctr_state *st, const struct store_container *c, int fd,
+                         struct berth_error **err) {
+  _cleanup_image_ struct image *img = NULL;
+  int rc = image_get(d->images, c->image_id, &img, err);
+  if (rc < 0) return rc;
+  _cleanup_free_ char *dir = ctr_dir(d, c->id);
+  _cleanup_free_ char *rootfs = path_join(dir, "rootfs");
+  pthread_mutex_lock(&st->mu);
+  bool running = st->running;
+  pthread_mutex_unlock(&st->mu);
+  rc = storage_container_mount(d->storage, dir, img->chain_ids, err);
+  if (rc == 0) rc = image_export_dir(rootfs, fd, err);
+  if (!running) storage_container_umount(d->storage, dir, NULL);
+  return rc;
+}
+
+int h_ctr_export(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc < 0) return rc;
+  _cleanup_free_ char *tmp = path_join(r->d->cfg.data_root, "tmp");
+  int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd < 0) return berr_sys(err, errno, "create a temporary file in \"%s\"", tmp);
+  struct ctr_state *st = ctr_state_get(r->d->ctrs, c->id);
+  ctr_lifecycle_begin(st); /* no start or remove while the rootfs is read */
+  rc = export_locked(r->d, st, c, fd, err);
+  ctr_lifecycle_end(st);
+  ctr_state_put(r->d->ctrs, st);
+  off_t size = rc == 0 ? lseek(fd, 0, SEEK_END) : -1;
+  if (rc < 0 || size < 0) {
+    close(fd);
+    return rc < 0 ? rc : berr_sys(err, errno, "export");
+  }
+  lseek(fd, 0, SEEK_SET);
+  out->resp = MHD_create_response_from_fd((uint64_t)size, fd);
+  MHD_add_response_header(out->resp, "Content-Type", "application/x-tar");
+  return 0;
+}
