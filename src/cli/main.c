@@ -19,7 +19,7 @@ static const struct group groups[] = {
     {cli_container_cmds, &cli_container_ncmds}, {cli_run_cmds, &cli_run_ncmds},
     {cli_inspect_cmds, &cli_inspect_ncmds},     {cli_exec_cmds, &cli_exec_ncmds},
     {cli_stats_cmds, &cli_stats_ncmds},         {cli_build_cmds, &cli_build_ncmds},
-    {cli_netvol_cmds, &cli_netvol_ncmds},
+    {cli_netvol_cmds, &cli_netvol_ncmds},       {cli_events_cmds, &cli_events_ncmds},
 };
 
 /* management commands: "berth container ls" is "berth ps" ... */
@@ -44,7 +44,7 @@ static const struct {
     {"network", "connect", "network-connect"}, {"network", "disconnect", "network-disconnect"},
     {"volume", "ls", "volume-ls"},      {"volume", "list", "volume-ls"},    {"volume", "create", "volume-create"},
     {"volume", "rm", "volume-rm"},      {"volume", "remove", "volume-rm"},  {"volume", "inspect", "volume-inspect"},
-    {"system", "info", "info"},         {"system", "version", "version"},
+    {"system", "events", "events"},     {"system", "info", "info"},         {"system", "version", "version"},
 };
 
 static const struct cli_cmd *find_cmd(const char *name) {

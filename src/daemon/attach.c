@@ -222,6 +222,8 @@ int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
   if (rc < 0) return rc;
+  if (strcmp(c->status, "paused") == 0) /* Docker's answer (daemon/attach.go) */
+    return berr(err, EBUSY, "container %s is paused, unpause the container before attach", req_param(r, "id"));
   struct attach *a = NULL;
   rc = attach_prepare(r, c, &a, err);
   if (rc < 0) return rc;

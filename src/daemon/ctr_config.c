@@ -2,6 +2,7 @@
  * defaults, inspect and ps shapes, the ps Status text, signal names, container paths */
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "daemon/ctr_security.h"
 #include "daemon/daemon.h"
 #include "storage/storage.h"
 #include <errno.h>
@@ -42,10 +43,7 @@ static const char host_config_defaults[] =
 
 /* HostConfig features other modules have not delivered yet: refused rather than ignored */
 static const char *const host_config_unsupported[] = {
-    "Binds", "Mounts", "PortBindings", "PublishAllPorts", "Links", "VolumesFrom", "Privileged", "CapAdd",
-    "CapDrop", "Devices", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts", "Init", "CpusetCpus", "NanoCpus",
-    "CpuQuota", "CpuPeriod", "CpuShares", "PidsLimit", "Ulimits", "Sysctls", "SecurityOpt", "GroupAdd", "Tmpfs",
-    "MemoryReservation", "DeviceRequests", "BlkioWeight", "CgroupParent", "OomKillDisable"};
+    "Binds", "Mounts", "VolumesFrom", "DeviceRequests", "BlkioWeight", "CgroupParent"};
 
 /* is_set: a value that asks for something (not null/false/0/""/[]/{}) */
 static bool is_set(const json_t *v) {
@@ -63,15 +61,26 @@ static int check_host_config(const json_t *hc, struct berth_error **err) {
     if (is_set(json_object_get(hc, host_config_unsupported[i])))
       return berr(err, ENOTSUP, "HostConfig.%s is not supported yet", host_config_unsupported[i]);
   const char *nm = json_string_value(json_object_get(hc, "NetworkMode"));
-  static const char *const net_ok[] = {"", "default", "bridge", "none"};
-  bool ok = !nm;
-  for (size_t i = 0; nm && i < ARRAY_SIZE(net_ok); i++) ok = ok || strcmp(nm, net_ok[i]) == 0;
-  if (!ok) return berr(err, ENOTSUP, "network mode \"%s\" is not supported yet", nm);
+  int r = net_mode_check(nm, err);
+  if (r < 0) return r;
+  /* Docker's conflicts: another container's network brings its ports, names and resolvers */
+  if (net_mode_is(nm, "container") && (is_set(json_object_get(hc, "PortBindings")) || json_is_true(json_object_get(hc, "PublishAllPorts"))))
+    return berr(err, EINVAL, "conflicting options: port publishing and the container type network mode");
+  if (net_mode_is(nm, "container") && is_set(json_object_get(hc, "Dns")))
+    return berr(err, EINVAL, "conflicting options: dns and the network mode");
+  if (net_mode_is(nm, "container") && is_set(json_object_get(hc, "ExtraHosts")))
+    return berr(err, EINVAL, "conflicting options: custom host-to-IP mapping and the network mode");
+  if ((net_mode_is(nm, "container") || net_mode_is(nm, "host")) && is_set(json_object_get(hc, "Links")))
+    return berr(err, EINVAL, "conflicting options: host type networking can't be used with links. This would result in undefined behavior");
   const char *ld = json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
   if (ld && *ld && strcmp(ld, "json-file") != 0 && strcmp(ld, "none") != 0)
     return berr(err, ENOTSUP, "logging driver \"%s\" is not supported yet", ld);
   const char *rp = json_string_value(json_object_get(json_object_get(hc, "RestartPolicy"), "Name"));
-  if (rp && *rp && strcmp(rp, "no") != 0) return berr(err, ENOTSUP, "restart policy \"%s\" is not supported yet", rp);
+  struct restart_policy rpol;
+  int rpr = restart_policy_parse(rp, (int)json_integer_value(json_object_get(json_object_get(hc, "RestartPolicy"), "MaximumRetryCount")), &rpol, err);
+  if (rpr < 0) return rpr;
+  struct ctr_log_limits ll;
+  if ((!ld || strcmp(ld, "none") != 0) && (rpr = ctr_log_limits(hc, NULL, &ll, err)) < 0) return rpr;
   if (json_is_true(json_object_get(hc, "AutoRemove")) && rp && *rp && strcmp(rp, "no") != 0)
     return berr(err, EINVAL, "conflicting options: AutoRemove and restart policy");
   return 0;
@@ -188,6 +197,8 @@ static json_t *build_config(const json_t *body, const json_t *img, const char *s
   if (stop) json_object_set_new(cfg, "StopSignal", json_string(stop));
   json_t *st = json_object_get(body, "StopTimeout");
   if (json_is_integer(st)) json_object_set(cfg, "StopTimeout", st);
+  const char *mac = str_or(body, "MacAddress", NULL);
+  if (mac && *mac) json_object_set_new(cfg, "MacAddress", json_string(mac));
   return cfg;
 }
 
@@ -202,6 +213,15 @@ int ctr_create_parse(const json_t *body, const json_t *image_config, const char 
     return berr(err, EINVAL, "invalid JSON: HostConfig must be an object");
   int r = check_host_config(given_hc, err);
   if (r < 0) return r;
+  /* --ip / --network-alias: only user-defined networks take them (Docker's answer too) */
+  const char *k;
+  json_t *ep;
+  json_object_foreach(json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig"), k, ep) {
+    if (json_object_get(json_object_get(ep, "IPAMConfig"), "IPv4Address"))
+      return berr(err, EINVAL, "user specified IP address is supported on user defined networks only");
+    if (json_array_size(json_object_get(ep, "Aliases")))
+      return berr(err, EINVAL, "network-scoped alias is supported only for containers in user defined networks");
+  }
   json_t *cfg = build_config(body, image_config, short_id);
   json_t *argv = json_array();
   size_t i;
@@ -222,6 +242,11 @@ int ctr_create_parse(const json_t *body, const json_t *image_config, const char 
   }
   out->config = cfg;
   out->host_config = host_config_with_defaults(given_hc);
+  if ((r = ctr_security_adapt(out->host_config, err)) < 0) {
+    json_decref(argv);
+    ctr_create_clear(out);
+    return r;
+  }
   out->path = xstrdup(json_string_value(json_array_get(argv, 0)));
   json_array_remove(argv, 0);
   out->args = argv;
@@ -342,7 +367,7 @@ json_t *ctr_inspect_json(struct daemon *d, const struct store_container *c) {
   json_object_set_new(j, "MountLabel", json_string(""));
   json_object_set_new(j, "ProcessLabel", json_string(""));
   json_object_set_new(j, "AppArmorProfile", json_string(""));
-  json_object_set_new(j, "ExecIDs", json_null());
+  json_object_set_new(j, "ExecIDs", exec_ids_json(d, c->id));
   json_object_set_new(j, "HostConfig", loads_or(c->host_config_json, json_object()));
   json_object_set_new(j, "GraphDriver", graph_driver_json(d, dir));
   json_object_set_new(j, "Mounts", json_array());
@@ -376,6 +401,11 @@ json_t *ctr_summary_json(const struct store_container *c, int64_t now_ns) {
                         "Created", (json_int_t)(c->created_ns / 1000000000LL), "Ports", "Labels",
                         labels, "State", c->status, "Status", status,
                         "HostConfig", "NetworkMode", nm ? nm : "default", "NetworkSettings", "Networks", "Mounts");
+  json_t *net = loads_or(c->network_json, json_object());
+  json_object_set_new(j, "Ports", net_ports_summary(net));
+  json_t *nets = json_object_get(net, "Networks");
+  if (json_is_object(nets)) json_object_set(json_object_get(j, "NetworkSettings"), "Networks", nets);
+  json_decref(net);
   buf_free(&cmd);
   json_decref(cfg);
   json_decref(hc);

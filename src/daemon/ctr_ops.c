@@ -47,9 +47,12 @@ int ctr_kill(struct daemon *d, const char *ref, int sig, struct berth_error **er
   if (r < 0) return r;
   pthread_mutex_lock(&st->mu);
   if (!st->running) r = berr(err, EBUSY, "Container %s is not running", c->id);
-  else r = signal_locked(st, sig, err);
+  else restart_note_manual_stop(d, c->id);
+  if (st->running) r = signal_locked(st, sig, err);
+  if (r == 0 && st->running) ctr_pause_thaw_locked(d, st); /* a frozen process acts on no signal */
   pthread_mutex_unlock(&st->mu);
   ctr_state_put(d->ctrs, st);
+  if (r == 0) events_emit(d, "container", "kill", c->id, json_pack("{s:i}", "signal", sig));
   return r;
 }
 
@@ -70,6 +73,7 @@ static int stop_locked(struct daemon *d, struct ctr_state *st, const struct stor
   }
   uint64_t seq = st->exits;
   int r = signal_locked(st, stop_signal(c), err);
+  if (r == 0) ctr_pause_thaw_locked(d, st);
   struct timespec dl;
   clock_gettime(CLOCK_MONOTONIC, &dl);
   dl.tv_sec += timeout_s;
@@ -89,7 +93,9 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout_s, bool restart, str
   int r = find_state(d, ref, &c, &st, err);
   if (r < 0) return r;
   ctr_lifecycle_begin(st);
+  restart_note_manual_stop(d, c->id);
   r = stop_locked(d, st, c, timeout_s, err);
+  if (r == 0) events_emit(d, "container", "stop", c->id, NULL);
   ctr_lifecycle_end(st);
   ctr_state_put(d->ctrs, st);
   if (restart && (r == 0 || r == -304)) {
@@ -103,6 +109,7 @@ int ctr_remove_files(struct daemon *d, const char *id, struct berth_error **err)
   _cleanup_free_ char *dir = ctr_dir(d, id);
   _cleanup_free_ char *shim = ctr_shim_dir(d, id);
   int r = store_container_set_status(d->store, id, "removing", err);
+  ctr_net_teardown(d, id, false);
   if (r == 0) r = storage_container_umount(d->storage, dir, err);
   if (r == 0) r = storage_container_remove(d->storage, dir, err);
   if (r == 0) r = rm_rf(dir, err);
@@ -131,11 +138,14 @@ int ctr_remove(struct daemon *d, const char *ref, bool force, struct berth_error
   else if (st->running) {
     uint64_t seq = st->exits;
     r = signal_locked(st, SIGKILL, err);
+    if (r == 0) ctr_pause_thaw_locked(d, st);
     if (r == 0 && !wait_exit_locked(d, st, seq, NULL)) r = berr(err, EINTR, "the daemon is shutting down");
   }
   pthread_mutex_unlock(&st->mu);
   if (r == 0) r = ctr_remove_files(d, c->id, err);
   if (r == 0) {
+    events_emit(d, "container", "destroy", c->id,
+                json_pack("{s:s, s:s}", "name", c->name, "image", c->image_ref ? c->image_ref : c->image_id));
     pthread_mutex_lock(&st->mu);
     st->removed = true;
     for (struct attach_waiter *w = st->waiters; w; w = w->next) w->done = true;
@@ -212,6 +222,7 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   if (storage_container_umount(d->storage, dir, &err) < 0)
     log_warn("Unmount rootfs of %.12s: %s", st->id, berr_msg(err));
   berr_clear(&err);
+  ctr_net_teardown(d, st->id, true);
   rm_rf(shim, NULL);
   log_debug("Container %.12s exited with %d", st->id, code);
   pthread_mutex_lock(&st->mu);
@@ -224,5 +235,8 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   st->exits++;
   pthread_cond_broadcast(&st->cond);
   pthread_mutex_unlock(&st->mu);
-  maybe_autoremove(d, st->id);
+  char codes[16];
+  snprintf(codes, sizeof(codes), "%d", code);
+  events_emit(d, "container", "die", st->id, json_pack("{s:s}", "exitCode", codes));
+  if (!restart_after_exit(d, st)) maybe_autoremove(d, st->id);
 }

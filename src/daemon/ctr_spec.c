@@ -3,6 +3,7 @@
 #include "common/fs.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
+#include "daemon/ctr_security.h"
 #include "daemon/daemon.h"
 #include "runtime/spec.h"
 #include <errno.h>
@@ -228,14 +229,15 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
   _cleanup_free_ char *cg = xasprintf("/berth/%s", c->id);
   json_object_set_new(obj(spec, "linux"), "cgroupsPath", json_string(cg));
   add_device_rules(obj(obj(spec, "linux"), "resources"));
-  json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
-  if (mem > 0) {
-    json_t *m = obj(obj(obj(spec, "linux"), "resources"), "memory");
-    json_object_set_new(m, "limit", json_integer(mem));
-    json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
-    /* Docker: no MemorySwap means swap may double the limit; -1 means unlimited */
-    json_object_set_new(m, "swap", json_integer(swap == 0 ? 2 * mem : swap));
+  /* capabilities, seccomp, devices, tmpfs, rlimits, cgroup limits, --init (ctr_sec_spec.c) */
+  if ((r = ctr_security_apply(spec, hc, rootfs, err)) < 0) {
+    json_decref(spec);
+    return r;
   }
   *out = spec;
   return 0;
+}
+
+int ctr_resolve_user(const char *rootfs, const char *user, long *uid, long *gid, struct berth_error **err) {
+  return resolve_user(rootfs, user, uid, gid, err);
 }

@@ -82,6 +82,14 @@ static char **shim_argv(struct daemon *d, const struct store_container *c, const
   if (json_is_true(json_object_get(cfg, "OpenStdin"))) v = strv_push(v, "--stdin");
   if (json_is_true(json_object_get(cfg, "StdinOnce"))) v = strv_push(v, "--stdin-once");
   if (json_is_true(json_object_get(cfg, "Tty"))) v = strv_push(v, "--tty");
+  struct ctr_log_limits ll;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  if ((!driver || strcmp(driver, "none") != 0) && ctr_log_limits(hc, d->cfg.log_opts, &ll, &e) == 0 && ll.max_size > 0) {
+    char n[2][24];
+    snprintf(n[0], sizeof(n[0]), "%lld", (long long)ll.max_size);
+    snprintf(n[1], sizeof(n[1]), "%d", ll.max_file);
+    v = strv_push(strv_push(strv_push(strv_push(v, "--log-max-size"), n[0]), "--log-max-file"), n[1]);
+  }
   return v;
 }
 
@@ -202,9 +210,9 @@ static int prepare_bundle(struct daemon *d, const struct store_container *c, con
   if (r < 0) return r;
   r = storage_container_mount(d->storage, dir, img->chain_ids, err);
   if (r < 0) return r;
-  r = ctr_write_etc_files(dir, cfg, err);
   _cleanup_json_ json_t *spec = NULL;
-  if (r == 0) r = ctr_build_spec(c, cfg, hc, dir, &spec, err);
+  r = ctr_build_spec(c, cfg, hc, dir, &spec, err);
+  if (r == 0) r = ctr_net_setup(d, c, cfg, hc, dir, spec, err);
   if (r < 0) return r;
   _cleanup_free_ char *text = json_dumps(spec, JSON_COMPACT);
   _cleanup_free_ char *path = path_join(dir, "config.json");
@@ -229,6 +237,7 @@ static int start_locked(struct daemon *d, struct ctr_state *st, const struct sto
   }
   if (r < 0) {
     fail_waiters(st);
+    ctr_net_teardown(d, c->id, true);
     storage_container_umount(d->storage, dir, NULL);
     rm_rf(shim_dir, NULL);
     if (*err && (*err)->msg && strncmp((*err)->msg, "OCI runtime", 11) == 0) {
@@ -247,7 +256,9 @@ int ctr_start(struct daemon *d, const char *ref, struct berth_error **err) {
   if (r < 0) return r;
   struct ctr_state *st = ctr_state_get(d->ctrs, c->id);
   ctr_lifecycle_begin(st);
+  restart_on_start(d, st);
   r = start_locked(d, st, c, err);
+  if (r == 0) events_emit(d, "container", "start", c->id, NULL);
   ctr_lifecycle_end(st);
   ctr_state_put(d->ctrs, st);
   return r;

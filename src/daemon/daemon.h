@@ -9,6 +9,7 @@
 #include "common/buf.h"
 #include "common/error.h"
 #include "runtime/spec.h" /* also _cleanup_json_ */
+#include "network/network.h"
 #include "store/store.h"
 
 struct MHD_Connection;
@@ -25,10 +26,21 @@ struct daemon_config {
   char *shim_path;
   char *runtime_path;
   char *log_level;
+  /* networking (Docker's names): bridge, its CIDR, the containers' part of it, mtu, booleans */
+  char *bridge;
+  char *bip;
+  char *fixed_cidr;
+  char *mtu;
+  char *icc;
+  char *ip_forward;
+  char *iptables;
+  char **log_opts; /* --log-opt max-size=20m ...: defaults of every container's json-file log */
 };
 
 struct ctr_table;
+struct exec_table;
 struct monitor;
+struct events;
 
 struct daemon {
   struct daemon_config cfg;
@@ -37,6 +49,10 @@ struct daemon {
   struct image_store *images;
   struct ctr_table *ctrs;
   struct monitor *mon;
+  struct exec_table *execs; /* exec instances, in memory only (exec.c) */
+  struct network *net;
+  struct events *events; /* ring and listeners of GET /events (events.c) */
+  bool restored;         /* startup restore is over: restart policies apply (restart.c) */
   char id[80];  /* stable daemon id (store meta) */
   int stop_efd; /* eventfd, readable once the daemon is stopping: long waits end */
   volatile bool stopping;
@@ -67,6 +83,8 @@ struct ctr_state {
   uint64_t exits;     /* number of exits seen, for wait?condition=next-exit */
   int exit_code;
   struct attach_waiter *waiters;
+  bool restart_auto;        /* the next start is a restart policy's (restart.c): the count stays */
+  int64_t restart_delay_ms; /* Docker's backoff: the last delay, doubled for the next */
 };
 
 struct ctr_table *ctr_table_new(void);
@@ -186,6 +204,15 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
 /* ctr_attach_connect: a client connection to the shim's attach socket (shim_dir/attach) */
 int ctr_attach_connect(const char *shim_dir, struct berth_error **err);
 
+/* ---------- networking of a container (ctr_net.c) ---------- */
+
+/* ctr_net_setup: netns, veth, address, published ports (NetworkSettings saved in the store),
+ * hostname/hosts/resolv.conf in dir, and spec's network namespace and link variables */
+int ctr_net_setup(struct daemon *d, const struct store_container *c, const json_t *cfg, const json_t *hc,
+                  const char *dir, json_t *spec, struct berth_error **err);
+/* ctr_net_teardown: undo it (idempotent); with keep_row the store shows the stopped state */
+void ctr_net_teardown(struct daemon *d, const char *id, bool keep_row);
+
 /* ---------- container operations (ctr_ops.c, ctr_start.c) ---------- */
 
 int ctr_start(struct daemon *d, const char *ref, struct berth_error **err);
@@ -231,3 +258,76 @@ int h_ctr_rename(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err);
 
+
+/* ---------- restart policies (restart.c) ---------- */
+
+enum restart_kind { RESTART_NO, RESTART_ON_FAILURE, RESTART_ALWAYS, RESTART_UNLESS_STOPPED };
+struct restart_policy {
+  enum restart_kind kind;
+  int max_retry; /* on-failure's MaximumRetryCount; 0: no limit */
+};
+/* restart_policy_parse: HostConfig.RestartPolicy's Name ("" = no) and MaximumRetryCount; -EINVAL */
+int restart_policy_parse(const char *name, int max_retry, struct restart_policy *out, struct berth_error **err);
+/* restart_decide: Docker's restart manager, pure. At an exit (daemon_start false) a manual
+ * stop/kill cancels every policy; at daemon start "always" comes back even so. *delay_ms holds the
+ * last delay and receives the next: 100 ms, doubled, at most 1 min, reset after 10 s of running. */
+bool restart_decide(const struct restart_policy *p, int exit_code, int restart_count, bool manual_stop,
+                    bool daemon_start, int64_t ran_ms, int64_t *delay_ms);
+/* restart_after_exit: apply the policy after ctr_handle_exit recorded an exit; true when a
+ * restart is scheduled (the container is "restarting") */
+bool restart_after_exit(struct daemon *d, struct ctr_state *st);
+/* restart_note_manual_stop: the user stopped or killed id: no restart (kept on disk for unless-stopped) */
+void restart_note_manual_stop(struct daemon *d, const char *id);
+/* restart_on_start: called by ctr_start: a user's start resets the count and the manual stop */
+void restart_on_start(struct daemon *d, struct ctr_state *st);
+/* restart_after_restore: startup is over: start the always/unless-stopped containers that are down */
+void restart_after_restore(struct daemon *d);
+
+/* ---------- events (events.c) ---------- */
+
+int events_open(struct daemon *d, struct berth_error **err);
+void events_close(struct daemon *d);
+/* events_emit: record and broadcast one event; attrs (stolen, may be NULL) are Actor.Attributes;
+ * container events get name and image (and labels) from the store when attrs lack them */
+void events_emit(struct daemon *d, const char *type, const char *action, const char *id, json_t *attrs);
+/* events_parse_time: since/until values: unix seconds[.frac], RFC 3339, or Go durations before now
+ * ("10m"); "" and "0" are 0 (no bound) */
+int events_parse_time(const char *s, int64_t *ns, struct berth_error **err);
+/* events_match: does ev pass filters ({"container":["x"], "event":[...], "label":["k=v"] ...})? */
+bool events_match(const json_t *filters, const json_t *ev);
+int h_events(struct req *r, struct reply *out, struct berth_error **err);
+int h_networks_list(struct req *r, struct reply *out, struct berth_error **err);
+int h_network_inspect(struct req *r, struct reply *out, struct berth_error **err);
+int h_network_remove(struct req *r, struct reply *out, struct berth_error **err);
+int h_networks_unsupported(struct req *r, struct reply *out, struct berth_error **err);
+
+/* ---------- json-file log options (logopts.c) ---------- */
+
+struct ctr_log_limits {
+  int64_t max_size; /* bytes; 0: no rotation */
+  int max_file;
+};
+/* ctr_log_parse_size: "10m" -> 10485760 (Docker's units); "-1" -> 0 (no limit); -EINVAL */
+int ctr_log_parse_size(const char *s, int64_t *out);
+/* ctr_log_limits: HostConfig.LogConfig.Config over the daemon's --log-opt list (may be NULL) */
+int ctr_log_limits(const json_t *hc, char **daemon_opts, struct ctr_log_limits *out, struct berth_error **err);
+
+/* ---------- exec, pause/unpause, resize, top (exec.c, exec_start.c, ctr_pause.c) ---------- */
+
+struct exec_table *exec_table_new(void);
+void exec_table_free(struct exec_table *t);
+/* exec_ids_json: inspect's ExecIDs: the container's running (or not yet started) execs, or null */
+json_t *exec_ids_json(struct daemon *d, const char *ctr_id);
+/* ctr_resolve_user: Docker's User "name|uid[:group|gid]" against rootfs's passwd and group (ctr_spec.c) */
+int ctr_resolve_user(const char *rootfs, const char *user, long *uid, long *gid, struct berth_error **err);
+/* ctr_pause_thaw_locked: after signalling st, unpause it if it is paused so the signal acts (st->mu
+ * held on entry and exit, dropped meanwhile) */
+void ctr_pause_thaw_locked(struct daemon *d, struct ctr_state *st);
+int h_exec_create(struct req *r, struct reply *out, struct berth_error **err);
+int h_exec_start(struct req *r, struct reply *out, struct berth_error **err);
+int h_exec_inspect(struct req *r, struct reply *out, struct berth_error **err);
+int h_exec_resize(struct req *r, struct reply *out, struct berth_error **err);
+int h_ctr_resize(struct req *r, struct reply *out, struct berth_error **err);
+int h_ctr_pause(struct req *r, struct reply *out, struct berth_error **err);
+int h_ctr_unpause(struct req *r, struct reply *out, struct berth_error **err);
+int h_ctr_top(struct req *r, struct reply *out, struct berth_error **err);

@@ -92,6 +92,7 @@ int h_ctr_create(struct req *r, struct reply *out, struct berth_error **err) {
   char id[65];
   rc = make_container(r->d, body, name, img, id, err);
   if (rc < 0) return rc;
+  events_emit(r->d, "container", "create", id, NULL);
   out->status = 201;
   out->json = json_pack("{s:s, s:[]}", "Id", id, "Warnings");
   return 0;
@@ -235,6 +236,7 @@ int h_ctr_stop(struct req *r, struct reply *out, struct berth_error **err) {
 
 int h_ctr_restart(struct req *r, struct reply *out, struct berth_error **err) {
   int rc = ctr_stop(r->d, req_param(r, "id"), stop_timeout(r), true, err);
+  if (rc == 0) events_emit(r->d, "container", "restart", req_param(r, "id"), NULL);
   if (rc == 0) out->status = 204;
   return rc;
 }
@@ -345,6 +347,7 @@ int h_ctr_rename(struct req *r, struct reply *out, struct berth_error **err) {
                 "(or rename) that container to be able to reuse that name.",
                 name, owner);
   if (rc < 0) return berr(err, e->code, "%s", berr_msg(e));
+  events_emit(r->d, "container", "rename", c->id, json_pack("{s:s+}", "oldName", "/", c->name));
   out->status = 204;
   return 0;
 }

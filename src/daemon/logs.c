@@ -2,6 +2,7 @@
  * stdcopy framing without a TTY (raw with one), and follow while the container runs */
 #include "api/api.h"
 #include "common/fs.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
 #include <errno.h>
@@ -10,11 +11,22 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct log_opts {
   bool out, err, timestamps, tty;
-  long tail; /* -1: all */
+  long tail;                  /* -1: all */
+  int64_t since_ns, until_ns; /* 0: no bound */
 };
+
+/* in_window: the entry's time within since/until (entries without a time pass) */
+static bool in_window(const struct log_opts *o, const json_t *j) {
+  if (!o->since_ns && !o->until_ns) return true;
+  struct timespec ts;
+  if (time_parse_rfc3339(json_string_value(json_object_get(j, "time")) ?: "", &ts) < 0) return true;
+  int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return ns >= o->since_ns && (!o->until_ns || ns <= o->until_ns);
+}
 
 /* emit: one json-file line in the reply's shape; false when it is not for us */
 static bool emit(const struct log_opts *o, const char *line, size_t len, struct buf *b) {
@@ -24,7 +36,7 @@ static bool emit(const struct log_opts *o, const char *line, size_t len, struct 
   json_t *logv = json_object_get(j, "log");
   const char *text = json_string_value(logv);
   enum api_stream s = stream && strcmp(stream, "stderr") == 0 ? API_STREAM_STDERR : API_STREAM_STDOUT;
-  bool want = text && ((s == API_STREAM_STDOUT && o->out) || (s == API_STREAM_STDERR && o->err));
+  bool want = text && ((s == API_STREAM_STDOUT && o->out) || (s == API_STREAM_STDERR && o->err)) && in_window(o, j);
   if (want) {
     struct buf msg = {0};
     if (o->timestamps) {
@@ -72,6 +84,7 @@ struct follow {
   struct ctr_state *st;
   struct log_opts o;
   int fd;
+  char *path;         /* the live log: reopened when the shim rotates it */
   struct buf pending; /* rendered bytes not yet sent */
   struct buf partial; /* a log line not yet complete */
   size_t sent;
@@ -102,6 +115,18 @@ static int follow_fill(struct follow *f) {
   return (int)n;
 }
 
+/* rotated: the file we read was renamed away (and is read to its end): go on with the new one */
+static bool rotated(struct follow *f) {
+  struct stat a, b;
+  if (!f->path || fstat(f->fd, &a) < 0 || stat(f->path, &b) < 0) return false;
+  if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) return false;
+  int fd = open(f->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  close(f->fd);
+  f->fd = fd;
+  return true;
+}
+
 static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max) {
   struct follow *f = cls;
   for (;;) {
@@ -120,6 +145,7 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max) {
     bool running = ctr_running(f);
     int n = follow_fill(f);
     if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (n == 0 && rotated(f)) continue;
     if (n == 0 && !running) return MHD_CONTENT_READER_END_OF_STREAM;
     /* the shim appends; wait a little for more (or for the exit) */
     if (n == 0) poll(&(struct pollfd){.fd = f->d->stop_efd, .events = POLLIN}, 1, 100);
@@ -130,9 +156,33 @@ static void follow_free(void *cls) {
   struct follow *f = cls;
   ctr_state_put(f->d->ctrs, f->st);
   if (f->fd >= 0) close(f->fd);
+  free(f->path);
   buf_free(&f->pending);
   buf_free(&f->partial);
   free(f);
+}
+
+/* read_rotated: the log's rotated files, oldest first (NAME.N ... NAME.1), then NAME itself */
+static int read_rotated(const char *path, char **text, size_t *len, struct berth_error **err) {
+  struct buf all = {0};
+  int n = 0;
+  for (;;) {
+    _cleanup_free_ char *p = xasprintf("%s.%d", path, n + 1);
+    if (access(p, F_OK) != 0) break;
+    n++;
+  }
+  for (int i = n; i >= 1; i--) {
+    _cleanup_free_ char *p = xasprintf("%s.%d", path, i);
+    _cleanup_free_ char *t = NULL;
+    size_t l = 0;
+    _cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read_all(fd, &t, &l, 0) < 0) continue; /* rotated away meanwhile */
+    buf_append(&all, t, l);
+  }
+  *text = all.p;
+  *len = all.len;
+  (void)err;
+  return 0;
 }
 
 static int parse_opts(struct req *r, const struct store_container *c, struct log_opts *o, struct berth_error **err) {
@@ -147,9 +197,9 @@ static int parse_opts(struct req *r, const struct store_container *c, struct log
     o->tail = strtol(tail, &end, 10);
     if (*end || o->tail < 0) o->tail = -1;
   }
-  const char *since = req_query(r, "since"), *until = req_query(r, "until");
-  if ((since && *since && strcmp(since, "0") != 0) || (until && *until && strcmp(until, "0") != 0))
-    return berr(err, ENOTSUP, "logs --since/--until are not supported yet");
+  int rc = events_parse_time(req_query(r, "since"), &o->since_ns, err);
+  if (rc == 0) rc = events_parse_time(req_query(r, "until"), &o->until_ns, err);
+  if (rc < 0) return rc;
   json_t *cfg = json_loads(c->config_json, 0, NULL);
   json_t *hc = json_loads(c->host_config_json, 0, NULL);
   o->tty = json_is_true(json_object_get(cfg, "Tty"));
@@ -172,9 +222,21 @@ int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_free_ char *path = ctr_log_path(r->d, c->id);
   _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT) return berr_sys(err, errno, "open \"%s\"", path);
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
-  if (fd >= 0 && (rc = read_all(fd, &text, &len, 0)) < 0) return berr_sys(err, -rc, "read \"%s\"", path);
+  _cleanup_free_ char *text = NULL, *cur = NULL, *old = NULL;
+  size_t len = 0, cur_len = 0, old_len = 0;
+  if (fd >= 0 && (rc = read_all(fd, &cur, &cur_len, 0)) < 0) return berr_sys(err, -rc, "read \"%s\"", path);
+  read_rotated(path, &old, &old_len, err);
+  if (old_len) {
+    /* whole lines of the older files, then the live one: one text to render and tail */
+    struct buf b = {.p = take_ptr(&old), .len = old_len, .cap = old_len};
+    if (cur_len) buf_append(&b, cur, cur_len);
+    text = b.p;
+    len = b.len;
+  } else {
+    text = take_ptr(&cur);
+    len = cur_len;
+  }
+  size_t live_len = cur_len;
   /* only whole lines now; a follower picks up the rest */
   size_t whole = len;
   while (whole > 0 && text[whole - 1] != '\n') whole--;
@@ -198,7 +260,8 @@ int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err) {
   f->pending = body;
   if (text && whole < len) buf_append(&f->partial, text + whole, len - whole);
   f->fd = fd >= 0 ? take_fd(&fd) : open(path, O_RDONLY | O_CLOEXEC | O_CREAT, 0640);
-  if (f->fd >= 0) lseek(f->fd, (off_t)len, SEEK_SET);
+  if (f->fd >= 0) lseek(f->fd, (off_t)live_len, SEEK_SET);
+  f->path = take_ptr(&path);
   out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, follow_read, f, follow_free);
   MHD_add_response_header(out->resp, "Content-Type", ctype);
   return 0;

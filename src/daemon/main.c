@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum opt_kind { OPT_STR, OPT_LIST, OPT_FLAG };
+enum opt_kind { OPT_STR, OPT_LIST, OPT_FLAG, OPT_BOOL /* --x, --x=false (Go's bool flags) */ };
 
 /* Flags, declared once: getopt's table and --help come from here */
 static const struct flag {
@@ -42,6 +42,14 @@ static const struct flag {
     {"default-registry", 0, "HOST[:PORT]", "Registry for unqualified image names", offsetof(struct daemon_config, default_registry), OPT_STR},
     {"shim", 0, "PATH", "berth-shim executable", offsetof(struct daemon_config, shim_path), OPT_STR},
     {"oci-runtime", 0, "PATH", "OCI runtime executable (default berth-runtime)", offsetof(struct daemon_config, runtime_path), OPT_STR},
+    {"bridge", 'b', "NAME", "Bridge of the default network (default berth0)", offsetof(struct daemon_config, bridge), OPT_STR},
+    {"bip", 0, "CIDR", "Address of the bridge (default 172.18.0.1/16, or a free private subnet)", offsetof(struct daemon_config, bip), OPT_STR},
+    {"fixed-cidr", 0, "CIDR", "Containers' addresses come from this part of the bridge's subnet", offsetof(struct daemon_config, fixed_cidr), OPT_STR},
+    {"mtu", 0, "BYTES", "MTU of the bridge and the containers' interfaces (default 1500)", offsetof(struct daemon_config, mtu), OPT_STR},
+    {"icc", 0, "[=true]", "Let containers on the bridge talk to each other", offsetof(struct daemon_config, icc), OPT_BOOL},
+    {"ip-forward", 0, "[=true]", "Set net.ipv4.ip_forward", offsetof(struct daemon_config, ip_forward), OPT_BOOL},
+    {"iptables", 0, "[=true]", "Program NAT and published ports (nftables tables of berth's own)", offsetof(struct daemon_config, iptables), OPT_BOOL},
+    {"log-opt", 0, "KEY=VALUE", "Default json-file log options: max-size=20m, max-file=3 (repeatable)", offsetof(struct daemon_config, log_opts), OPT_LIST},
     {"help", 'h', NULL, "Print this help", SIZE_MAX, OPT_FLAG},
     {"version", 'v', NULL, "Print the version", SIZE_MAX, OPT_FLAG},
 };
@@ -64,7 +72,8 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg, struct b
   char so[64] = "";
   size_t sl = 0;
   for (size_t i = 0; i < ARRAY_SIZE(flags); i++) {
-    lo[i] = (struct option){flags[i].name, flags[i].arg ? required_argument : no_argument, NULL, 1000 + (int)i};
+    int has_arg = flags[i].kind == OPT_BOOL ? optional_argument : flags[i].arg ? required_argument : no_argument;
+    lo[i] = (struct option){flags[i].name, has_arg, NULL, 1000 + (int)i};
     if (flags[i].short_name) {
       so[sl++] = flags[i].short_name;
       if (flags[i].arg) so[sl++] = ':';
@@ -90,7 +99,7 @@ static int parse_args(int argc, char **argv, struct daemon_config *cfg, struct b
     if (flags[i].kind == OPT_LIST) *(char ***)field = strv_push(*(char ***)field, optarg);
     else {
       free(*(char **)field);
-      *(char **)field = xstrdup(optarg);
+      *(char **)field = xstrdup(optarg ? optarg : "true");
     }
   }
   if (optind < argc) return berr(err, EINVAL, "unexpected argument \"%s\"", argv[optind]);
@@ -127,6 +136,8 @@ static int fill_defaults(struct daemon_config *c, struct berth_error **err) {
   int lvl = log_parse_level(c->log_level ? c->log_level : "info");
   if (lvl < 0) return berr(err, EINVAL, "unknown log level \"%s\"", c->log_level);
   log_setup((enum log_level)lvl, NULL);
+  struct ctr_log_limits ll;
+  if (ctr_log_limits(NULL, c->log_opts, &ll, err) < 0) return berr_prefix(err, "--log-opt");
   for (char **h = c->hosts; *h; h++)
     if (strncmp(*h, "unix://", 7) != 0)
       return berr(err, EINVAL, "host \"%s\" is not supported: only unix:// sockets are (tcp:// is refused)", *h);
@@ -200,12 +211,55 @@ static int write_pidfile(const char *path, struct berth_error **err) {
   return write_file_atomic(path, s, (size_t)n, 0644, 0, err);
 }
 
+/* parse_bool: Go's strconv.ParseBool, default def when the flag was not given */
+static int parse_bool(const char *name, const char *v, bool def, bool *out, struct berth_error **err) {
+  static const char *const yes[] = {"1", "t", "T", "true", "TRUE", "True"};
+  static const char *const no[] = {"0", "f", "F", "false", "FALSE", "False"};
+  *out = def;
+  if (!v) return 0;
+  for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+    if (strcmp(v, yes[i]) == 0) return *out = true, 0;
+    if (strcmp(v, no[i]) == 0) return *out = false, 0;
+  }
+  return berr(err, EINVAL, "invalid boolean value \"%s\" for --%s", v, name);
+}
+
+static int open_network(struct daemon *d, struct berth_error **err) {
+  struct daemon_config *c = &d->cfg;
+  struct net_options o = {.bridge = c->bridge, .bip = c->bip, .fixed_cidr = c->fixed_cidr};
+  char *end = NULL;
+  if (c->mtu) o.mtu = (int)strtol(c->mtu, &end, 10);
+  if (c->mtu && (*end || o.mtu < 68)) return berr(err, EINVAL, "invalid --mtu \"%s\"", c->mtu);
+  int r = parse_bool("icc", c->icc, true, &o.icc, err);
+  if (r == 0) r = parse_bool("ip-forward", c->ip_forward, true, &o.ip_forward, err);
+  if (r == 0) r = parse_bool("iptables", c->iptables, true, &o.iptables, err);
+  if (r == 0) r = net_open(&o, c->data_root, c->exec_root, &d->net, err);
+  return r < 0 ? berr_prefix(err, "Error initializing network controller") : 0;
+}
+
+/* repair_network: leftovers of containers that are not running any more (after restore) */
+static void repair_network(struct daemon *d) {
+  struct store_container **list = NULL;
+  _cleanup_berr_ struct berth_error *err = NULL;
+  if (store_container_list(d->store, &list, &err) < 0) {
+    log_warn("Network repair: %s", berr_msg(err));
+    return;
+  }
+  _cleanup_strv_ char **live = NULL;
+  for (size_t i = 0; list[i]; i++)
+    if (strcmp(list[i]->status, "running") == 0 || strcmp(list[i]->status, "paused") == 0)
+      live = strv_push(live, list[i]->id);
+  store_container_list_free(list);
+  if (net_repair(d->net, live, &err) < 0) log_warn("Network repair: %s", berr_msg(err));
+}
+
 static int open_all(struct daemon *d, struct berth_error **err) {
   _cleanup_free_ char *db = path_join(d->cfg.data_root, "berth.db");
   int r = store_open(db, &d->store, err);
   if (r == 0) r = daemon_id(d, err);
   if (r == 0) r = storage_open(d->cfg.data_root, d->cfg.storage_driver, &d->storage, err);
   if (r == 0) r = image_store_open(d->cfg.data_root, d->store, d->storage, &d->images, err);
+  if (r == 0) r = open_network(d, err);
   return r;
 }
 
@@ -217,9 +271,13 @@ static int run(struct daemon *d, struct berth_error **err) {
   if (r == 0) r = write_pidfile(d->cfg.pidfile, err);
   if (r < 0) goto out;
   d->ctrs = ctr_table_new();
+  d->execs = exec_table_new();
   d->stop_efd = eventfd(0, EFD_CLOEXEC);
-  r = monitor_start(d, err);
+  r = events_open(d, err);
+  if (r == 0) r = monitor_start(d, err);
   if (r == 0) r = ctr_restore(d, err);
+  if (r == 0) repair_network(d);
+  if (r == 0) restart_after_restore(d);
   log_info("berthd %s started (data root %s, exec root %s, storage %s, shim %s, runtime %s)", BERTH_VERSION,
            d->cfg.data_root, d->cfg.exec_root, storage_driver_name(d->storage), d->cfg.shim_path,
            d->cfg.runtime_path);
@@ -231,8 +289,10 @@ static int run(struct daemon *d, struct berth_error **err) {
     (void)!write(d->stop_efd, &one, sizeof(one));
   }
   monitor_stop(d);
+  events_close(d);
   unlink(d->cfg.pidfile);
 out:
+  net_close(d->net);
   if (d->images) image_store_close(d->images);
   if (d->storage) storage_close(d->storage);
   if (d->store) store_close(d->store);
@@ -244,7 +304,10 @@ static void config_free(struct daemon_config *c) {
   char **fields[] = {&c->data_root, &c->exec_root,        &c->group,     &c->pidfile,  &c->storage_driver,
                      &c->default_registry, &c->shim_path, &c->runtime_path, &c->log_level};
   for (size_t i = 0; i < ARRAY_SIZE(fields); i++) free(*fields[i]);
+  char **net[] = {&c->bridge, &c->bip, &c->fixed_cidr, &c->mtu, &c->icc, &c->ip_forward, &c->iptables};
+  for (size_t i = 0; i < ARRAY_SIZE(net); i++) free(*net[i]);
   strv_free(c->hosts);
+  strv_free(c->log_opts);
 }
 
 int main(int argc, char **argv) {
@@ -272,6 +335,7 @@ int main(int argc, char **argv) {
   r = run(&d, &err);
   if (r < 0) log_error("%s", berr_msg(err));
   ctr_table_free(d.ctrs);
+  exec_table_free(d.execs);
   if (d.stop_efd >= 0) close(d.stop_efd);
   config_free(&d.cfg);
   return r < 0 ? 1 : 0;

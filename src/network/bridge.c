@@ -4,6 +4,7 @@
 #include "common/fs.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "network/net_int.h"
 #include <errno.h>
@@ -31,7 +32,10 @@ static int pick_subnet(struct nl *nl, int skip, struct cidr *out, struct berth_e
   struct cidr c;
   bool busy = true;
   for (int i = 0; i < 14 + 256 && busy; i++) {
-    c.addr = i < 14 ? (172u << 24) | ((18u + (uint32_t)i) << 16) | 1u : (192u << 24) | (168u << 16) | ((uint32_t)(i - 14) << 8) | 1u;
+    if (i < 14)
+      c.addr = (172u << 24) | ((18u + (uint32_t)i) << 16) | 1u;
+    else
+      c.addr = (192u << 24) | (168u << 16) | ((uint32_t)(i - 14) << 8) | 1u;
     c.prefix = i < 14 ? 16 : 24;
     int r = nl_route_overlap(nl, &c, skip, &busy, err);
     if (r < 0) return r;
@@ -99,7 +103,7 @@ static int open_steps(struct network *n, const struct net_options *o, struct ber
 int net_nft_rebuild(struct network *n, struct berth_error **err) {
   if (!n->iptables) return 0;
   struct buf b = {0};
-  _cleanup_free_ char *table = nft_table_script(n->table, n->bridge, &n->subnet, n->icc);
+  _cleanup_free_ char *table = nft_table_script(n->table, n->bridge, &n->subnet, n->icc, NET_IFGROUP(n->bridge_index));
   buf_puts(&b, table);
   pthread_mutex_lock(&n->mu);
   for (struct ctr_net *c = n->ctrs; c; c = c->next)
@@ -141,7 +145,8 @@ static int choose_bridge(struct network *n, const struct net_options *o, struct 
       return 0;
     }
     if (n->lock_fd != -EADDRINUSE) return berr_sys(err, -n->lock_fd, "lock bridge \"%s\"", name);
-    if (asked) return berr(err, EBUSY, "bridge \"%s\" is in use by another berthd: give each daemon its own --bridge", br);
+    if (asked)
+      return berr(err, EBUSY, "bridge \"%s\" is in use by another berthd: give each daemon its own --bridge", br);
     if (o->bip && *o->bip) break; /* an explicit subnet cannot be shared between bridges */
   }
   return berr(err, EBUSY, "bridge \"%s\" is in use by another berthd: give this one --bridge and --bip", br);
@@ -237,7 +242,8 @@ static json_t *ctr_json(const struct ctr_net *c) {
     ip_str(p->host_ip, hip);
     json_array_append_new(ports, json_pack("[s, s, i, i]", proto_name(p->proto), hip, p->host_port, p->ctr_port));
   }
-  return json_pack("{s:s, s:s, s:o}", "IP", ip, "Veth", c->veth, "Ports", ports);
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "IP", ip, "Veth", c->veth, "Name", c->name, "Mac", c->mac,
+                   "EndpointID", c->epid, "Ports", ports);
 }
 
 int net_state_save(struct network *n, struct berth_error **err) {
@@ -247,7 +253,8 @@ int net_state_save(struct network *n, struct berth_error **err) {
   for (struct ctr_net *c = n->ctrs; c; c = c->next)
     if (c->done) json_object_set_new(ctrs, c->id, ctr_json(c));
   pthread_mutex_unlock(&n->mu);
-  json_t *j = json_pack("{s:s, s:o}", "NetworkID", n->network_id, "Containers", ctrs);
+  json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:o}", "NetworkID", n->network_id, "HostNetworkID", n->host_id,
+                        "NoneNetworkID", n->none_id, "Created", n->created, "Containers", ctrs);
   _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
   json_decref(j);
   int r = write_file_atomic(n->state_path, text, strlen(text), 0600, 0, err);
@@ -260,6 +267,9 @@ static int load_ctr(struct network *n, const char *id, const json_t *v) {
   struct ctr_net *c = xcalloc(1, sizeof(*c));
   snprintf(c->id, sizeof(c->id), "%s", id);
   snprintf(c->veth, sizeof(c->veth), "%s", json_string_value(json_object_get(v, "Veth")) ?: "");
+  snprintf(c->name, sizeof(c->name), "%s", json_string_value(json_object_get(v, "Name")) ?: "");
+  snprintf(c->mac, sizeof(c->mac), "%s", json_string_value(json_object_get(v, "Mac")) ?: "");
+  snprintf(c->epid, sizeof(c->epid), "%s", json_string_value(json_object_get(v, "EndpointID")) ?: "");
   c->ports = xcalloc(json_array_size(ports) + 1, sizeof(*c->ports));
   size_t i;
   json_t *p;
@@ -279,6 +289,7 @@ static int load_ctr(struct network *n, const char *id, const json_t *v) {
   }
   c->next = n->ctrs;
   n->ctrs = c;
+  ports_index_add(n, c->ports, c->nports);
   return 0;
 }
 
@@ -288,11 +299,18 @@ static int load_state(struct network *n, struct berth_error **err) {
   int r = read_file(n->state_path, &text, NULL, &e);
   json_t *j = r == 0 ? json_loads(text, 0, NULL) : NULL;
   if (r < 0 && r != -ENOENT) log_warn("Network state: %s (starting afresh)", berr_msg(e));
-  const char *nid = json_string_value(json_object_get(j, "NetworkID"));
-  if (nid && id_is_hex(nid, BERTH_ID_LEN))
-    snprintf(n->network_id, sizeof(n->network_id), "%s", nid);
-  else
-    id_random(n->network_id);
+  struct {
+    const char *key;
+    char *id;
+  } ids[] = {{"NetworkID", n->network_id}, {"HostNetworkID", n->host_id}, {"NoneNetworkID", n->none_id}};
+  for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+    const char *v = json_string_value(json_object_get(j, ids[i].key));
+    if (v && id_is_hex(v, BERTH_ID_LEN)) snprintf(ids[i].id, BERTH_ID_LEN + 1, "%s", v);
+    else id_random(ids[i].id);
+  }
+  const char *created = json_string_value(json_object_get(j, "Created"));
+  if (created && *created) snprintf(n->created, sizeof(n->created), "%s", created);
+  else time_now_rfc3339nano(n->created, sizeof(n->created));
   const char *id;
   json_t *v;
   json_object_foreach(json_object_get(j, "Containers"), id, v) if (id_is_hex(id, BERTH_ID_LEN)) load_ctr(n, id, v);

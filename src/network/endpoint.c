@@ -11,12 +11,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 /* ---------- modes ---------- */
 
@@ -41,81 +40,6 @@ int net_mode_check(const char *mode, struct berth_error **err) {
 
 char *net_netns_path(struct network *n, const char *id) { return path_join(n->netns_dir, id); }
 
-/* ---------- ports ---------- */
-
-static bool port_clash(const struct port_map *a, const struct port_map *b) {
-  return a->proto == b->proto && a->host_port == b->host_port &&
-         (a->host_ip == 0 || b->host_ip == 0 || a->host_ip == b->host_ip);
-}
-
-/* port_taken: by another container of ours (n->mu held), or mine already */
-static bool port_taken(struct network *n, const struct port_map *m, const struct port_map *mine, size_t nmine) {
-  for (struct ctr_net *c = n->ctrs; c; c = c->next)
-    for (size_t i = 0; i < c->nports; i++)
-      if (!c->ports[i].exposed_only && port_clash(&c->ports[i], m)) return true;
-  for (size_t i = 0; i < nmine; i++)
-    if (&mine[i] != m && !mine[i].exposed_only && mine[i].host_port && port_clash(&mine[i], m)) return true;
-  return false;
-}
-
-/* host_can_bind: no host process holds the port (nothing proxies for us, but a listener of the
- * host would silently lose its traffic to the container: refuse like Docker's proxy would) */
-static bool host_can_bind(const struct port_map *m) {
-  int type = m->proto == PROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
-  _cleanup_close_ int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-  if (fd < 0) return true;
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(m->host_port), .sin_addr.s_addr = htonl(m->host_ip)};
-  return bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-}
-
-static void ephemeral_range(unsigned *lo, unsigned *hi) {
-  *lo = 32768;
-  *hi = 60999;
-  _cleanup_free_ char *t = NULL;
-  if (read_file("/proc/sys/net/ipv4/ip_local_port_range", &t, NULL, NULL) == 0) sscanf(t, "%u %u", lo, hi);
-  if (*lo < 1024 || *hi > 65535 || *hi < *lo) *lo = 32768, *hi = 60999;
-}
-
-static int taken_error(const char *name, const struct port_map *m, bool by_host, struct berth_error **err) {
-  char ip[16];
-  ip_str(m->host_ip, ip);
-  if (by_host)
-    return berr(err, EADDRINUSE, "driver failed programming external connectivity on endpoint %s: listen %s4 %s:%u: "
-                "bind: address already in use", name, proto_name(m->proto), ip, m->host_port);
-  return berr(err, EADDRINUSE, "driver failed programming external connectivity on endpoint %s: Bind for %s:%u failed: "
-              "port is already allocated", name, ip, m->host_port);
-}
-
-/* alloc_ports: fixed ports checked, ranges and ephemeral ones chosen (n->mu held) */
-static int alloc_ports(struct network *n, const char *name, struct port_map *v, size_t cnt, struct berth_error **err) {
-  unsigned elo, ehi;
-  ephemeral_range(&elo, &ehi);
-  for (size_t i = 0; i < cnt; i++) {
-    struct port_map *m = &v[i];
-    if (m->exposed_only) continue;
-    if (m->host_lo && m->host_lo == m->host_hi) {
-      m->host_port = m->host_lo;
-      if (port_taken(n, m, v, cnt)) return taken_error(name, m, false, err);
-      if (!host_can_bind(m)) return taken_error(name, m, true, err);
-      continue;
-    }
-    unsigned lo = m->host_lo ? m->host_lo : elo, hi = m->host_lo ? m->host_hi : ehi, span = hi - lo + 1, start = 0;
-    getrandom(&start, sizeof(start), 0);
-    bool found = false;
-    for (unsigned k = 0; k < span && !found; k++) {
-      m->host_port = (uint16_t)(lo + (start + k) % span);
-      found = !port_taken(n, m, v, cnt) && host_can_bind(m);
-    }
-    if (!found) {
-      m->host_port = 0;
-      return berr(err, EADDRINUSE, "no free host port in %u-%u for %u/%s", lo, hi, m->ctr_port, proto_name(m->proto));
-    }
-  }
-  return 0;
-}
-
 static int port_cmp(const void *a, const void *b) {
   const struct port_map *x = a, *y = b;
   if (x->proto != y->proto) return x->proto - y->proto;
@@ -139,8 +63,13 @@ static struct ctr_net *unlink_ctr(struct network *n, const char *id) {
 static int reserve(struct network *n, const char *id, const struct net_request *req, struct ctr_net *c,
                    struct berth_error **err) {
   snprintf(c->id, sizeof(c->id), "%s", id);
+  snprintf(c->name, sizeof(c->name), "%s", req->name ? req->name : "");
+  id_random(c->epid);
   int r = ports_parse(req->port_bindings, req->exposed_ports, req->publish_all, &c->ports, &c->nports, err);
   if (r < 0) return r;
+  for (size_t i = 0; i < c->nports && !n->iptables; i++)
+    if (!c->ports[i].exposed_only)
+      return berr(err, ENOTSUP, "publishing ports needs the daemon's --iptables (berth has no userland proxy)");
   qsort(c->ports, c->nports, sizeof(*c->ports), port_cmp);
   uint8_t rnd[4];
   getrandom(rnd, sizeof(rnd), 0);
@@ -152,12 +81,13 @@ static int reserve(struct network *n, const char *id, const struct net_request *
   r = dup ? berr(err, EEXIST, "container %.12s already has a network endpoint", id) : 0;
   if (r == 0) r = ipam_alloc(&n->ipam, 0, &c->ip, err);
   if (r == 0) {
-    r = alloc_ports(n, req->name ? req->name : id, c->ports, c->nports, err);
+    r = ports_alloc(n, req->name ? req->name : id, c->ports, c->nports, err);
     if (r < 0) ipam_release(&n->ipam, c->ip);
   }
   if (r == 0) {
     c->next = n->ctrs;
     n->ctrs = c;
+    ports_index_add(n, c->ports, c->nports);
   }
   pthread_mutex_unlock(&n->mu);
   return r;
@@ -172,7 +102,13 @@ static int wire(struct network *n, struct ctr_net *c, const char *path, const ui
   _cleanup_close_ int nsfd = open(path, O_RDONLY | O_CLOEXEC);
   if (nsfd < 0) return berr_sys(err, errno, "open \"%s\"", path);
   if ((r = nl_open(&host, err)) < 0) return r;
-  if ((r = nl_veth_create(&host, c->veth, n->bridge_index, n->mtu, nsfd, mac, err)) < 0) return r;
+  r = nl_veth_create(&host, c->veth, n->bridge_index, n->mtu, nsfd, mac, NET_IFGROUP(n->bridge_index), err);
+  if (r < 0) return r;
+  /* hairpin: a container reaching its own published port comes back out of the port it came
+   * in by (Docker sets it too when it runs without the userland proxy) */
+  _cleanup_free_ char *hp = xasprintf("/sys/class/net/%s/brport/hairpin_mode", c->veth);
+  _cleanup_close_ int hfd = open(hp, O_WRONLY | O_CLOEXEC);
+  if (hfd < 0 || write(hfd, "1", 1) != 1) log_warn("Hairpin mode of \"%s\": %s", c->veth, strerror(errno));
   int eth0 = 0;
   if ((r = nl_link_index(&inner, "eth0", &eth0, err)) < 0) return r == -ENODEV ? berr(err, ENODEV, "no eth0") : r;
   struct cidr a = {.addr = c->ip, .prefix = n->subnet.prefix};
@@ -191,10 +127,13 @@ static void unwire(struct network *n, struct ctr_net *c, const char *path) {
     _cleanup_buf_ struct buf b = {0};
     nft_elements(&b, "delete", n->table, c->ip, c->ports, c->nports);
     _cleanup_berr_ struct berth_error *e = NULL;
-    /* element by element: one missing (a half-made setup) must not keep the others */
-    for (char *save = NULL, *l = b.p ? strtok_r(b.p, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-      berr_clear(&e);
-      nft_run(n, l, &e);
+    /* one transaction; if some element is missing (a half-made setup) the batch fails as a
+     * whole, then element by element so the others still go */
+    if (b.len && nft_run(n, b.p, &e) < 0) {
+      for (char *save = NULL, *l = strtok_r(b.p, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        berr_clear(&e);
+        nft_run(n, l, &e);
+      }
     }
   }
   /* no RTM_DELLINK: it waits for RCU grace periods (~15 ms on the stop path). Once the bind
@@ -206,7 +145,9 @@ static void unwire(struct network *n, struct ctr_net *c, const char *path) {
 
 static json_t *endpoint_json(struct network *n, const char *netname, const char *ip, int prefix, const char *gw,
                              const char *mac, const char *epid, json_t *links) {
-  const char *nid = strcmp(netname, "bridge") == 0 ? n->network_id : "";
+  const char *nid = strcmp(netname, "bridge") == 0 ? n->network_id
+                    : strcmp(netname, "host") == 0 ? n->host_id
+                                                   : n->none_id;
   return json_pack("{s:n, s:o, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig", "Links", links,
                    "Aliases", "NetworkID", nid, "EndpointID", epid, "Gateway", gw,
                    "IPAddress", ip, "IPPrefixLen", prefix, "IPv6Gateway", "", "GlobalIPv6Address", "",
@@ -223,7 +164,7 @@ static json_t *settings_json(struct network *n, const char *id, const struct net
     ip_str(c->ip, ip);
     ip_str(n->subnet.addr, gw);
     prefix = n->subnet.prefix;
-    id_random(epid);
+    snprintf(epid, sizeof(epid), "%s", c->epid);
   } else if (net) {
     id_random(epid);
   }
@@ -260,11 +201,16 @@ static int setup_bridge_mode(struct network *n, const char *id, const struct net
     return r;
   }
   if (!req->mac_address || !*req->mac_address) mac_from_ip(c->ip, mac);
+  mac_str(mac, c->mac);
   _cleanup_free_ char *path = net_netns_path(n, id);
   r = wire(n, c, path, mac, err);
   pthread_mutex_lock(&n->mu);
-  if (r == 0) c->done = true;
-  else unlink_ctr(n, id);
+  if (r == 0) {
+    c->done = true;
+  } else {
+    unlink_ctr(n, id);
+    ports_index_rebuild(n);
+  }
   pthread_mutex_unlock(&n->mu);
   if (r < 0) {
     unwire(n, c, path);
@@ -304,6 +250,7 @@ int net_container_setup(struct network *n, const char *id, const struct net_requ
 int net_container_teardown(struct network *n, const char *id, const json_t *settings, struct berth_error **err) {
   pthread_mutex_lock(&n->mu);
   struct ctr_net *c = unlink_ctr(n, id);
+  if (c) ports_index_rebuild(n);
   pthread_mutex_unlock(&n->mu);
   _cleanup_free_ char *path = net_netns_path(n, id);
   unwire(n, c, path);
@@ -392,6 +339,7 @@ int net_repair(struct network *n, char *const *live_ids, struct berth_error **er
     c->next = dead;
     dead = c;
   }
+  ports_index_rebuild(n);
   pthread_mutex_unlock(&n->mu);
   for (struct ctr_net *c = dead, *next; c; c = next) {
     next = c->next;

@@ -18,6 +18,16 @@ static const char hosts_defaults[] = "127.0.0.1\tlocalhost\n"
                                      "ff02::1\tip6-allnodes\n"
                                      "ff02::2\tip6-allrouters\n";
 
+/* link_names: Docker's "ALIAS HOSTNAME NAME" (the name only when it differs from the alias) */
+static char *link_names(const struct net_link *l) {
+  struct buf b = {0};
+  const char *alias = l->alias ? l->alias : l->name;
+  buf_puts(&b, alias);
+  if (l->hostname && *l->hostname && strcmp(l->hostname, alias) != 0) buf_printf(&b, " %s", l->hostname);
+  if (strcmp(alias, l->name) != 0) buf_printf(&b, " %s", l->name);
+  return buf_steal(&b);
+}
+
 char *hosts_text(const struct etc_info *e) {
   struct buf b = {0};
   buf_puts(&b, hosts_defaults);
@@ -33,16 +43,49 @@ char *hosts_text(const struct etc_info *e) {
   for (size_t k = 0; k < e->nlinks; k++) {
     const struct net_link *l = &e->links[k];
     if (!l->ip || !*l->ip) continue;
-    if (l->alias && strcmp(l->alias, l->name) != 0)
-      buf_printf(&b, "%s\t%s %s\n", l->ip, l->alias, l->name);
-    else
-      buf_printf(&b, "%s\t%s\n", l->ip, l->name);
+    _cleanup_free_ char *names = link_names(l);
+    buf_printf(&b, "%s\t%s\n", l->ip, names);
   }
   if (e->ip && *e->ip && e->hostname && *e->hostname) {
     if (e->domainname && *e->domainname)
       buf_printf(&b, "%s\t%s.%s %s\n", e->ip, e->hostname, e->domainname, e->hostname);
     else
       buf_printf(&b, "%s\t%s\n", e->ip, e->hostname);
+  }
+  return buf_steal(&b);
+}
+
+/* names_of: the names our own lines carry for a link (k < nlinks) or the container (k == nlinks) */
+static char *names_of(const struct etc_info *e, size_t k) {
+  if (k < e->nlinks) return link_names(&e->links[k]);
+  if (e->domainname && *e->domainname) return xasprintf("%s.%s %s", e->hostname, e->domainname, e->hostname);
+  return xstrdup(e->hostname);
+}
+
+char *hosts_refresh(const char *old, const struct etc_info *e) {
+  size_t nown = e->nlinks + 1;
+  _cleanup_free_ bool *seen = xcalloc(nown, sizeof(bool));
+  struct buf b = {0};
+  _cleanup_free_ char *copy = xstrdup(old);
+  for (char *save = NULL, *l = strtok_r(copy, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    const char *names = l + strcspn(l, " \t");
+    names += strspn(names, " \t");
+    const char *ip = NULL;
+    for (size_t k = 0; k < nown && !ip && *names; k++) {
+      _cleanup_free_ char *want = names_of(e, k);
+      const char *kip = k < e->nlinks ? e->links[k].ip : e->ip;
+      if (strcmp(names, want) == 0 && kip && *kip) ip = kip, seen[k] = true;
+    }
+    if (ip)
+      buf_printf(&b, "%s\t%s\n", ip, names);
+    else
+      buf_printf(&b, "%s\n", l);
+  }
+  for (size_t k = 0; k < nown; k++) {
+    const char *kip = k < e->nlinks ? e->links[k].ip : e->ip;
+    if (seen[k] || !kip || !*kip || (k == e->nlinks && (!e->hostname || !*e->hostname))) continue;
+    _cleanup_free_ char *names = names_of(e, k);
+    buf_printf(&b, "%s\t%s\n", kip, names);
   }
   return buf_steal(&b);
 }
@@ -152,7 +195,20 @@ int net_container_files(struct network *n, const char *dir, const struct net_req
     hosts = hosts_text(&e);
   }
   if (!resolv) resolv = resolv_text(host_resolv, req->dns, req->dns_search, req->dns_options);
-  r = write_if_missing(dir, "hosts", hosts, err);
+  _cleanup_free_ char *hp = path_join(dir, "hosts");
+  _cleanup_free_ char *old = NULL;
+  if (!host && read_file(hp, &old, NULL, NULL) == 0) {
+    /* a restart: edits made inside are kept, our own lines get the new addresses */
+    struct etc_info e = {.ip = json_string_value(json_object_get(settings, "IPAddress")),
+                         .hostname = req->hostname,
+                         .domainname = req->domainname,
+                         .links = req->links,
+                         .nlinks = req->nlinks};
+    _cleanup_free_ char *fresh = hosts_refresh(old, &e);
+    r = strcmp(fresh, old) == 0 ? 0 : write_file_atomic(hp, fresh, strlen(fresh), 0644, 0, err);
+  } else {
+    r = write_if_missing(dir, "hosts", hosts, err);
+  }
   if (r == 0) r = write_if_missing(dir, "resolv.conf", resolv, err);
   return r;
 }

@@ -73,6 +73,9 @@ struct etc_info {
   const json_t *extra_hosts;
 };
 char *hosts_text(const struct etc_info *e);
+/* hosts_refresh: an existing hosts file with our own lines (the container's name, links) given
+ * the current addresses, everything else kept as the user left it */
+char *hosts_refresh(const char *old, const struct etc_info *e);
 /* resolv_text: host_resolv (the host's resolv.conf text, may be NULL) filtered, or the --dns* values */
 char *resolv_text(const char *host_resolv, const json_t *dns, const json_t *search, const json_t *options);
 
@@ -100,9 +103,13 @@ int nl_addr_first(struct nl *nl, int index, struct cidr *out, struct berth_error
 int nl_route_overlap(struct nl *nl, const struct cidr *c, int skip_index, bool *overlap, struct berth_error **err);
 /* nl_veth_create: host end NAME in the bridge master, up; the peer eth0 in the netns of netns_fd */
 int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int netns_fd, const uint8_t mac[6],
-                   struct berth_error **err);
+                   uint32_t group, struct berth_error **err);
 int nl_link_del(struct nl *nl, const char *name, struct berth_error **err);
 int nl_route_default(struct nl *nl, int index, uint32_t gw, struct berth_error **err);
+/* nl_diag_ports: fn(data, local port) for every socket of family/proto whose state is in states
+ * (a bit per TCP state), through sock_diag: the kernel walks only what the states ask for */
+int nl_diag_ports(int family, int proto, uint32_t states, void (*fn)(void *data, unsigned port), void *data,
+                  struct berth_error **err);
 /* nl_bridge_ports: names of the links whose master is index (NULL-terminated) */
 int nl_bridge_ports(struct nl *nl, int master, char ***names, struct berth_error **err);
 
@@ -118,7 +125,9 @@ int netns_remove(const char *path, struct berth_error **err);
 struct nft_ctx;
 struct network;
 /* nft_table_script: the whole table (our chains, maps), ready for one transaction */
-char *nft_table_script(const char *table, const char *bridge, const struct cidr *subnet, bool icc);
+char *nft_table_script(const char *table, const char *bridge, const struct cidr *subnet, bool icc, uint32_t group);
+/* NET_IFGROUP: the interface group of the veths of the bridge with that index ("bt" + index) */
+#define NET_IFGROUP(bridge_index) (0x62740000u | ((uint32_t)(bridge_index)&0xffffu))
 int nft_run(struct network *n, const char *script, struct berth_error **err);
 /* nft_elements: "add|delete element" lines for ports of a container at ip */
 void nft_elements(struct buf *b, const char *verb, const char *table, uint32_t ip, const struct port_map *p,
@@ -131,6 +140,9 @@ struct ctr_net {
   char id[65];
   uint32_t ip;
   char veth[16];
+  char name[128];        /* the container's name, mac and endpoint id: for network inspect */
+  char mac[18];
+  char epid[65];
   struct port_map *ports;
   size_t nports;
   bool done;  /* setup completed (a half-made one belongs to a setup still running) */
@@ -146,12 +158,16 @@ struct network {
   int bridge_index;
   int lock_fd;        /* abstract socket "@berth-bridge/NAME": one berthd per bridge */
   bool auto_bridge;   /* picked because the default one belongs to another berthd: removed when unused */
-  char network_id[65];
+  char network_id[65]; /* ids of the predefined networks bridge, host, none (kept in the state) */
+  char host_id[65];
+  char none_id[65];
+  char created[64];
   char *state_path;   /* DATA_ROOT/network/BRIDGE.json */
   char *netns_dir;    /* EXEC_ROOT/netns */
   pthread_mutex_t mu; /* ipam, ctrs: held for allocations only, never across I/O */
   struct ipam ipam;
   struct ctr_net *ctrs;
+  uint8_t port_used[3][8192]; /* per protocol, a bit per host port some container of ours publishes */
   pthread_mutex_t write_mu; /* orders the state file's writes */
   pthread_mutex_t nft_mu;   /* libnftables contexts are not thread-safe */
   struct nft_ctx *nft;
@@ -161,3 +177,11 @@ struct network {
 int net_state_save(struct network *n, struct berth_error **err);
 /* net_nft_rebuild: our tables afresh with the published ports of every container, one transaction */
 int net_nft_rebuild(struct network *n, struct berth_error **err);
+
+/* ---------- host port allocation (portalloc.c), n->mu held ---------- */
+
+/* ports_alloc: fixed host ports checked (ours, then the host's sockets), ranges and ephemeral
+ * ones chosen; EADDRINUSE with Docker's message */
+int ports_alloc(struct network *n, const char *name, struct port_map *v, size_t cnt, struct berth_error **err);
+void ports_index_add(struct network *n, const struct port_map *v, size_t cnt);
+void ports_index_rebuild(struct network *n);

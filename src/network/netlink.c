@@ -9,6 +9,9 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
+#include <linux/inet_diag.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <time.h>
 
@@ -196,7 +199,7 @@ int nl_route_overlap(struct nl *nl, const struct cidr *c, int skip_index, bool *
 }
 
 int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int netns_fd, const uint8_t mac[6],
-                   struct berth_error **err) {
+                   uint32_t group, struct berth_error **err) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
   struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
@@ -206,6 +209,7 @@ int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int net
   mnl_attr_put_strz(h, IFLA_IFNAME, name);
   if (mtu > 0) mnl_attr_put_u32(h, IFLA_MTU, (uint32_t)mtu);
   mnl_attr_put_u32(h, IFLA_MASTER, (uint32_t)master);
+  mnl_attr_put_u32(h, IFLA_GROUP, group);
   struct nlattr *li = mnl_attr_nest_start(h, IFLA_LINKINFO);
   mnl_attr_put_strz(h, IFLA_INFO_KIND, "veth");
   struct nlattr *data = mnl_attr_nest_start(h, IFLA_INFO_DATA);
@@ -285,5 +289,40 @@ int nl_bridge_ports(struct nl *nl, int master, char ***names, struct berth_error
     return berr_sys(err, -r, "netlink: list links");
   }
   *names = q.names;
+  return 0;
+}
+
+struct diag_query {
+  void (*fn)(void *data, unsigned port);
+  void *data;
+};
+
+static int diag_cb(const struct nlmsghdr *h, void *data) {
+  struct diag_query *q = data;
+  const struct inet_diag_msg *m = mnl_nlmsg_get_payload(h);
+  q->fn(q->data, ntohs(m->id.idiag_sport));
+  return MNL_CB_OK;
+}
+
+int nl_diag_ports(int family, int proto, uint32_t states, void (*fn)(void *data, unsigned port), void *data,
+                  struct berth_error **err) {
+  struct nl nl = {0};
+  nl.s = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+  if (!nl.s || mnl_socket_bind(nl.s, 0, MNL_SOCKET_AUTOPID) < 0) {
+    int e = errno;
+    nl_close(&nl);
+    return berr_sys(err, e, "open a sock_diag socket");
+  }
+  nl.portid = mnl_socket_get_portid(nl.s);
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *h = msg_start(&nl, buf, SOCK_DIAG_BY_FAMILY, NLM_F_DUMP);
+  struct inet_diag_req_v2 *req = mnl_nlmsg_put_extra_header(h, sizeof(*req));
+  req->sdiag_family = (uint8_t)family;
+  req->sdiag_protocol = (uint8_t)proto;
+  req->idiag_states = states;
+  struct diag_query q = {.fn = fn, .data = data};
+  int r = talk(&nl, h, diag_cb, &q);
+  nl_close(&nl);
+  if (r < 0) return berr_sys(err, -r, "sock_diag: list sockets");
   return 0;
 }

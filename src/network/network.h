@@ -32,6 +32,7 @@ struct net_link {
   const char *name;            /* the linked container's name, without '/' */
   const char *alias;           /* alias inside this container (name when none given) */
   const char *ip;              /* its IPAddress */
+  const char *hostname;        /* its Config.Hostname (Docker lists it in /etc/hosts), or NULL */
   const json_t *exposed_ports; /* its Config.ExposedPorts ({"5432/tcp": {}}) or NULL */
   const json_t *env;           /* its Config.Env, or NULL */
 };
@@ -87,5 +88,9 @@ int net_container_files(struct network *n, const char *dir, const struct net_req
  * ALIAS_PORT, ALIAS_PORT_5432_TCP..., ALIAS_ENV_X) appended to the string vector *env */
 void net_link_env(const struct net_link *l, const char *self_name, char ***env);
 
+/* net_networks_json: GET /networks: the predefined networks bridge, host and none */
+json_t *net_networks_json(struct network *n);
+/* net_network_inspect: GET /networks/{id} by name, id or id prefix; ENOENT "network X not found" */
+int net_network_inspect(struct network *n, const char *ref, json_t **out, struct berth_error **err);
 /* net_bridge_name: the bridge in use (for info and messages) */
 const char *net_bridge_name(struct network *n);

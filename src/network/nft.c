@@ -8,11 +8,13 @@
 #include <nftables/libnftables.h>
 #include <string.h>
 
-/* Two maps per protocol: "pub_P" maps (host address . host port) to (container address .
- * container port); "pubr_P" maps (host address . port range) to a container address with the
- * port unchanged, so -p 8000-8999:8000-8999 is one element. Keys are intervals so "every host
- * address" is the single range 0.0.0.0/0. */
-char *nft_table_script(const char *table, const char *bridge, const struct cidr *subnet, bool icc) {
+/* Three maps per protocol: "pubh_P" maps (host address . host port) to (container address .
+ * container port) for ports published on one address, "puba_P" (host port) to the same for
+ * ports published on every address; both are hashes, so adding an element never makes
+ * libnftables fetch the others. "pubr_P" maps (host address . port range) to a container address
+ * with the port unchanged, so -p 8000-8999:8000-8999 is one element (an interval map, where
+ * "every address" is the range 0.0.0.0/0). */
+char *nft_table_script(const char *table, const char *bridge, const struct cidr *subnet, bool icc, uint32_t group) {
   char net[16];
   ip_str(cidr_net(subnet), net);
   struct buf b = {0};
@@ -22,16 +24,18 @@ char *nft_table_script(const char *table, const char *bridge, const struct cidr 
   static const char *const protos[] = {"tcp", "udp", "sctp"};
   for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
     buf_printf(&b,
-               "  map pub_%s { type ipv4_addr . inet_service : ipv4_addr . inet_service; flags interval; }\n"
+               "  map pubh_%s { type ipv4_addr . inet_service : ipv4_addr . inet_service; }\n"
+               "  map puba_%s { type inet_service : ipv4_addr . inet_service; }\n"
                "  map pubr_%s { type ipv4_addr . inet_service : ipv4_addr; flags interval; }\n",
-               protos[i], protos[i]);
+               protos[i], protos[i], protos[i]);
   }
   buf_puts(&b, "  chain pub {\n");
   for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
     buf_printf(&b,
-               "    dnat ip to ip daddr . %s dport map @pub_%s\n"
+               "    dnat ip to ip daddr . %s dport map @pubh_%s\n"
+               "    dnat ip to %s dport map @puba_%s\n"
                "    dnat ip to ip daddr . %s dport map @pubr_%s\n",
-               protos[i], protos[i], protos[i], protos[i]);
+               protos[i], protos[i], protos[i], protos[i], protos[i], protos[i]);
   buf_puts(&b, "  }\n");
   buf_puts(&b,
            "  chain prerouting { type nat hook prerouting priority dstnat; policy accept; "
@@ -47,13 +51,15 @@ char *nft_table_script(const char *table, const char *bridge, const struct cidr 
              "    oifname \"%s\" ct status dnat ip saddr %s/%d masquerade\n  }\n",
              net, subnet->prefix, bridge, bridge, bridge, net, subnet->prefix);
   buf_puts(&b, "}\n");
-  /* --icc=false: no IP traffic between two ports of the bridge (Docker drops it in FORWARD) */
+  /* --icc=false: no IP traffic between two ports of the bridge (Docker drops it in FORWARD).
+   * Our veths carry the interface group of their bridge (nft_meta_bridge's ibrname is not in
+   * every kernel) */
   buf_printf(&b, "add table bridge %s\ndelete table bridge %s\n", table, table);
   if (!icc)
     buf_printf(&b,
-               "table bridge %s { chain forward { type filter hook forward priority 0; policy accept; "
-               "meta ibrname \"%s\" meta obrname \"%s\" ether type ip drop; } }\n",
-               table, bridge, bridge);
+               "table bridge %s {\n  chain forward { type filter hook forward priority 0; policy accept;\n"
+               "    meta iifgroup %u meta oifgroup %u ether type ip drop\n  }\n}\n",
+               table, group, group);
   return buf_steal(&b);
 }
 
@@ -77,8 +83,11 @@ void nft_elements(struct buf *b, const char *verb, const char *table, uint32_t i
     if (j > i)
       buf_printf(b, "%s element ip %s pubr_%s { %s . %u-%u : %s }\n", verb, table, proto, hip, p[i].host_port,
                  p[j].host_port, cip);
+    else if (p[i].host_ip)
+      buf_printf(b, "%s element ip %s pubh_%s { %s . %u : %s . %u }\n", verb, table, proto, hip, p[i].host_port,
+                 cip, p[i].ctr_port);
     else
-      buf_printf(b, "%s element ip %s pub_%s { %s . %u : %s . %u }\n", verb, table, proto, hip, p[i].host_port, cip,
+      buf_printf(b, "%s element ip %s puba_%s { %u : %s . %u }\n", verb, table, proto, p[i].host_port, cip,
                  p[i].ctr_port);
     i = j;
   }

@@ -335,3 +335,73 @@ int rt_mount_cgroupfs(int rootfd, const char *dest, unsigned long flags, struct 
   }
   return 0;
 }
+
+/* ---- freezer (pause/resume) ---- */
+
+/* in_procs: pid is listed in dir/cgroup.procs */
+static bool in_procs(const char *dir, pid_t pid) {
+  _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
+  _cleanup_fclose_ FILE *f = fopen(file, "re");
+  int p;
+  while (f && fscanf(f, "%d", &p) == 1)
+    if (p == pid) return true;
+  return false;
+}
+
+/* v1_freezer_join: the container's processes are not in a freezer cgroup (create skips that
+ * hierarchy to keep the run path short): move them there, again until no newcomer is left */
+static int v1_freezer_join(const char *path, const char *dir, struct berth_error **err) {
+  int r = mkdir_p(dir, 0755, err);
+  for (int round = 0; r == 0 && round < 100; round++) {
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n = 0, moved = 0;
+    if (rt_cgroup_pids(path, &pids, &n) < 0) return berr(err, ENOENT, "the container's cgroup \"%s\" is gone", path);
+    for (size_t i = 0; i < n; i++) {
+      if (in_procs(dir, pids[i])) continue;
+      char text[24];
+      snprintf(text, sizeof(text), "%d", (int)pids[i]);
+      _cleanup_berr_ struct berth_error *e = NULL;
+      if (write_at(dir, "cgroup.procs", text, &e) == 0) moved++; /* ESRCH: it exited meanwhile */
+    }
+    if (moved == 0) return 0;
+  }
+  return r < 0 ? r : berr(err, EAGAIN, "processes of \"%s\" keep forking: cannot freeze them", path);
+}
+
+/* wait_state: poll file in dir until it contains want (the kernel freezes tasks asynchronously) */
+static int wait_state(const char *dir, const char *file, const char *want, const char *retry_value,
+                      struct berth_error **err) {
+  _cleanup_free_ char *p = path_join(dir, file);
+  for (int i = 0; i < 2000; i++) {
+    _cleanup_free_ char *text = NULL;
+    if (read_file(p, &text, NULL, err) < 0) return -EIO;
+    if (strstr(text, want)) return 0;
+    if (retry_value && write_at(dir, file, retry_value, err) < 0) return -EIO;
+    nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+  }
+  return berr(err, ETIMEDOUT, "%s did not become \"%s\"", p, want);
+}
+
+int rt_cgroup_freeze(const char *path, bool freeze, struct berth_error **err) {
+  if (unified_only()) {
+    _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
+    int r = write_at(dir, "cgroup.freeze", freeze ? "1" : "0", err);
+    return r < 0 ? r : wait_state(dir, "cgroup.events", freeze ? "frozen 1" : "frozen 0", NULL, err);
+  }
+  _cleanup_hiers_ struct hier *h = hiers_load();
+  struct hier *p = h;
+  while (p->mountpoint && !has_controller(p, "freezer")) p++;
+  if (!p->mountpoint) return berr(err, ENOTSUP, "no cgroup freezer hierarchy is mounted: pause is not possible");
+  _cleanup_free_ char *dir = path_join(p->mountpoint, path);
+  if (!freeze) {
+    if (access(dir, F_OK) < 0) return 0; /* never frozen */
+    int r = write_at(dir, "freezer.state", "THAWED", err);
+    return r < 0 ? r : wait_state(dir, "freezer.state", "THAWED", NULL, err);
+  }
+  int r = v1_freezer_join(path, dir, err);
+  if (r == 0) r = write_at(dir, "freezer.state", "FROZEN", err);
+  /* FREEZING can stick while a task is busy in the kernel: writing FROZEN again retries */
+  if (r == 0) r = wait_state(dir, "freezer.state", "FROZEN", "FROZEN", err);
+  if (r < 0) write_at(dir, "freezer.state", "THAWED", NULL);
+  return r;
+}

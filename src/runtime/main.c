@@ -241,6 +241,27 @@ static int cmd_spec(const struct rt_opts *o, int argc, char **argv, struct berth
   return 0;
 }
 
+/* pause / resume: the cgroup freezer (v1) or cgroup.freeze (v2), like runc's */
+static int freeze_cmd(const struct rt_opts *o, int argc, char **argv, bool freeze, struct berth_error **err) {
+  struct rt_state st;
+  int r = need_id(argc, argv, 0, freeze ? "pause ID" : "resume ID", err);
+  if (r == 0) r = rt_state_load(o, argv[optind], &st, err);
+  if (r < 0) return r;
+  if (rt_state_status(o, &st) != RT_RUNNING) r = berr(err, EINVAL, "container \"%s\" is not running", st.id);
+  else if (!st.cgroup_path) r = berr(err, EINVAL, "container \"%s\" has no cgroup to freeze", st.id);
+  else r = rt_cgroup_freeze(st.cgroup_path, freeze, err);
+  rt_state_clear(&st);
+  return r;
+}
+
+static int cmd_pause(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
+  return freeze_cmd(o, argc, argv, true, err);
+}
+
+static int cmd_resume(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
+  return freeze_cmd(o, argc, argv, false, err);
+}
+
 static const struct cmd cmds[] = {
     {"create", cmd_create, "create a container, its init waits for start"},
     {"start", cmd_start, "let a created container's init exec the process"},
@@ -249,6 +270,8 @@ static const struct cmd cmds[] = {
     {"delete", cmd_delete, "delete a stopped (or created, or with --force any) container"},
     {"run", cmd_run, "create and start a container, wait for it unless -d"},
     {"exec", cmd_exec, "run a process in a running container, wait for it unless -d"},
+    {"pause", cmd_pause, "freeze every process of a running container"},
+    {"resume", cmd_resume, "thaw a paused container"},
     {"list", cmd_list, "list containers"},
     {"ps", cmd_list, NULL},
     {"spec", cmd_spec, "print Docker's default config.json"},

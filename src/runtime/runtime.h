@@ -142,5 +142,7 @@ int rt_cgroup_destroy(const char *path, struct berth_error **err);
 int rt_cgroup_join_self(const char *path, struct berth_error **err);
 /* rt_cgroup_pids: pids in the container's cgroup (pids or memory hierarchy); heap array */
 int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n);
+/* rt_cgroup_freeze: freeze (pause) or thaw (resume) every process of the container's cgroup */
+int rt_cgroup_freeze(const char *path, bool freeze, struct berth_error **err);
 /* rt_mount_cgroupfs: the "cgroup" mount type: the container's own cgroups, read-only */
 int rt_mount_cgroupfs(int rootfd, const char *dest, unsigned long flags, struct berth_error **err);

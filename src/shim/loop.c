@@ -215,7 +215,7 @@ void shim_log_flush(struct shim *s) {
   char now[48];
   time_now_rfc3339nano(now, sizeof(now));
   for (int i = 0; i < 2; i++) logline_flush(&s->out[i].ll, now, &s->logbuf);
-  if (s->logbuf.len) write_all(s->log_fd, s->logbuf.p, s->logbuf.len);
+  shim_log_write(s, s->logbuf.p, s->logbuf.len);
   buf_free(&s->logbuf);
 }
 
@@ -238,7 +238,7 @@ static void on_output(struct shim *s, struct shim_output *o, uint32_t events) {
     char now[48];
     time_now_rfc3339nano(now, sizeof(now));
     logline_feed(&o->ll, s->iobuf + 1, (size_t)n, now, &s->logbuf);
-    if (s->logbuf.len) write_all(s->log_fd, s->logbuf.p, s->logbuf.len); /* one write per batch */
+    shim_log_write(s, s->logbuf.p, s->logbuf.len); /* one write per batch */
     if (s->logbuf.cap > LOGBUF_KEEP) buf_free(&s->logbuf);
     else buf_reset(&s->logbuf);
   }
@@ -285,6 +285,8 @@ static int on_sync(struct shim *s) {
     shim_sync_send(s, "error %s", berr_msg(e));
     return 2;
   }
+  /* exec mode: the pty master arrived with the process, after the loop was set up */
+  if (s->o.exec_id && s->o.tty && s->out[0].src.fd >= 0) ep_ctl(s, EPOLL_CTL_ADD, &s->out[0].src, EPOLLIN);
   s->started = true;
   shim_sync_send(s, "started");
   return 0;

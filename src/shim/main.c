@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -21,6 +22,8 @@
 static const char usage[] =
     "Usage: berth-shim --id ID --bundle DIR --state-dir DIR --runtime PATH --runtime-root DIR\n"
     "                  --log-driver json-file|none [--log-path FILE] [--stdin] [--stdin-once] [--tty]\n"
+    "                  [--log-max-size BYTES] [--log-max-file N]  (json-file rotation)\n"
+    "                  [--exec-id EID --process FILE]  (exec mode: run a process in the running container)\n"
     "Started by berthd with fd 3 = a SOCK_SEQPACKET sync socket (see docs/internals.md).\n";
 
 /* report: a fatal error goes to stderr and, once fd 3 is known to be the sync socket, to berthd */
@@ -32,7 +35,7 @@ static int report(struct shim *s, const char *msg) {
   return 1;
 }
 
-enum { OPT_ID = 256, OPT_BUNDLE, OPT_STATE, OPT_RUNTIME, OPT_RROOT, OPT_LOGDRV, OPT_LOGPATH, OPT_STDIN,
+enum { OPT_ID = 256, OPT_BUNDLE, OPT_STATE, OPT_RUNTIME, OPT_RROOT, OPT_LOGDRV, OPT_LOGPATH, OPT_EXEC_ID, OPT_PROCESS, OPT_LOGSIZE, OPT_LOGFILES, OPT_STDIN,
        OPT_STDIN_ONCE, OPT_TTY, OPT_HELP };
 
 static const struct option options[] = {
@@ -43,6 +46,10 @@ static const struct option options[] = {
     {"runtime-root", required_argument, NULL, OPT_RROOT},
     {"log-driver", required_argument, NULL, OPT_LOGDRV},
     {"log-path", required_argument, NULL, OPT_LOGPATH},
+    {"exec-id", required_argument, NULL, OPT_EXEC_ID},
+    {"process", required_argument, NULL, OPT_PROCESS},
+    {"log-max-size", required_argument, NULL, OPT_LOGSIZE},
+    {"log-max-file", required_argument, NULL, OPT_LOGFILES},
     {"stdin", no_argument, NULL, OPT_STDIN},
     {"stdin-once", no_argument, NULL, OPT_STDIN_ONCE},
     {"tty", no_argument, NULL, OPT_TTY},
@@ -59,6 +66,19 @@ static bool valid_id(const char *id) {
   return true;
 }
 
+/* validate_rotation: --log-max-size is bytes (0: no rotation), --log-max-file at least 1 */
+static int validate_rotation(const struct shim_opts *o, struct berth_error **err) {
+  const char *vals[] = {o->log_max_size, o->log_max_file};
+  const char *names[] = {"--log-max-size", "--log-max-file"};
+  for (size_t i = 0; i < ARRAY_SIZE(vals); i++) {
+    if (!vals[i]) continue;
+    char *end;
+    long long v = strtoll(vals[i], &end, 10);
+    if (!*vals[i] || *end || v < (long long)i) return berr(err, EINVAL, "invalid %s \"%s\"", names[i], vals[i]);
+  }
+  return 0;
+}
+
 static int validate(const struct shim_opts *o, struct berth_error **err) {
   const struct { const char *name, *value; } required[] = {
       {"--id", o->id}, {"--bundle", o->bundle}, {"--state-dir", o->state_dir}, {"--runtime", o->runtime},
@@ -69,10 +89,12 @@ static int validate(const struct shim_opts *o, struct berth_error **err) {
   /* the shim works from "/" so that it pins no mount: every path must be absolute */
   const struct { const char *name, *value; } paths[] = {
       {"--bundle", o->bundle}, {"--state-dir", o->state_dir}, {"--runtime-root", o->runtime_root},
-      {"--log-path", o->log_path}};
+      {"--log-path", o->log_path}, {"--process", o->process}};
   for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
     if (paths[i].value && paths[i].value[0] != '/')
       return berr(err, EINVAL, "%s \"%s\" is not an absolute path", paths[i].name, paths[i].value);
+  if (!o->exec_id != !o->process) return berr(err, EINVAL, "--exec-id and --process go together");
+  if (o->exec_id && !valid_id(o->exec_id)) return berr(err, EINVAL, "invalid exec id \"%s\"", o->exec_id);
   if (strchr(o->runtime, '/') && o->runtime[0] != '/')
     return berr(err, EINVAL, "--runtime \"%s\" must be an absolute path or a name in PATH", o->runtime);
   if (strcmp(o->log_driver, "json-file") == 0) {
@@ -80,7 +102,7 @@ static int validate(const struct shim_opts *o, struct berth_error **err) {
   } else if (strcmp(o->log_driver, "none") != 0) {
     return berr(err, EINVAL, "log driver \"%s\" is not supported (json-file, none)", o->log_driver);
   }
-  return 0;
+  return validate_rotation(o, err);
 }
 
 /* parse: 0, 1 for --help, or -EINVAL with the message in err */
@@ -88,13 +110,15 @@ static int parse(int argc, char **argv, struct shim_opts *o, struct berth_error 
   const char **strs[] = {[OPT_ID - OPT_ID] = &o->id,         [OPT_BUNDLE - OPT_ID] = &o->bundle,
                          [OPT_STATE - OPT_ID] = &o->state_dir, [OPT_RUNTIME - OPT_ID] = &o->runtime,
                          [OPT_RROOT - OPT_ID] = &o->runtime_root, [OPT_LOGDRV - OPT_ID] = &o->log_driver,
-                         [OPT_LOGPATH - OPT_ID] = &o->log_path};
+                         [OPT_LOGPATH - OPT_ID] = &o->log_path, [OPT_EXEC_ID - OPT_ID] = &o->exec_id,
+                         [OPT_PROCESS - OPT_ID] = &o->process, [OPT_LOGSIZE - OPT_ID] = &o->log_max_size,
+                         [OPT_LOGFILES - OPT_ID] = &o->log_max_file};
   bool *flags[] = {[OPT_STDIN - OPT_STDIN] = &o->stdin_open, [OPT_STDIN_ONCE - OPT_STDIN] = &o->stdin_once,
                    [OPT_TTY - OPT_STDIN] = &o->tty};
   opterr = 0;
   int c;
   while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
-    if (c >= OPT_ID && c <= OPT_LOGPATH) *strs[c - OPT_ID] = optarg;
+    if (c >= OPT_ID && c <= OPT_LOGFILES) *strs[c - OPT_ID] = optarg;
     else if (c >= OPT_STDIN && c <= OPT_TTY) *flags[c - OPT_STDIN] = true;
     else if (c == OPT_HELP) return 1;
     else return berr(err, EINVAL, "unknown or incomplete option \"%s\"", argv[optind - 1]);
@@ -124,6 +148,12 @@ static void make_paths(struct shim *s) {
   s->runtime_log = path_join(dir, "runtime.log");
   s->attach_path = path_join(dir, "attach");
   s->console_path = path_join(dir, "console.sock");
+  if (s->o.exec_id) {
+    /* the runtime connects to it by path (108 bytes at most): STATE/../c-EID12, not STATE/console.sock */
+    const char *slash = strrchr(dir, '/');
+    free(s->console_path);
+    s->console_path = xasprintf("%.*s/c-%.12s", (int)(slash ? slash - dir : 0), dir, s->o.exec_id);
+  }
   s->control_path = path_join(dir, "control");
   s->exit_file = path_join(dir, "exit");
 }
@@ -148,6 +178,9 @@ static int prepare(struct shim *s, int child[3], struct berth_error **err) {
   if (strcmp(s->o.log_driver, "json-file") == 0) {
     s->log_fd = open(s->o.log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     if (s->log_fd < 0) return berr_sys(err, errno, "open log \"%s\"", s->o.log_path);
+    s->log_max_size = s->o.log_max_size ? strtoll(s->o.log_max_size, NULL, 10) : 0;
+    s->log_max_file = s->o.log_max_file ? (int)strtol(s->o.log_max_file, NULL, 10) : 1;
+    shim_log_open_size(s);
   }
   if ((r = shim_attach_listen(s, err)) < 0) return r;
   if (s->o.tty && (r = shim_console_listen(s, err)) < 0) return r;
@@ -155,10 +188,17 @@ static int prepare(struct shim *s, int child[3], struct berth_error **err) {
   return shim_stdio_create(s, child, err);
 }
 
-/* create: run the runtime's create and report the result to berthd */
+/* create: run the runtime's create and report the result to berthd; in exec mode only get
+ * ready ("created 0"): the process runs at "start", once berthd has connected its attach */
 static int create(struct shim *s, struct berth_error **err) {
   int child[3] = {-1, -1, -1};
   int r = prepare(s, child, err);
+  if (s->o.exec_id) {
+    memcpy(s->child_fds, child, sizeof(child));
+    if (r == 0) r = shim_loop_setup(s, err);
+    if (r == 0) shim_sync_send(s, "created 0");
+    return r;
+  }
   if (r == 0) r = shim_runtime_create(s, child, err);
   close_child_fds(child); /* only the container may hold them now, so its exit gives EOF */
   if (r < 0) return r;
@@ -179,6 +219,7 @@ static void write_exit_file(struct shim *s) {
 static void shim_init(struct shim *s) {
   s->sync.fd = s->listen.fd = s->control.fd = s->sig.fd = s->epfd = s->in.fd = s->log_fd = s->console_fd = -1;
   s->out[0].src.fd = s->out[1].src.fd = -1;
+  s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
   s->out[0].stream = 1;
   s->out[1].stream = 2;
   s->out[0].ll.name = "stdout";
@@ -212,7 +253,7 @@ int main(int argc, char **argv) {
   make_paths(&s);
   if (create(&s, &err) < 0) {
     report(&s, berr_msg(err));
-    if (s.init_pid > 0) shim_runtime_delete(&s);
+    if (s.init_pid > 0 && !s.o.exec_id) shim_runtime_delete(&s);
     unlink(s.attach_path);
     unlink(s.control_path);
     unlink(s.console_path);
@@ -224,7 +265,7 @@ int main(int argc, char **argv) {
     write_exit_file(&s);
   }
   shim_clients_close(&s);
-  shim_runtime_delete(&s);
+  if (!s.o.exec_id) shim_runtime_delete(&s); /* an exec's end is not its container's */
   unlink(s.attach_path);
   unlink(s.control_path);
   return r == 2 ? 1 : 0;

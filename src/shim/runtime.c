@@ -116,6 +116,7 @@ int shim_runtime_create(struct shim *s, int fds[3], struct berth_error **err) {
 }
 
 int shim_runtime_start(struct shim *s, struct berth_error **err) {
+  if (s->o.exec_id) return shim_runtime_exec(s, err);
   const char *argv[] = {s->o.runtime, "--root", s->o.runtime_root, "--log", s->runtime_log, "start", s->o.id, NULL};
   static const int fds[3] = {0, 1, 2};
   return run(s, "start", (char *const *)argv, fds, err);
@@ -127,4 +128,30 @@ void shim_runtime_delete(struct shim *s) {
   static const int fds[3] = {0, 1, 2};
   _cleanup_berr_ struct berth_error *e = NULL;
   run(s, "delete", (char *const *)argv, fds, &e); /* nothing is left to tell: berthd cleans up */
+}
+
+int shim_runtime_exec(struct shim *s, struct berth_error **err) {
+  const char *argv[20];
+  size_t n = 0;
+  const char *head[] = {s->o.runtime, "--root", s->o.runtime_root, "--log", s->runtime_log, "exec", "--process",
+                        s->o.process, "--pid-file", s->init_pid_file, "--detach"};
+  for (size_t i = 0; i < ARRAY_SIZE(head); i++) argv[n++] = head[i];
+  if (s->o.tty) {
+    argv[n++] = "--console-socket";
+    argv[n++] = s->console_path;
+  }
+  argv[n++] = s->o.id;
+  argv[n] = NULL;
+  int r = run(s, "exec", (char *const *)argv, s->child_fds, err);
+  /* only the process may hold its stdio now, so that its exit gives EOF */
+  for (int i = 0; i < 3; i++) {
+    if (s->child_fds[i] < 0) continue;
+    close(s->child_fds[i]);
+    for (int j = i + 1; j < 3; j++)
+      if (s->child_fds[j] == s->child_fds[i]) s->child_fds[j] = -1;
+    s->child_fds[i] = -1;
+  }
+  if (r < 0) return r;
+  if (s->o.tty && (r = shim_console_receive(s, err)) < 0) return r;
+  return read_init_pid(s, err);
 }

@@ -13,7 +13,9 @@
 
 struct shim_opts {
   const char *id, *bundle, *state_dir, *runtime, *runtime_root, *log_driver, *log_path;
+  const char *exec_id, *process; /* exec mode: run `RUNTIME exec --process FILE` at start */
   bool stdin_open, stdin_once, tty;
+  const char *log_max_size, *log_max_file; /* json-file rotation: bytes (0: none), number of files */
 };
 
 /* every fd in the epoll set starts with this, so one pointer tells what woke up */
@@ -43,7 +45,10 @@ struct shim {
   struct shim_output out[2];  /* out[0].src.fd is the pty master with --tty */
   struct shim_src in;         /* write side of the container's stdin; the pty master with --tty */
   int log_fd;                 /* -1 with --log-driver none */
+  int64_t log_size, log_max_size; /* bytes in the live log file; rotate past max (0: never) */
+  int log_max_file;
   int console_fd;             /* --console-socket listener while create runs */
+  int child_fds[3];           /* exec mode: the process's stdio, kept until start runs it */
   struct shim_client *clients, *controls;
   pid_t init_pid;
   int exit_code;              /* status, or 128+signal */
@@ -62,6 +67,8 @@ struct shim {
 int shim_runtime_create(struct shim *s, int fds[3], struct berth_error **err);
 int shim_runtime_start(struct shim *s, struct berth_error **err);
 void shim_runtime_delete(struct shim *s);
+/* shim_runtime_exec: exec mode's start: `RUNTIME exec -d --process FILE`, then the pty and the pid */
+int shim_runtime_exec(struct shim *s, struct berth_error **err);
 
 /* stdio.c: the container's stdio and the pty from --console-socket */
 int shim_stdio_create(struct shim *s, int child_fds[3], struct berth_error **err);
@@ -76,3 +83,7 @@ int shim_loop_run(struct shim *s);
 void shim_clients_close(struct shim *s);
 void shim_log_flush(struct shim *s);
 void shim_sync_send(struct shim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* logfile.c: json-file writes with rotation */
+void shim_log_open_size(struct shim *s);
+void shim_log_write(struct shim *s, const char *p, size_t n);

@@ -235,7 +235,7 @@ create() { api "/v1.41/containers/create$1" -X POST -H 'Content-Type: applicatio
 }
 
 @test "endpoints not implemented yet say so" {
-  [ "$(status /containers/x/resize -X POST)" = 501 ]
+  [ "$(status /containers/prune -X POST)" = 501 ]
   run api /events
   [[ "$output" == *"not supported yet"* ]]
 }

@@ -26,6 +26,7 @@ teardown_file() {
 
 teardown() {
   berth_teardown
+  icc_cleanup
   local ids
   ids=$($BERTH ps -aq --no-trunc 2>/dev/null)
   [ -z "$ids" ] || $BERTH rm -f $ids >/dev/null 2>&1
@@ -50,8 +51,25 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   run $NFT list table ip "berth_$BR"
   assert_status 0
   assert_has "$output" "masquerade"
-  assert_has "$output" "map pub_tcp"
+  assert_has "$output" "map pubh_tcp"
   [ "$(cat "/proc/sys/net/ipv4/conf/$BR/route_localnet")" = 1 ] || fail "route_localnet is off"
+}
+
+@test "network ls and inspect show the predefined networks; the bridge lists its containers" {
+  run $BERTH network ls
+  assert_status 0
+  assert_line_re "$output" '^[0-9a-f]{12} +bridge +bridge +local$'
+  assert_line_re "$output" '^[0-9a-f]{12} +host +host +local$'
+  assert_line_re "$output" '^[0-9a-f]{12} +none +null +local$'
+  $BERTH run -d --name insp busybox sleep 600
+  run $BERTH network inspect -f '{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}}{{end}}' bridge
+  assert_eq "$output" "$SUBNET $GW"
+  run $BERTH network inspect bridge
+  assert_has "$output" "\"IPv4Address\": \"$(ip_of insp)/24\""
+  assert_has "$output" "\"com.docker.network.bridge.name\": \"$BR\""
+  run $BERTH network rm bridge
+  [ "$status" -ne 0 ] || fail "the bridge network was removed"
+  assert_has "$output" "pre-defined network"
 }
 
 @test "eth0 inside has the address inspect reports, MAC 02:42:..., a default route via the gateway" {
@@ -94,7 +112,7 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   assert_eq "$(http "http://127.0.0.1:$PORT/")" "hello pub"
   run $BERTH port pub 80
   assert_eq "$output" "127.0.0.1:$PORT"
-  run $NFT list map ip "berth_$BR" pub_tcp
+  run $NFT list map ip "berth_$BR" pubh_tcp
   assert_has "$output" "127.0.0.1 . $PORT : $(ip_of pub) . 80"
 }
 
@@ -104,6 +122,18 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   [ "$HP" -ge 1024 ] || fail "host port $HP"
   wait_until 10 http "http://127.0.0.1:$HP/"
   assert_eq "$(http "http://127.0.0.1:$HP/")" "hello rnd"
+}
+
+@test "hairpin: containers reach a published port through the gateway's address, itself included" {
+  PORT=$((20000 + ($$ + 3) % 20000))
+  run_httpd hp -p "$PORT:80"
+  wait_until 10 http "http://127.0.0.1:$PORT/"
+  run $BERTH run --rm busybox wget -qO- "http://$GW:$PORT/"
+  assert_status 0
+  assert_eq "$output" "hello hp"
+  run nsenter -t "$(pid_of hp)" -n curl -fsS --max-time 3 "http://$GW:$PORT/"
+  assert_status 0
+  assert_eq "$output" "hello hp"
 }
 
 @test "a range published on the same numbers is one map element" {
@@ -122,8 +152,8 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   id=$($BERTH inspect -f '{{.Id}}' second)
   [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns of the failed container left"
   wait_until 5 test "$(veths_of_bridge | wc -l)" -eq "$veths"
-  run $NFT list map ip "berth_$BR" pub_tcp
-  [ "$(printf '%s\n' "$output" | grep -o ". $PORT :" | wc -l)" -eq 1 ] || fail "$output"
+  run $NFT list map ip "berth_$BR" puba_tcp
+  [ "$(printf '%s\n' "$output" | grep -o "$PORT :" | wc -l)" -eq 1 ] || fail "$output"
 }
 
 @test "--net none has only lo; --net host sees the host's interfaces; container: shares a namespace" {
@@ -152,7 +182,8 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   assert_line "$output" "DB_PORT_5432_TCP_ADDR=$DBIP"
   assert_line "$output" "DB_PORT_5432_TCP_PROTO=tcp"
   assert_line "$output" "DB_ENV_SECRET=s3"
-  assert_line_re "$output" "^$DBIP"$'\t'"db( |\$)"
+  # Docker's line: ALIAS, the linked container's host name, and its name when that differs
+  assert_line "$output" "$DBIP"$'\t'"db $($BERTH inspect -f '{{.Config.Hostname}}' db)"
 }
 
 @test "--dns, --dns-search, --dns-option, --add-host, --hostname and --domainname" {
@@ -169,6 +200,16 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   [ "$(printf '%s\n' "$output" | grep -c '^nameserver')" -eq 1 ] || fail "$output"
 }
 
+@test "--mac-address sets eth0's address; --ip on the default bridge is refused like Docker does" {
+  $BERTH run -d --name mac --mac-address 92:d0:c6:0a:29:33 busybox sleep 600
+  assert_eq "$($BERTH inspect -f '{{.NetworkSettings.MacAddress}}' mac)" 92:d0:c6:0a:29:33
+  run nsenter -t "$(pid_of mac)" -n ip -o link show eth0
+  assert_has "$output" "link/ether 92:d0:c6:0a:29:33"
+  run $BERTH run --rm --network bridge --ip "$NET3.77" busybox true
+  [ "$status" -ne 0 ] || fail "--ip was accepted"
+  assert_has "$output" "user specified IP address is supported on user defined networks only"
+}
+
 @test "stop and rm leave no veth, netns file or map element" {
   run_httpd gone -p 127.0.0.1:31500:80
   id=$($BERTH inspect -f '{{.Id}}' gone)
@@ -176,14 +217,49 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   $BERTH stop -t 1 gone
   [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns file left after stop"
   wait_until 5 no_veth
-  run $NFT list map ip "berth_$BR" pub_tcp
+  run $NFT list map ip "berth_$BR" pubh_tcp
   assert_not_has "$output" "31500"
   assert_eq "$($BERTH inspect -f '{{.NetworkSettings.IPAddress}}' gone)" "" "IPAddress after stop"
+  echo "10.9.9.9 kept.test" >>"$BERTH_DIR/data/containers/$id/hosts"
   $BERTH start gone
   wait_until 10 http "http://127.0.0.1:31500/"
+  # the hosts file keeps the user's line and names the container at its new address
+  hosts=$(cat "$BERTH_DIR/data/containers/$id/hosts")
+  assert_line "$hosts" "10.9.9.9 kept.test"
+  assert_line_re "$hosts" "^$(ip_of gone)"$'\t'"${id:0:12}\$"
   $BERTH rm -f gone
   [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns file left after rm"
   wait_until 5 no_veth
+}
+
+# icc_cleanup: the second daemon of the --icc=false test, whatever point the test reached
+icc_cleanup() {
+  [ -n "${ICC_DIR:-}" ] || return 0
+  $ICC_BERTH rm -f srv >/dev/null 2>&1
+  kill "$ICC_PID" 2>/dev/null; wait "$ICC_PID" 2>/dev/null
+  berth_unmount_under "$ICC_DIR"; rm -rf "$ICC_DIR"
+  ip link del "$ICC_BR" 2>/dev/null
+  $NFT delete table ip "berth_$ICC_BR" 2>/dev/null; $NFT delete table bridge "berth_$ICC_BR" 2>/dev/null
+  ICC_DIR=
+}
+
+@test "a second berthd with --icc=false on its own bridge: containers cannot talk to each other" {
+  ICC_BR="${BR}i" ICC_DIR=$(mktemp -d /tmp/bti.XXXXXX)
+  local net2="10.212.$(($$ % 250))"
+  "$BERTHD_BIN" --data-root "$ICC_DIR/data" --exec-root "$ICC_DIR/run" -H "unix://$ICC_DIR/s.sock" --group root \
+    --default-registry 127.0.0.1:1 --pidfile "$ICC_DIR/pid" --bridge "$ICC_BR" --bip "$net2.1/24" --icc=false \
+    </dev/null >"$ICC_DIR/log" 2>&1 3>&- &
+  ICC_PID=$! ICC_BERTH="$BERTH_BIN -H unix://$ICC_DIR/s.sock"
+  wait_until 10 curl -fsS --unix-socket "$ICC_DIR/s.sock" http://localhost/_ping
+  $ICC_BERTH import "$(berth_rootfs_tar)" busybox:latest >/dev/null
+  $ICC_BERTH run -d --name srv busybox sh -c 'mkdir -p /www && echo iso >/www/index.html && exec httpd -f -p 80 -h /www'
+  sip=$($ICC_BERTH inspect -f '{{.NetworkSettings.IPAddress}}' srv)
+  wait_until 10 http "http://$sip/"
+  run $ICC_BERTH run --rm busybox wget -qO- -T 2 "http://$sip/"
+  [ "$status" -ne 0 ] || fail "a container reached another one with --icc=false"
+  run $ICC_BERTH network inspect -f '{{index .Options "com.docker.network.bridge.enable_icc"}}' bridge
+  assert_eq "$output" false "enable_icc"
+  icc_cleanup
 }
 
 @test "after kill -9 of berthd a restart repairs: stale leftovers go, live containers keep theirs" {
@@ -195,11 +271,11 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   # what a crash in the middle of a setup could leave: a netns file, a veth, a map element
   touch "$BERTH_DIR/run/netns/$(printf 'f%.0s' {1..64})"
   ip link add vethdeadbee master "$BR" type veth peer name vethdeadbef
-  $NFT add element ip "berth_$BR" pub_tcp '{ 127.0.0.1 . 31601 : 10.0.0.9 . 80 }'
+  $NFT add element ip "berth_$BR" pubh_tcp '{ 127.0.0.1 . 31601 : 10.0.0.9 . 80 }'
   berth_restart_daemon --bridge "$BR" --bip "$GW/24"
   [ ! -e "$BERTH_DIR/run/netns/$(printf 'f%.0s' {1..64})" ] || fail "stale netns file kept"
   [ ! -e /sys/class/net/vethdeadbee ] || fail "stale veth kept"
-  run $NFT list map ip "berth_$BR" pub_tcp
+  run $NFT list map ip "berth_$BR" pubh_tcp
   assert_not_has "$output" 31601
   assert_has "$output" 31600
   [ -e "$BERTH_DIR/run/netns/$live_id" ] || fail "live container lost its netns"

@@ -196,19 +196,21 @@ static void test_nft_elements(void **state) {
   struct buf b = {0};
   nft_elements(&b, "add", "berth_x", (10u << 24) | 2u, v, 5);
   assert_string_equal(b.p, "add element ip berth_x pubr_tcp { 0.0.0.0/0 . 8000-8002 : 10.0.0.2 }\n"
-                           "add element ip berth_x pub_tcp { 127.0.0.1 . 8080 : 10.0.0.2 . 80 }\n");
+                           "add element ip berth_x pubh_tcp { 127.0.0.1 . 8080 : 10.0.0.2 . 80 }\n");
   buf_free(&b);
   struct cidr c;
   cidr_parse("10.213.0.1/24", &c, NULL);
-  char *s = nft_table_script("berth_bt1", "bt1", &c, false);
+  char *s = nft_table_script("berth_bt1", "bt1", &c, false, NET_IFGROUP(7));
   assert_non_null(strstr(s, "ip saddr 10.213.0.0/24 oifname != \"bt1\" masquerade"));
-  assert_non_null(strstr(s, "dnat ip to ip daddr . tcp dport map @pub_tcp"));
-  assert_non_null(strstr(s, "ether type ip drop"));
+  assert_non_null(strstr(s, "dnat ip to ip daddr . tcp dport map @pubh_tcp"));
+  assert_non_null(strstr(s, "dnat ip to tcp dport map @puba_tcp"));
+  assert_non_null(strstr(s, "meta iifgroup 1651769351 meta oifgroup 1651769351 ether type ip drop"));
   free(s);
 }
 
 static void test_hosts(void **state) {
-  struct net_link l[2] = {{.name = "db1", .alias = "db", .ip = "10.0.0.3"}, {.name = "cache", .ip = "10.0.0.4"}};
+  struct net_link l[2] = {{.name = "db1", .alias = "db", .ip = "10.0.0.3", .hostname = "0123456789ab"},
+                          {.name = "cache", .ip = "10.0.0.4"}};
   json_t *extra = json_loads("[\"example.test:10.9.9.9\", \"v6.test:::1\"]", 0, NULL);
   struct etc_info e = {.ip = "10.0.0.2", .hostname = "abc", .domainname = "dom.test", .links = l, .nlinks = 2,
                        .extra_hosts = extra};
@@ -216,11 +218,22 @@ static void test_hosts(void **state) {
   assert_non_null(strstr(h, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"));
   assert_non_null(strstr(h, "10.9.9.9\texample.test\n"));
   assert_non_null(strstr(h, "::1\tv6.test\n"));
-  assert_non_null(strstr(h, "10.0.0.3\tdb db1\n10.0.0.4\tcache\n"));
+  assert_non_null(strstr(h, "10.0.0.3\tdb 0123456789ab db1\n10.0.0.4\tcache\n"));
   const char *tail = "10.0.0.2\tabc.dom.test abc\n";
   assert_string_equal(h + strlen(h) - strlen(tail), tail);
-  free(h);
   json_decref(extra);
+  /* a restart: new addresses for our lines, the user's edits kept */
+  struct net_link l2[2] = {{.name = "db1", .alias = "db", .ip = "10.0.0.7", .hostname = "0123456789ab"},
+                           {.name = "cache", .ip = "10.0.0.4"}};
+  struct etc_info e2 = {.ip = "10.0.0.9", .hostname = "abc", .domainname = "dom.test", .links = l2, .nlinks = 2};
+  char *old = xasprintf("%s1.2.3.4\tmine.test\n", h);
+  free(h);
+  h = hosts_refresh(old, &e2);
+  assert_non_null(strstr(h, "10.0.0.7\tdb 0123456789ab db1\n"));
+  assert_null(strstr(h, "10.0.0.3"));
+  assert_non_null(strstr(h, "10.0.0.9\tabc.dom.test abc\n1.2.3.4\tmine.test\n"));
+  free(h);
+  free(old);
   e = (struct etc_info){.hostname = "abc"};
   h = hosts_text(&e);
   assert_null(strstr(h, "abc"));
@@ -274,6 +287,26 @@ static void test_link_env(void **state) {
   json_decref(env);
 }
 
+static void test_settings_helpers(void **state) {
+  json_t *set = json_loads("{\"IPAddress\":\"10.0.0.2\",\"IPPrefixLen\":24,\"SandboxKey\":\"/x\","
+                           "\"Ports\":{\"443/tcp\":null,\"80/tcp\":[{\"HostIp\":\"0.0.0.0\",\"HostPort\":\"8080\"}]},"
+                           "\"Networks\":{\"bridge\":{\"IPAddress\":\"10.0.0.2\",\"NetworkID\":\"abc\"}}}",
+                           0, NULL);
+  json_t *ps = net_ports_summary(set);
+  char *s = json_dumps(ps, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(s, "[{\"PrivatePort\":443,\"Type\":\"tcp\"},"
+                         "{\"IP\":\"0.0.0.0\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"}]");
+  free(s);
+  json_decref(ps);
+  json_t *st = net_settings_stopped(set);
+  s = json_dumps(st, JSON_COMPACT | JSON_SORT_KEYS);
+  assert_string_equal(s, "{\"IPAddress\":\"\",\"IPPrefixLen\":0,\"Networks\":{\"bridge\":{\"IPAddress\":\"\","
+                         "\"NetworkID\":\"abc\"}},\"Ports\":{},\"SandboxKey\":\"\"}");
+  free(s);
+  json_decref(st);
+  json_decref(set);
+}
+
 static void test_modes(void **state) {
   assert_true(net_mode_is(NULL, "bridge"));
   assert_true(net_mode_is("default", "bridge"));
@@ -325,6 +358,28 @@ static void test_roundtrip(void **state) {
   char p2[256];
   snprintf(p2, sizeof(p2), "%s/netns/%s", tmp, id2);
   assert_int_not_equal(access(p2, F_OK), 0);
+  /* the predefined networks: the bridge lists the container */
+  json_t *nets = net_networks_json(n);
+  assert_int_equal(json_array_size(nets), 3);
+  json_decref(nets);
+  json_t *bj = NULL;
+  assert_int_equal(net_network_inspect(n, "bridge", &bj, &e), 0);
+  const char *bid = json_string_value(json_object_get(bj, "Id"));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(bj, "Containers"), id),
+                                                        "IPv4Address")),
+                      "10.214.7.2/24");
+  char prefix[8];
+  snprintf(prefix, sizeof(prefix), "%.6s", bid);
+  json_t *bj2 = NULL;
+  assert_int_equal(net_network_inspect(n, prefix, &bj2, &e), 0);
+  assert_string_equal(json_string_value(json_object_get(bj2, "Name")), "bridge");
+  assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(set, "Networks"), "bridge"),
+                                                        "NetworkID")),
+                      bid);
+  json_decref(bj);
+  json_decref(bj2);
+  assert_int_equal(net_network_inspect(n, "nope", &bj, &e), -ENOENT);
+  berr_clear(&e);
   /* files */
   berr_clear(&e);
   assert_int_equal(net_container_files(n, tmp, &req, set, &e), 0);
@@ -372,7 +427,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_cidr),        cmocka_unit_test(test_mac),          cmocka_unit_test(test_ipam),
       cmocka_unit_test(test_ipam_threads), cmocka_unit_test(test_ports_parse), cmocka_unit_test(test_nft_elements),
       cmocka_unit_test(test_hosts),       cmocka_unit_test(test_resolv),       cmocka_unit_test(test_link_env),
-      cmocka_unit_test(test_modes),       cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_modes),       cmocka_unit_test(test_settings_helpers), cmocka_unit_test(test_roundtrip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,208 @@
+#!/usr/bin/env bats
+# lifecycle.bats - restart policies, events, log rotation and options, live restore (kill -9
+# berthd while containers run), a killed shim
+
+load helpers
+
+setup_file() {
+  berth_start_daemon --log-opt max-size=20m --log-opt max-file=3
+  berth_import_busybox
+}
+teardown_file() { berth_stop_daemon; }
+teardown() { berth_teardown; }
+
+# restart_daemon_hard: kill -9 berthd (containers keep running) and start it again on the same roots
+restart_daemon_hard() {
+  kill -KILL "$BERTHD_PID" 2>/dev/null || true
+  wait "$BERTHD_PID" 2>/dev/null || true
+  "$BERTHD_BIN" --data-root "$BERTH_DIR/data" --exec-root "$BERTH_DIR/run" \
+    -H "unix://$BERTH_SOCK" --group root --default-registry 127.0.0.1:1 \
+    --pidfile "$BERTH_DIR/berthd.pid" --log-level debug "$@" \
+    </dev/null >>"$BERTH_DIR/berthd.log" 2>&1 3>&- &
+  BERTHD_PID=$!
+  export BERTHD_PID
+  wait_until 10 curl -fsS --unix-socket "$BERTH_SOCK" http://localhost/_ping
+}
+
+status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
+
+@test "restart policy on-failure:2 restarts twice and records RestartCount" {
+  $BERTH run -d --name onf --restart on-failure:2 busybox sh -c 'exit 3'
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.RestartCount}} {{.State.Status}}' onf)\" = '2 exited' ]"
+  run $BERTH inspect -f '{{.RestartCount}} {{.State.ExitCode}} {{.HostConfig.RestartPolicy.Name}} {{.HostConfig.RestartPolicy.MaximumRetryCount}}' onf
+  assert_eq "$output" "2 3 on-failure 2"
+  sleep 0.5
+  assert_eq "$($BERTH inspect -f '{{.RestartCount}}' onf)" 2
+}
+
+@test "restart policy on-failure does not restart a clean exit; no never restarts" {
+  $BERTH run -d --name onf0 --restart on-failure busybox true
+  $BERTH run -d --name nop busybox sh -c 'exit 1'
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' onf0)\" = exited ]"
+  sleep 0.5
+  assert_eq "$($BERTH inspect -f '{{.RestartCount}}' onf0)" 0
+  assert_eq "$($BERTH inspect -f '{{.RestartCount}}' nop)" 0
+}
+
+@test "restart policy always: backoff while restarting, stop by the user ends it" {
+  $BERTH run -d --name alw --restart always busybox sh -c 'sleep 0.2; exit 1'
+  wait_until 15 sh -c "[ \$($BERTH inspect -f '{{.RestartCount}}' alw) -ge 3 ]"
+  $BERTH stop -t 1 alw
+  sleep 1
+  n=$($BERTH inspect -f '{{.RestartCount}}' alw)
+  assert_eq "$(status_of alw)" exited
+  sleep 1.5
+  assert_eq "$($BERTH inspect -f '{{.RestartCount}}' alw)" "$n" "no restart after stop"
+}
+
+@test "kill by the user does not restart an unless-stopped container" {
+  $BERTH run -d --name uls --restart unless-stopped busybox sleep 100
+  $BERTH kill uls
+  sleep 1
+  assert_eq "$(status_of uls)" exited
+  assert_eq "$($BERTH inspect -f '{{.RestartCount}}' uls)" 0
+}
+
+@test "an invalid restart policy is refused" {
+  run $BERTH create --restart always:3 busybox true
+  [ "$status" -ne 0 ]
+  run curl -sS --unix-socket "$BERTH_SOCK" -H 'Content-Type: application/json' \
+    -d '{"Image":"busybox","HostConfig":{"RestartPolicy":{"Name":"sometimes"}}}' http://localhost/containers/create
+  assert_has "$output" "invalid restart policy"
+}
+
+@test "events: a run gives create, start, die in order; since/until and filters" {
+  t0=$(date +%s)
+  $BERTH run --name evrun busybox true
+  run $BERTH events --since "$t0" --until "$(($(date +%s) + 1))" --filter container=evrun --format '{{.Type}} {{.Action}} {{.Actor.Attributes.name}}'
+  assert_status 0
+  assert_eq "$(printf '%s\n' "$output" | grep -v attach | head -3 | tr '\n' ';')" "container create evrun;container start evrun;container die evrun;"
+  run $BERTH events --since "$t0" --until "$(($(date +%s) + 1))" --filter event=die --filter container=evrun
+  assert_match "$output" "container die [0-9a-f]{64} \(exitCode=0, image=busybox, name=evrun\)"
+  # until in the past: nothing after it
+  run $BERTH events --since "$t0" --until "$t0" --filter container=evrun
+  assert_eq "$output" ""
+  # legacy fields and JSON
+  run api GET "/events?since=$t0&until=$(($(date +%s) + 1))&filters=%7B%22event%22%3A%5B%22create%22%5D%2C%22container%22%3A%5B%22evrun%22%5D%7D"
+  assert_has "$output" '"status":"create"'
+  assert_has "$output" '"scope":"local"'
+  assert_has "$output" '"from":"busybox"'
+}
+
+@test "events stream to a listener while they happen" {
+  $BERTH events --filter container=evlive --format '{{.Action}}' >"$BERTH_DIR/ev.out" &
+  pid=$!
+  sleep 0.5
+  $BERTH run --name evlive busybox true
+  $BERTH rename evlive evlive2 || true
+  $BERTH rm evlive2
+  sleep 0.5
+  kill $pid
+  out=$(cat "$BERTH_DIR/ev.out")
+  assert_has "$out" create
+  assert_has "$out" die
+}
+
+@test "log rotation: 5 MB with max-size=1m max-file=2 leaves 2 files and logs shows the tail" {
+  $BERTH run --name rot --log-opt max-size=1m --log-opt max-file=2 busybox sh -c \
+    'i=0; while [ $i -lt 80000 ]; do echo "line-$i-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"; i=$((i+1)); done' >/dev/null
+  id=$($BERTH inspect -f '{{.Id}}' rot)
+  n=$(ls "$BERTH_DIR/data/containers/$id/" | grep -c -- '-json.log')
+  [ "$n" -le 2 ] || fail "$n log files"
+  for f in "$BERTH_DIR/data/containers/$id/"*-json.log*; do
+    [ "$(stat -c %s "$f")" -le 1048576 ] || fail "$f is bigger than 1m"
+  done
+  assert_eq "$($BERTH logs rot | tail -1)" "line-79999-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+  assert_eq "$($BERTH logs --tail 1 rot)" "line-79999-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+  # the lines read back are consecutive across the rotated files
+  first=$($BERTH logs rot | head -1 | cut -d- -f2)
+  assert_eq "$($BERTH logs rot | wc -l)" "$((80000 - first))"
+}
+
+@test "log options: daemon default bounds the log; bad options are refused" {
+  $BERTH run --name deflog busybox true
+  run $BERTH run --log-opt max-size=xx busybox true
+  [ "$status" -ne 0 ]
+  assert_has "$output" "max-size"
+  run $BERTH run --log-opt colour=blue busybox true
+  assert_has "$output" "unknown log opt 'colour'"
+  pid=$(pgrep -f "berth-shim.*$($BERTH create --name shimargs busybox sleep 5)" || true)
+  $BERTH start shimargs
+  run sh -c "tr '\0' ' ' </proc/\$(cat $BERTH_DIR/run/shims/\$($BERTH inspect -f '{{.Id}}' shimargs)/shim.pid)/cmdline"
+  assert_has "$output" "--log-max-size 20971520 --log-max-file 3"
+  $BERTH rm -f shimargs
+}
+
+@test "log driver none: logs answers the driver error" {
+  $BERTH run --name nolog --log-driver none busybox echo hi
+  run $BERTH logs nolog
+  [ "$status" -ne 0 ]
+  assert_has "$output" "configured logging driver does not support reading"
+}
+
+@test "logs --since/--until" {
+  $BERTH run --name since busybox sh -c 'echo one; sleep 1.2; echo two'
+  run $BERTH logs --since 1h since
+  assert_eq "$output" "one"$'\n'"two"
+  run $BERTH logs --until 1h since
+  assert_eq "$output" ""
+  t=$($BERTH logs -t since | tail -1 | cut -d' ' -f1)
+  run $BERTH logs --since "$t" since
+  assert_eq "$output" "two"
+}
+
+@test "a killed shim makes the container exited with State.Error, not a hang" {
+  $BERTH run -d --name shimkill busybox sleep 100
+  id=$($BERTH inspect -f '{{.Id}}' shimkill)
+  kill -KILL "$(cat "$BERTH_DIR/run/shims/$id/shim.pid")"
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' shimkill)\" = exited ]"
+  run $BERTH inspect -f '{{.State.ExitCode}}|{{.State.Error}}' shimkill
+  assert_match "$output" '^255\|.+'
+  run timeout 20 $BERTH rm -f shimkill
+  assert_status 0
+}
+
+@test "live restore: kill -9 berthd; running containers stay, logs go on, attach works, exits recorded" {
+  $BERTH run -d --name lr1 busybox sh -c 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done'
+  $BERTH run -d --name lr2 busybox sh -c 'sleep 2; exit 7'
+  $BERTH run -d --name lr3 -i busybox cat
+  sleep 0.5
+  kill -KILL "$BERTHD_PID" 2>/dev/null || true
+  wait "$BERTHD_PID" 2>/dev/null || true
+  sleep 2.5 # lr2 exits while no daemon runs
+  restart_daemon_hard
+  assert_eq "$(status_of lr1)" running
+  assert_eq "$(status_of lr2)" exited
+  assert_eq "$($BERTH inspect -f '{{.State.ExitCode}}' lr2)" 7
+  n1=$($BERTH logs lr1 | wc -l)
+  sleep 1
+  n2=$($BERTH logs lr1 | wc -l)
+  [ "$n2" -gt "$n1" ] || fail "logs did not continue ($n1 -> $n2)"
+  run timeout 10 sh -c "echo hello-attach | $BERTH attach lr3"
+  assert_has "$output" hello-attach
+  $BERTH stop -t 1 lr1
+  assert_eq "$(status_of lr1)" exited
+}
+
+@test "live restore: an always container comes back after a host-style restart" {
+  $BERTH run -d --name hr-always --restart always busybox sleep 100
+  $BERTH run -d --name hr-unless --restart unless-stopped busybox sleep 100
+  $BERTH run -d --name hr-stopped --restart unless-stopped busybox sleep 100
+  $BERTH run -d --name hr-no busybox sleep 100
+  $BERTH stop -t 1 hr-stopped
+  kill -KILL "$BERTHD_PID" 2>/dev/null || true
+  wait "$BERTHD_PID" 2>/dev/null || true
+  # a host restart: every shim and container is gone
+  for f in "$BERTH_DIR"/run/shims/*/init.pid; do kill -KILL "$(cat "$f")" 2>/dev/null || true; done
+  sleep 1
+  restart_daemon_hard
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' hr-always)\" = running ]"
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' hr-unless)\" = running ]"
+  assert_eq "$(status_of hr-stopped)" exited
+  assert_eq "$(status_of hr-no)" exited
+  # and the always container still restarts when it dies later
+  kill -KILL "$($BERTH inspect -f '{{.State.Pid}}' hr-always)"
+  sleep 0.3
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' hr-always)\" = running ]"
+  [ "$($BERTH inspect -f '{{.RestartCount}}' hr-always)" -ge 1 ]
+}
