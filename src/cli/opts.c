@@ -321,6 +321,25 @@ static int resources(struct cli_opts *o, json_t *hc, struct berth_error **err) {
   return cpus(o, hc, err);
 }
 
+/* seccomp_files: like docker, --security-opt seccomp=FILE sends the profile itself (compacted),
+ * since the daemon may not see the client's files */
+static int seccomp_files(json_t *hc, struct berth_error **err) {
+  json_t *opts = json_object_get(hc, "SecurityOpt"), *v;
+  size_t i;
+  json_array_foreach(opts, i, v) {
+    const char *s = json_string_value(v);
+    if (!s || strncmp(s, "seccomp", 7) != 0 || (s[7] != '=' && s[7] != ':')) continue;
+    const char *path = s + 8;
+    if (strcmp(path, "unconfined") == 0 || strcmp(path, "builtin") == 0) continue;
+    json_error_t je;
+    _cleanup_json_ json_t *p = json_load_file(path, 0, &je);
+    if (!p) return berr(err, EINVAL, "opening seccomp profile (%s) failed: %s", path, je.text);
+    _cleanup_free_ char *text = json_dumps(p, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_array_set_new(opts, i, json_sprintf("seccomp=%s", text));
+  }
+  return 0;
+}
+
 static void host_misc(struct cli_opts *o, json_t *hc) {
   set_list(hc, o, "dns", "Dns");
   set_list(hc, o, "dns-search", "DnsSearch");
@@ -405,6 +424,7 @@ int cli_create_body(struct cli_opts *o, bool run, json_t **out, struct berth_err
   if (r < 0) return r;
   volumes(o, cfg, hc);
   host_misc(o, hc);
+  if ((r = seccomp_files(hc, err)) < 0) return r;
   const char *net = opt_str(o, "network") ? opt_str(o, "network") : opt_str(o, "net");
   char **net_alias = opt_list(o, "network-alias");
   const char *ip = opt_str(o, "ip");

@@ -155,7 +155,8 @@ static void add_device(json_t *lx, const char *in_ctr, const struct stat *st, co
 
 /* runc's HostDevices skips these directories of /dev and the console */
 static bool skip_dev_entry(const char *name) {
-  static const char *const skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", "console"};
+  static const char *const skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", "console",
+                                     "ptmx" /* the container's own is pts/ptmx */};
   for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
     if (strcmp(name, skip[i]) == 0) return true;
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));

@@ -4,9 +4,11 @@
 #include "common/xalloc.h"
 #include "daemon/ctr_security.h"
 #include "runtime/spec.h"
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define MIN_MEMORY (6 * 1024 * 1024) /* moby linuxMinMemory */
@@ -86,9 +88,13 @@ static int check_caps(const json_t *hc, const char *field, struct berth_error **
   size_t i;
   json_t *v;
   json_array_foreach(json_object_get(hc, field), i, v) {
-    const char *s = json_string_value(v);
-    _cleanup_free_ char *n = s ? ctr_cap_normalize(s) : NULL;
-    if (!n) return berr(err, EINVAL, "invalid %s: unknown capability: \"%s\"", field, s ? s : "");
+    const char *s = json_string_value(v) ? json_string_value(v) : "";
+    _cleanup_free_ char *n = ctr_cap_normalize(s);
+    if (n) continue;
+    /* Docker names the capability as normalized: upper case with the CAP_ prefix */
+    _cleanup_free_ char *up = strncasecmp(s, "CAP_", 4) == 0 ? xstrdup(s) : xasprintf("CAP_%s", s);
+    for (char *p = up; *p; p++) *p = (char)toupper((unsigned char)*p);
+    return berr(err, EINVAL, "invalid %s: unknown capability: \"%s\"", field, up);
   }
   return 0;
 }

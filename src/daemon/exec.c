@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 /* an ended exec stays inspectable this long (Docker's exec store keeps them about as long) */
@@ -87,6 +88,21 @@ json_t *exec_ids_json(struct daemon *d, const char *ctr_id) {
   return json_null(); /* Docker shows null, not [], for none */
 }
 
+int exec_parse_keys(const char *spec, unsigned char *keys, size_t max, size_t *n) {
+  /* Docker's term.ToBytes: "ctrl-@", "ctrl-a".."ctrl-z", "ctrl-[", "ctrl-\\", "ctrl-]", "ctrl-^", "ctrl-_" or one character */
+  static const char ctrl_tail[] = "@abcdefghijklmnopqrstuvwxyz[\\]^_";
+  _cleanup_free_ char *copy = xstrdup(spec && *spec ? spec : "ctrl-p,ctrl-q");
+  *n = 0;
+  for (char *save = NULL, *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+    if (*n == max) return -EINVAL;
+    const char *t = strncmp(k, "ctrl-", 5) == 0 && strlen(k) == 6 ? strchr(ctrl_tail, k[5]) : NULL;
+    if (t && k[5]) keys[(*n)++] = (unsigned char)(t - ctrl_tail);
+    else if (strlen(k) == 1) keys[(*n)++] = (unsigned char)k[0];
+    else return -EINVAL;
+  }
+  return *n ? 0 : -EINVAL;
+}
+
 /* check_config: what Docker refuses at create time */
 static int check_config(const json_t *b, struct berth_error **err) {
   json_t *cmd = json_object_get(b, "Cmd");
@@ -98,6 +114,11 @@ static int check_config(const json_t *b, struct berth_error **err) {
   const char *wd = json_string_value(json_object_get(b, "WorkingDir"));
   if (wd && *wd && wd[0] != '/')
     return berr(err, EINVAL, "the working directory '%s' is invalid, it needs to be an absolute path", wd);
+  const char *dk = json_string_value(json_object_get(b, "DetachKeys"));
+  unsigned char keys[16];
+  size_t n;
+  if (dk && *dk && exec_parse_keys(dk, keys, sizeof(keys), &n) < 0)
+    return berr(err, EINVAL, "Invalid escape keys (%s) provided", dk);
   return 0;
 }
 
@@ -216,7 +237,14 @@ int h_exec_resize(struct req *r, struct reply *out, struct berth_error **err) {
   const char *id = req_param(r, "id");
   struct exec_inst *e = exec_get(r->d->execs, id);
   if (!e) return berr(err, ENOENT, "No such exec instance: %s", id);
+  /* a client resizes right after the 101 of start, maybe before the process runs: wait for it
+   * a while, as Docker does */
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 10;
   pthread_mutex_lock(&r->d->execs->mu);
+  while (e->started && !e->running && !e->has_exit && !r->d->stopping)
+    if (pthread_cond_timedwait(&r->d->execs->cond, &r->d->execs->mu, &dl) == ETIMEDOUT) break;
   bool running = e->running;
   pthread_mutex_unlock(&r->d->execs->mu);
   _cleanup_free_ char *dir = exec_state_dir(r->d, e);

@@ -44,3 +44,5 @@ char *exec_event_action(const char *what, const json_t *cfg);
 void exec_env_set(json_t *env, const char *kv);
 /* ctr_top_parse: ps output (text, modified) to {"Titles", "Processes"}, keeping the rows of pids */
 int ctr_top_parse(char *text, const pid_t *pids, size_t npids, json_t **out, struct berth_error **err);
+/* exec_parse_keys: detach keys ("ctrl-p,ctrl-q" when spec is empty) as bytes; -EINVAL when bad */
+int exec_parse_keys(const char *spec, unsigned char *keys, size_t max, size_t *n);

@@ -33,7 +33,8 @@
 
 extern char **environ;
 
-/* every capability Linux 6.x knows: what --privileged gives an exec'd process */
+/* every capability Linux 6.x knows, in kernel order (index = number): what --privileged gives an
+ * exec'd process, less those the daemon's own bounding set lacks (it could not grant them) */
 static const char *const all_caps[] = {
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_SETGID",
     "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
@@ -57,12 +58,21 @@ void exec_env_set(json_t *env, const char *kv) {
   if (eq) json_array_append_new(env, json_string(kv));
 }
 
+static uint64_t own_bounding_set(void) {
+  _cleanup_free_ char *t = NULL;
+  if (read_file("/proc/self/status", &t, NULL, NULL) < 0) return ~UINT64_C(0);
+  const char *p = strstr(t, "\nCapBnd:");
+  return p ? strtoull(p + 8, NULL, 16) : ~UINT64_C(0);
+}
+
 static void set_privileged(json_t *proc) {
+  uint64_t bnd = own_bounding_set();
   json_t *caps = json_object();
   static const char *const sets[] = {"bounding", "effective", "permitted", "inheritable"};
   for (size_t s = 0; s < ARRAY_SIZE(sets); s++) {
     json_t *list = json_array();
-    for (size_t i = 0; i < ARRAY_SIZE(all_caps); i++) json_array_append_new(list, json_string(all_caps[i]));
+    for (size_t i = 0; i < ARRAY_SIZE(all_caps); i++)
+      if (bnd & (UINT64_C(1) << i)) json_array_append_new(list, json_string(all_caps[i]));
     json_object_set_new(caps, sets[s], list);
   }
   json_object_set_new(proc, "capabilities", caps);
@@ -318,6 +328,7 @@ static int exec_launch(struct daemon *d, struct exec_inst *e, const json_t *size
     pthread_mutex_lock(&d->execs->mu);
     e->running = true;
     e->pid = pid;
+    pthread_cond_broadcast(&d->execs->cond); /* a resize may be waiting for the terminal */
     pthread_mutex_unlock(&d->execs->mu);
     r = start_reaper(d, e, l.pidfd, dir, err);
     if (r == 0) l.pidfd = -1;
@@ -352,12 +363,16 @@ struct xstream {
   int fd;              /* the shim's attach socket, or -1 when start failed */
   bool tty, in, out, err;
   char *failure;       /* start's error, told in the stream as Docker does */
+  json_t *size;        /* ConsoleSize of the start request, or NULL */
+  unsigned char keys[16]; /* the detach sequence, watched for in the client's input */
+  size_t nkeys, matched;  /* its length; how much of it the input has shown so far */
 };
 
 static void xstream_free(struct xstream *x) {
   if (x->fd >= 0) close(x->fd);
   exec_put(x->d->execs, x->e);
   free(x->failure);
+  json_decref(x->size);
   free(x);
 }
 
@@ -371,12 +386,39 @@ static int write_out(struct xstream *x, int client, int stream, const char *p, s
   return r < 0 ? r : write_all(client, p, n);
 }
 
-static int send_stdin(struct xstream *x, const char *p, size_t n) {
-  for (size_t off = 0; off < n; off += STDIN_CHUNK) {
-    size_t k = n - off < STDIN_CHUNK ? n - off : STDIN_CHUNK;
-    if (send(x->fd, p + off, k, MSG_NOSIGNAL) < 0) return -errno;
-  }
+static int send_chunk(struct xstream *x, const char *p, size_t n) {
+  if (n && send(x->fd, p, n, MSG_NOSIGNAL) < 0) return -errno;
   return 0;
+}
+
+/* send_stdin: forward client bytes to the process, holding back what may be the start of the
+ * detach keys; 1 when the whole sequence came (the client detaches, the process goes on) */
+static int send_stdin(struct xstream *x, const char *p, size_t n) {
+  char out[STDIN_CHUNK + sizeof(x->keys) + 1];
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)p[i];
+    if (x->nkeys && c == x->keys[x->matched]) {
+      if (++x->matched == x->nkeys) return 1;
+      continue;
+    }
+    if (x->matched) { /* not the sequence after all: what was held goes through */
+      memcpy(out + k, x->keys, x->matched);
+      k += x->matched;
+      x->matched = 0;
+      if (x->nkeys && c == x->keys[0]) {
+        if (++x->matched == x->nkeys) return 1;
+        continue;
+      }
+    }
+    out[k++] = (char)c;
+    if (k >= STDIN_CHUNK) {
+      int r = send_chunk(x, out, k);
+      if (r < 0) return r;
+      k = 0;
+    }
+  }
+  return send_chunk(x, out, k);
 }
 
 /* wait_recorded: the output is over; let the reaper record the exit first, so that the client's
@@ -394,7 +436,7 @@ static void wait_recorded(struct xstream *x) {
 static void proxy(struct xstream *x, int client, const char *extra, size_t extra_len) {
   _cleanup_free_ char *pkt = xmalloc(PACKET_MAX);
   bool client_open = true;
-  if (extra_len && x->in && send_stdin(x, extra, extra_len) < 0) return;
+  if (extra_len && x->in && send_stdin(x, extra, extra_len) != 0) return;
   for (;;) {
     struct pollfd p[3] = {{.fd = x->fd, .events = POLLIN},
                           {.fd = x->d->stop_efd, .events = POLLIN},
@@ -421,16 +463,29 @@ static void proxy(struct xstream *x, int client, const char *extra, size_t extra
         if (n < 0) return;
         continue;
       }
-      if (x->in && send_stdin(x, pkt, (size_t)n) < 0) return;
+      if (x->in && send_stdin(x, pkt, (size_t)n) != 0) return; /* detached, or the process's stdin is gone */
     }
   }
+}
+
+/* launch: run the exec now; its event, or its failure (kept in x->failure) */
+static int launch(struct xstream *x, bool attached, struct berth_error **err) {
+  int rc = exec_launch(x->d, x->e, x->size, attached, &x->fd, err);
+  if (rc < 0) {
+    x->failure = xstrdup(berr_msg(*err));
+    return rc;
+  }
+  _cleanup_free_ char *action = exec_event_action("exec_start", x->e->cfg);
+  events_emit(x->d, "container", action, x->e->ctr_id, json_pack("{s:s}", "execID", x->e->id));
+  return 0;
 }
 
 static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
                        size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh) {
   struct xstream *x = cls;
   fd_set_nonblock(sock, 0); /* thread per connection: blocking here blocks this client only */
-  if (x->failure) {
+  _cleanup_berr_ struct berth_error *err = NULL;
+  if (launch(x, true, &err) < 0) {
     /* Docker writes the error into the hijacked stream, on stdout, then ends it */
     _cleanup_free_ char *msg = xasprintf("%s\r\n", x->failure);
     x->out = true;
@@ -505,39 +560,32 @@ int h_exec_start(struct req *r, struct reply *out, struct berth_error **err) {
     exec_put(r->d->execs, e);
     return rc;
   }
-  bool detach = json_is_true(json_object_get(body, "Detach"));
   struct xstream *x = xcalloc(1, sizeof(*x));
   x->d = r->d;
   x->e = e;
+  x->fd = -1;
+  x->size = json_incref(json_object_get(body, "ConsoleSize"));
   x->tty = json_is_true(json_object_get(e->cfg, "Tty"));
   x->in = json_is_true(json_object_get(e->cfg, "AttachStdin"));
   x->out = json_is_true(json_object_get(e->cfg, "AttachStdout"));
   x->err = json_is_true(json_object_get(e->cfg, "AttachStderr"));
-  _cleanup_berr_ struct berth_error *failed = NULL;
-  rc = exec_launch(r->d, e, json_object_get(body, "ConsoleSize"), !detach, &x->fd, &failed);
-  _cleanup_free_ char *action = exec_event_action("exec_start", e->cfg);
-  if (rc == 0) events_emit(r->d, "container", action, e->ctr_id, json_pack("{s:s}", "execID", e->id));
-  if (detach) {
-    xstream_free(x);
-    if (rc < 0) {
-      *err = take_ptr(&failed);
-      return rc;
-    }
-    return 0;
-  }
-  if (rc < 0) x->failure = xstrdup(berr_msg(failed));
+  if (exec_parse_keys(json_string_value(json_object_get(e->cfg, "DetachKeys")), x->keys, sizeof(x->keys), &x->nkeys) < 0)
+    x->nkeys = 0; /* checked at create: cannot happen */
   const char *up = req_header(r, "Upgrade");
-  if (up && *up) {
-    out->resp = MHD_create_response_for_upgrade(on_upgrade, x);
-    MHD_add_response_header(out->resp, "Upgrade", "tcp");
-    out->status = MHD_HTTP_SWITCHING_PROTOCOLS;
-  } else {
-    if (rc < 0) {
+  if (json_is_true(json_object_get(body, "Detach")) || !(up && *up)) {
+    bool detach = json_is_true(json_object_get(body, "Detach"));
+    rc = launch(x, !detach, err);
+    if (rc < 0 || detach) {
       xstream_free(x);
-      *err = take_ptr(&failed);
       return rc;
     }
     out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, on_read, x, on_read_free);
+  } else {
+    /* the process starts once the 101 is out, as Docker's: a client that reads the head
+     * through a buffer (docker-py) must not find the first output in that buffer */
+    out->resp = MHD_create_response_for_upgrade(on_upgrade, x);
+    MHD_add_response_header(out->resp, "Upgrade", "tcp");
+    out->status = MHD_HTTP_SWITCHING_PROTOCOLS;
   }
   MHD_add_response_header(out->resp, "Content-Type",
                           x->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");

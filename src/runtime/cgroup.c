@@ -165,21 +165,58 @@ static int apply_devices(const char *dir, json_t *lx, struct berth_error **err) 
   return 0;
 }
 
+/* a new v1 cpuset cgroup starts with no cpus and no mems (nothing could join it): each level
+ * below the mount point gets its parent's, then the container's own are written */
+static int apply_cpuset(const char *mount, const char *dir, json_t *cpu, struct berth_error **err) {
+  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+  for (const char *sl = dir + strlen(mount); sl && *sl; sl = strchr(sl + 1, '/')) {
+    _cleanup_free_ char *level = xstrndup(dir, (size_t)(strchr(sl + 1, '/') ? strchr(sl + 1, '/') - dir : (long)strlen(dir)));
+    _cleanup_free_ char *parent = xstrdup(level);
+    *strrchr(parent, '/') = '\0';
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+      _cleanup_free_ char *mine = NULL, *theirs = NULL, *mp = path_join(level, files[i]), *pp = path_join(parent, files[i]);
+      if (read_file(mp, &mine, NULL, NULL) == 0 && mine[0] != '\n' && mine[0]) continue;
+      int r = read_file(pp, &theirs, NULL, err);
+      if (r == 0) r = write_at(level, files[i], theirs, err);
+      if (r < 0) return r;
+    }
+  }
+  const char *cpus = json_string_value(json_object_get(cpu, "cpus")), *mems = json_string_value(json_object_get(cpu, "mems"));
+  int r = cpus && *cpus ? write_at(dir, "cpuset.cpus", cpus, err) : 0;
+  if (r == 0 && mems && *mems) r = write_at(dir, "cpuset.mems", mems, err);
+  return r;
+}
+
+/* v1 memory settings that are not plain numbers of the res_files table */
+static int apply_memory_v1(const char *dir, json_t *mem, struct berth_error **err) {
+  json_t *sw = json_object_get(mem, "swappiness");
+  char text[32];
+  int r = 0;
+  if (json_is_integer(sw) && json_integer_value(sw) >= 0 && json_integer_value(sw) <= 100) {
+    snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(sw));
+    r = write_at(dir, "memory.swappiness", text, err);
+  }
+  if (r == 0 && json_is_true(json_object_get(mem, "disableOOMKiller"))) r = write_at(dir, "memory.oom_control", "1", err);
+  return r;
+}
+
 static int prepare(const char *dir, const char *ctrl, bool v2, json_t *lx, struct berth_error **err) {
   json_t *res = json_object_get(lx, "resources");
   int r = mkdir_p(dir, 0755, err);
   if (r == 0 && ctrl && strcmp(ctrl, "devices") == 0) r = apply_devices(dir, lx, err);
+  if (r == 0 && ctrl && strcmp(ctrl, "memory") == 0) r = apply_memory_v1(dir, json_object_get(res, "memory"), err);
   if (r == 0) r = apply_resources(dir, ctrl, v2, res, err);
   return r;
 }
 
 int rt_cgroup_create(const char *path, json_t *lx, struct berth_error **err) {
   json_t *res = json_object_get(lx, "resources");
-  static const char *const v1_ctrls[] = {"memory", "pids", "devices", "cpu"};
+  static const char *const v1_ctrls[] = {"memory", "pids", "devices", "cpu", "cpuset"};
   if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
-  if (json_object_get(json_object_get(res, "cpu"), "cpus") || json_object_get(json_object_get(res, "cpu"), "mems"))
-    return berr(err, EINVAL, "linux.resources.cpu.cpus and .mems are not supported yet");
+  json_t *cpu = json_object_get(res, "cpu");
+  bool cpuset = json_object_get(cpu, "cpus") || json_object_get(cpu, "mems");
   if (unified_only()) {
+    if (cpuset) return berr(err, EINVAL, "linux.resources.cpu.cpus and .mems on cgroup v2 are not supported yet");
     if (json_array_size(json_object_get(res, "devices")))
       return berr(err, EINVAL, "linux.resources.devices on cgroup v2 (eBPF device filter) is not supported yet");
     _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
@@ -193,10 +230,12 @@ int rt_cgroup_create(const char *path, json_t *lx, struct berth_error **err) {
     /* cpu only when asked: each hierarchy costs a mkdir on the run path */
     if (strcmp(v1_ctrls[k], "cpu") == 0 && !json_object_get(res, "cpu")) continue;
     if (strcmp(v1_ctrls[k], "devices") == 0 && !json_object_get(res, "devices")) continue;
+    if (strcmp(v1_ctrls[k], "cpuset") == 0 && !cpuset) continue;
     for (struct hier *p = h; p->mountpoint; p++) {
       if (!has_controller(p, v1_ctrls[k])) continue;
       _cleanup_free_ char *dir = path_join(p->mountpoint, path);
       int r = prepare(dir, v1_ctrls[k], false, lx, err);
+      if (r == 0 && strcmp(v1_ctrls[k], "cpuset") == 0) r = apply_cpuset(p->mountpoint, dir, cpu, err);
       if (r < 0) return berr_prefix(err, "cgroup");
       break;
     }
@@ -385,6 +424,10 @@ static int wait_state(const char *dir, const char *file, const char *want, const
 int rt_cgroup_freeze(const char *path, bool freeze, struct berth_error **err) {
   if (unified_only()) {
     _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
+    _cleanup_free_ char *file = path_join(dir, "cgroup.freeze");
+    _cleanup_free_ char *now = NULL;
+    /* thawing what is not frozen (every delete asks): one read, no write */
+    if (!freeze && (read_file(file, &now, NULL, NULL) < 0 || now[0] != '1')) return 0;
     int r = write_at(dir, "cgroup.freeze", freeze ? "1" : "0", err);
     return r < 0 ? r : wait_state(dir, "cgroup.events", freeze ? "frozen 1" : "frozen 0", NULL, err);
   }

@@ -130,7 +130,10 @@ static int spawn_init(struct rt_container *c, pid_t *out, struct berth_error **e
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return berr_sys(err, errno, "socketpair");
   _cleanup_close_ int parent_fd = sv[0];
   /* a raw clone with no stack behaves like fork, with the new namespaces made atomically */
-  pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)c->clone_flags | SIGCHLD, NULL, NULL, NULL, 0);
+  /* a new cgroup namespace is made by the init once it is in its cgroup (setup_all), so that the
+   * namespace's root is the container's cgroup, not the one create runs in */
+  unsigned long flags = (unsigned long)c->clone_flags & ~(unsigned long)CLONE_NEWCGROUP;
+  pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
   if (pid < 0) {
     close(sv[1]);
     return berr_sys(err, errno, "clone the container init");

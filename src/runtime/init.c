@@ -59,6 +59,8 @@ static int setup_all(struct rt_container *c, char **path, char ***envp, struct b
   int r = rt_sync_wait(c->sync_fd, SYNC_GO, err);
   /* before any setresuid: the host's cgroup files check our (still host root) euid */
   if (r == 0 && cg && *cg) r = rt_cgroup_join_self(cg, err);
+  if (r == 0 && (c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+    r = berr_sys(err, errno, "unshare the cgroup namespace");
   if (r == 0) r = join_namespaces(c, err);
   if (r == 0) r = rt_setup_process_early(c, err);
   if (r == 0) r = rt_setup_rootfs(c, err);

@@ -231,8 +231,14 @@ static int setup_devices(struct rt_container *c, int rootfd, struct berth_error 
   json_array_foreach(devs, i, d) {
     const char *path = json_string_value(json_object_get(d, "path"));
     const char *type = json_string_value(json_object_get(d, "type"));
-    if (!path || strncmp(path, "/dev/", 5) != 0 || strchr(path + 5, '/') || !type)
-      return berr(err, EINVAL, "linux.devices[%zu]: only nodes directly in /dev are supported yet", i);
+    if (!path || strncmp(path, "/dev/", 5) != 0 || strstr(path, "/..") || !type)
+      return berr(err, EINVAL, "linux.devices[%zu]: only nodes under /dev are supported yet", i);
+    /* /dev/input/event0 and the like (a privileged container gets every host node) */
+    for (char *sl = strchr(path + 5, '/'); sl; sl = strchr(sl + 1, '/')) {
+      _cleanup_free_ char *parent = xstrndup(path + 5, (size_t)(sl - (path + 5)));
+      if (mkdirat(devfd, parent, 0755) < 0 && errno != EEXIST)
+        return berr_sys(err, errno, "linux.devices[%zu]: mkdir /dev/%s", i, parent);
+    }
     json_t *fm = json_object_get(d, "fileMode");
     mode_t mode = (fm ? (mode_t)json_integer_value(fm) : 0666) |
                   (type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO : S_IFCHR);

@@ -99,17 +99,21 @@ int rt_kill(const struct rt_opts *o, const struct rt_state *st, int sig, bool al
 
 int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct berth_error **err) {
   enum rt_status s = rt_state_status(o, st);
-  if (s == RT_RUNNING && !force)
-    return berr(err, EBUSY, "cannot delete container \"%s\" that is not stopped: running", st->id);
+  /* the spec: deleting a container that is not stopped (created or running) is an error */
+  if ((s == RT_RUNNING || s == RT_CREATED) && !force)
+    return berr(err, EBUSY, "cannot delete container \"%s\" that is not stopped: %s", st->id, rt_status_name(s));
   if (s != RT_STOPPED) {
     _cleanup_close_ int pidfd = open_init(st);
     rt_kill(o, st, SIGKILL, true, NULL);
+    if (st->cgroup_path) rt_cgroup_freeze(st->cgroup_path, false, NULL); /* frozen: SIGKILL waits for a thaw */
     /* the init is not our child: wait for it to exit (the pidfd turns readable), not to be reaped */
     struct pollfd pf = {.fd = pidfd, .events = POLLIN};
     if (pidfd >= 0 && poll(&pf, 1, 10000) == 0)
       return berr(err, ETIMEDOUT, "container \"%s\" did not die after SIGKILL", st->id);
   }
   int r = 0;
+  /* a paused container's processes act on SIGKILL (v1) and leave the cgroup only once thawed */
+  if (st->cgroup_path) rt_cgroup_freeze(st->cgroup_path, false, NULL);
   if (st->cgroup_path) r = rt_cgroup_destroy(st->cgroup_path, err);
   _cleanup_free_ char *dir = rt_statedir(o, st->id);
   int r2 = rm_rf(dir, err);

@@ -80,7 +80,13 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t def, json_t *rule, struct bert
   json_array_foreach(json_object_get(rule, "names"), i, name) {
     int nr = seccomp_syscall_resolve_name(json_string_value(name));
     if (nr == __NR_SCMP_ERROR) continue; /* not a syscall on this architecture or libseccomp */
-    r = seccomp_rule_add_array(ctx, action, nr, nargs, args);
+    /* libseccomp takes one comparison per argument in a rule: conditions on the same argument
+     * mean "any of them" (runc's reading), so each becomes a rule of its own */
+    bool split = false;
+    for (unsigned a = 0; a < nargs; a++)
+      for (unsigned b = a + 1; b < nargs; b++) split = split || args[a].arg == args[b].arg;
+    for (unsigned a = 0; r >= 0 && split && a < nargs; a++) r = seccomp_rule_add_array(ctx, action, nr, 1, &args[a]);
+    if (!split) r = seccomp_rule_add_array(ctx, action, nr, nargs, args);
     if (r < 0) return berr_sys(err, -r, "linux.seccomp: add rule for \"%s\"", json_string_value(name));
   }
   return 0;

@@ -23,6 +23,41 @@ on_pty() {
   python3 -c 'import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))' "$@" </dev/null
 }
 
+# pty_detach CMD...: run CMD on a terminal, wait for a shell prompt, type a marker command, then
+# Ctrl-P Ctrl-Q; succeeds when CMD then exits by itself within 10 s
+pty_detach() {
+  python3 - "$@" <<'PY'
+import os, pty, select, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+def read_until(pat, t):
+    buf, end = b"", time.time() + t
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try:
+                buf += os.read(fd, 4096)
+            except OSError:
+                return buf
+            if pat and pat in buf:
+                return buf
+    return buf
+read_until(b"# ", 10)
+os.write(fd, b"touch /tmp/detach-marker\r")
+time.sleep(0.5)
+os.write(fd, b"\x10\x11")
+end = time.time() + 10
+while time.time() < end:
+    read_until(None, 0.2)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        sys.exit(0)
+os.kill(pid, 9)
+sys.exit(1)
+PY
+}
+
 sleeper() { $BERTH run -d --name "$1" busybox sleep 600 >/dev/null; }
 
 # ---------------------------------------------------------------- exec
@@ -79,6 +114,9 @@ line two"
   [ "$status" -ne 0 ] || fail "an unknown user was accepted"
   assert_has "$output" "unable to find user nosuchuser"
   assert_eq "$($BERTH exec -w /tmp ex4 pwd)" /tmp
+  # --privileged: every capability of the daemon's bounding set (the default set is Docker's)
+  assert_eq "$($BERTH exec ex4 grep CapEff /proc/self/status)" "CapEff:	00000000a80425fb"
+  assert_eq "$($BERTH exec --privileged ex4 grep CapEff /proc/self/status | cut -f2)" "$(grep CapBnd /proc/self/status | cut -f2)"
   assert_eq "$($BERTH exec -e FOO=bar -e PATH=/bin:/usr/bin ex4 sh -c 'echo $FOO $PATH')" "bar /bin:/usr/bin"
 }
 
@@ -128,6 +166,23 @@ line two"
   assert_eq "$(ijson ex7 ExecIDs)" null
 }
 
+@test "exec -it detaches with Ctrl-P Ctrl-Q and the process goes on" {
+  sleeper ex8
+  run pty_detach $BERTH exec -it ex8 sh
+  assert_status 0
+  wait_until 5 $BERTH exec ex8 test -f /tmp/detach-marker
+  assert_has "$($BERTH top ex8)" " sh"
+  if command -v docker >/dev/null; then # the daemon's own detection (docker's CLI leaves it to the daemon)
+    $BERTH exec ex8 rm /tmp/detach-marker
+    run pty_detach docker -H "unix://$BERTH_SOCK" exec -it ex8 sh
+    assert_status 0
+    wait_until 5 $BERTH exec ex8 test -f /tmp/detach-marker
+  fi
+  run api POST /containers/ex8/exec -H 'Content-Type: application/json' -d '{"Cmd":["sh"],"DetachKeys":"ctrl-9"}'
+  assert_line "$output" "HTTP 400"
+  assert_has "$output" "Invalid escape keys (ctrl-9) provided"
+}
+
 # ---------------------------------------------------------------- resize
 
 @test "resize sets the terminal size of a container and of an exec" {
@@ -144,6 +199,12 @@ line two"
   run api POST "/exec/$eid/resize?h=21&w=55"
   assert_line "$output" "HTTP 201"
   wait_until 10 sh -c "[ \"\$($BERTH exec rs1 cat /tmp/sz)\" = '21 55' ]"
+  # API 1.42's ConsoleSize: the terminal has its size from the start
+  eid=$(api POST /containers/rs1/exec -H 'Content-Type: application/json' \
+    -d '{"Cmd":["sh","-c","stty size > /tmp/cs"],"Tty":true}' |
+    python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["Id"])')
+  api POST "/exec/$eid/start" -H 'Content-Type: application/json' -d '{"Detach":true,"Tty":true,"ConsoleSize":[12,34]}' >/dev/null
+  wait_until 10 sh -c "[ \"\$($BERTH exec rs1 cat /tmp/cs)\" = '12 34' ]"
 }
 
 # ---------------------------------------------------------------- pause / unpause
@@ -191,6 +252,18 @@ line two"
   assert_status 0
   wait_until 10 is_stopped pz3
   assert_eq "$(ijson pz3 State.ExitCode)" 137
+  sleeper pz5
+  $BERTH pause pz5
+  run timeout 20 $BERTH rm -f pz5
+  assert_status 0
+  run $BERTH inspect pz5
+  [ "$status" -ne 0 ] || fail "rm -f left the paused container"
+  # the runtime's delete --force of a frozen container thaws it, so that SIGKILL acts
+  sleeper pz6
+  $BERTH pause pz6
+  run timeout 8 "$BUILD_DIR/src/runtime/berth-runtime" --root "$BERTH_DIR/run/runtime" delete --force "$(ijson pz6 Id)"
+  assert_status 0
+  wait_until 10 is_stopped pz6
   $BERTH create --name pz4 busybox true >/dev/null
   run $BERTH pause pz4
   [ "$status" -ne 0 ] || fail "pausing a created container succeeded"

@@ -8,7 +8,11 @@ setup_file() {
   berth_start_daemon --log-opt max-size=20m --log-opt max-file=3
   berth_import_busybox
 }
-teardown_file() { berth_stop_daemon; }
+# the daemon may have been restarted by a test (another process): stop the one that runs now
+teardown_file() {
+  BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "${BERTHD_PID:-}")
+  berth_stop_daemon
+}
 teardown() { berth_teardown; }
 
 # restart_daemon_hard: kill -9 berthd (containers keep running) and start it again on the same roots
@@ -21,6 +25,7 @@ restart_daemon_hard() {
     </dev/null >>"$BERTH_DIR/berthd.log" 2>&1 3>&- &
   BERTHD_PID=$!
   export BERTHD_PID
+  echo "$BERTHD_PID" >"$BERTH_DIR/berthd.daemon-pid"
   wait_until 10 curl -fsS --unix-socket "$BERTH_SOCK" http://localhost/_ping
 }
 

@@ -277,11 +277,14 @@ c['linux']['resources']['devices'] = [{'allow': False, 'access': 'rwm'}, {'allow
   [[ "$output" == *null-ok* ]]
 }
 
-@test "a created container is deleted without --force" {
+@test "a created container is deleted only with --force (the spec: not stopped is an error)" {
   bundle '["sleep", "300"]'
   rt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
   pid=$(rt state "$ID" | jget pid)
-  rt delete "$ID"
+  run rt delete "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"not stopped: created"* ]]
+  rt delete --force "$ID"
   [ ! -e "$STATE/$ID" ]
   ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
 }

@@ -92,10 +92,29 @@ static void test_exec_table(void **state) {
   exec_table_free(d.execs);
 }
 
+static void test_parse_keys(void **state) {
+  unsigned char k[16];
+  size_t n = 0;
+  assert_int_equal(exec_parse_keys(NULL, k, sizeof(k), &n), 0); /* Docker's default */
+  assert_int_equal(n, 2);
+  assert_int_equal(k[0], 0x10);
+  assert_int_equal(k[1], 0x11);
+  assert_int_equal(exec_parse_keys("ctrl-a,x,ctrl-@,ctrl-_,ctrl-\\", k, sizeof(k), &n), 0);
+  assert_int_equal(n, 5);
+  assert_int_equal(k[0], 1);
+  assert_int_equal(k[1], 'x');
+  assert_int_equal(k[2], 0);
+  assert_int_equal(k[3], 31);
+  assert_int_equal(k[4], 28);
+  assert_int_equal(exec_parse_keys("ctrl-1", k, sizeof(k), &n), -EINVAL);
+  assert_int_equal(exec_parse_keys("xy", k, sizeof(k), &n), -EINVAL);
+  assert_int_equal(exec_parse_keys(",", k, sizeof(k), &n), -EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_top_parse), cmocka_unit_test(test_top_parse_no_pid), cmocka_unit_test(test_env_set),
-      cmocka_unit_test(test_exec_table),
+      cmocka_unit_test(test_exec_table), cmocka_unit_test(test_parse_keys),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
