@@ -357,6 +357,7 @@ static void host_misc(struct cli_opts *o, json_t *hc) {
   set_str(hc, o, "ipc", "IpcMode");
   set_str(hc, o, "uts", "UTSMode");
   set_str(hc, o, "cgroupns", "CgroupnsMode");
+  set_str(hc, o, "userns", "UsernsMode");
   set_str(hc, o, "cgroup-parent", "CgroupParent");
   set_str(hc, o, "runtime", "Runtime");
   const char *net = opt_str(o, "network") ? opt_str(o, "network") : opt_str(o, "net");

@@ -344,7 +344,7 @@ static const struct cli_flag create_flags[] = {
     {'t', "tty", FLAG_BOOL, "Allocate a pseudo-TTY", NULL},
     {0, "ulimit", FLAG_LIST, "Ulimit options", "ulimit"},
     {'u', "user", FLAG_STRING, "Username or UID (format: <name|uid>[:<group|gid>])", "string"},
-    {0, "userns", FLAG_STRING, "User namespace to use " UNSUPPORTED, "string"},
+    {0, "userns", FLAG_STRING, "User namespace to use", "string"},
     {0, "uts", FLAG_STRING, "UTS namespace to use", "string"},
     {'v', "volume", FLAG_LIST, "Bind mount a volume", "list"},
     {0, "volume-driver", FLAG_STRING, "Optional volume driver for the container " UNSUPPORTED, "string"},

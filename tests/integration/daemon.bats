@@ -236,8 +236,9 @@ create() { api "/v1.41/containers/create$1" -X POST -H 'Content-Type: applicatio
 
 @test "endpoints not implemented yet say so" {
   [ "$(status /containers/prune -X POST)" = 501 ]
-  run api /events
-  [[ "$output" == *"not supported yet"* ]]
+  # /events streams now (lifecycle.bats tests it): with until in the past it ends at once
+  run api '/events?since=1&until=2' --max-time 5
+  [ "$status" -eq 0 ]
 }
 
 @test "a second daemon on the same data root is refused" {

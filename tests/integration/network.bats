@@ -270,11 +270,13 @@ icc_cleanup() {
   wait "$BERTHD_PID" 2>/dev/null || true
   # what a crash in the middle of a setup could leave: a netns file, a veth, a map element
   touch "$BERTH_DIR/run/netns/$(printf 'f%.0s' {1..64})"
-  ip link add vethdeadbee master "$BR" type veth peer name vethdeadbef
+  STALE=$(printf 'veth%07x' $(($$ & 0xfffffff)))
+  ip link del "$STALE" 2>/dev/null || true
+  ip link add "$STALE" master "$BR" type veth peer name "${STALE}p"
   $NFT add element ip "berth_$BR" pubh_tcp '{ 127.0.0.1 . 31601 : 10.0.0.9 . 80 }'
   berth_restart_daemon --bridge "$BR" --bip "$GW/24"
   [ ! -e "$BERTH_DIR/run/netns/$(printf 'f%.0s' {1..64})" ] || fail "stale netns file kept"
-  [ ! -e /sys/class/net/vethdeadbee ] || fail "stale veth kept"
+  [ ! -e "/sys/class/net/$STALE" ] || fail "stale veth kept"
   run $NFT list map ip "berth_$BR" pubh_tcp
   assert_not_has "$output" 31601
   assert_has "$output" 31600
