@@ -135,9 +135,31 @@ static int cmd_network_disconnect(struct cli *cli, struct cli_opts *o, struct be
 
 /* ------------------------------------------------------------------ volume */
 
+/* volume_filters: -f key=value flags as "?filters={"key":["value"...]}" (url-encoded, heap; "" for none) */
+static int volume_filters(struct cli_opts *o, char **out, struct berth_error **err) {
+  char **list = opt_list(o, "filter");
+  _cleanup_json_ json_t *f = json_object();
+  for (char **p = list; p && *p; p++) {
+    const char *eq = strchr(*p, '=');
+    if (!eq) return berr(err, EINVAL, "bad format of filter (expected name=value)");
+    _cleanup_free_ char *key = xstrndup(*p, (size_t)(eq - *p));
+    json_t *arr = json_object_get(f, key);
+    if (!arr) json_object_set_new(f, key, arr = json_array());
+    json_array_append_new(arr, json_string(eq + 1));
+  }
+  if (opt_set(o, "all") && opt_bool(o, "all")) json_object_set_new(f, "all", json_pack("[s]", "true"));
+  _cleanup_free_ char *text = json_dumps(f, JSON_COMPACT);
+  _cleanup_free_ char *enc = cli_urlenc(text);
+  *out = json_object_size(f) ? xasprintf("?filters=%s", enc) : xstrdup("");
+  return 0;
+}
+
 static int cmd_volume_ls(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
   _cleanup_json_ json_t *res = NULL;
-  int r = cli_call(cli, "GET", "/volumes", NULL, &res, NULL, err);
+  _cleanup_free_ char *q = NULL;
+  int r = volume_filters(o, &q, err);
+  _cleanup_free_ char *path = xasprintf("/volumes%s", q ? q : "");
+  if (r == 0) r = cli_call(cli, "GET", path, NULL, &res, NULL, err);
   if (r < 0) return r;
   _cleanup_json_ json_t *rows = json_array();
   size_t i;
@@ -162,6 +184,43 @@ static int cmd_volume_create(struct cli *cli, struct cli_opts *o, struct berth_e
   int r = cli_call(cli, "POST", "/volumes/create", body, &res, NULL, err);
   if (r < 0) return r;
   printf("%s\n", jstr(res, "Name"));
+  return 0;
+}
+
+/* human_size: docker's units.HumanSize (decimal, 4 significant digits) */
+static void human_size(double n, char *buf, size_t size) {
+  static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  size_t u = 0;
+  while (n >= 1000 && u + 1 < ARRAY_SIZE(units)) {
+    n /= 1000;
+    u++;
+  }
+  snprintf(buf, size, "%.4g%s", n, units[u]);
+}
+
+static int cmd_volume_prune(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  if (!opt_bool(o, "force")) {
+    printf("WARNING! This will remove %s local volumes not used by at least one container.\n"
+           "Are you sure you want to continue? [y/N] ", opt_bool(o, "all") ? "all" : "anonymous");
+    fflush(stdout);
+    char answer[16] = "";
+    if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y')) return 0;
+  }
+  _cleanup_free_ char *q = NULL;
+  int r = volume_filters(o, &q, err);
+  _cleanup_free_ char *path = xasprintf("/volumes/prune%s", q ? q : "");
+  _cleanup_json_ json_t *res = NULL;
+  if (r == 0) r = cli_call(cli, "POST", path, NULL, &res, NULL, err);
+  if (r < 0) return r;
+  json_t *del = json_object_get(res, "VolumesDeleted");
+  size_t i;
+  json_t *v;
+  if (json_array_size(del)) printf("Deleted Volumes:\n");
+  json_array_foreach(del, i, v) printf("%s\n", json_string_value(v));
+  if (json_array_size(del)) printf("\n");
+  char sz[32];
+  human_size((double)json_integer_value(json_object_get(res, "SpaceReclaimed")), sz, sizeof(sz));
+  printf("Total reclaimed space: %s\n", sz);
   return 0;
 }
 
@@ -199,6 +258,16 @@ static const struct cli_flag vol_create_flags[] = {
     {0, "name", FLAG_STRING, "Specify volume name", "string"},
     {'o', "opt", FLAG_LIST, "Set driver specific options", "map"},
 };
+static const struct cli_flag vol_ls_flags[] = {
+    {'f', "filter", FLAG_LIST, "Provide filter values (e.g. \"dangling=true\")", "filter"},
+    {0, "format", FLAG_STRING, "Pretty-print using a Go template", "string"},
+    {'q', "quiet", FLAG_BOOL, "Only display volume names", NULL},
+};
+static const struct cli_flag vol_prune_flags[] = {
+    {'a', "all", FLAG_BOOL, "Remove all unused volumes, not just anonymous ones", NULL},
+    {0, "filter", FLAG_LIST, "Provide filter values (e.g. \"label=<label>\") (not supported yet)", "filter"},
+    {'f', "force", FLAG_BOOL, "Do not prompt for confirmation", NULL},
+};
 static const struct cli_flag vol_rm_flags[] = {
     {'f', "force", FLAG_BOOL, "Force the removal of one or more volumes", NULL},
 };
@@ -209,8 +278,8 @@ static int refuse_filter(struct cli_opts *o, struct berth_error **err) {
 static int cmd_network_ls_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
   return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_network_ls(cli, o, err);
 }
-static int cmd_volume_ls_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
-  return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_volume_ls(cli, o, err);
+static int cmd_volume_prune_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_volume_prune(cli, o, err);
 }
 
 const struct cli_cmd cli_netvol_cmds[] = {
@@ -221,7 +290,9 @@ const struct cli_cmd cli_netvol_cmds[] = {
      CMD_FLAGS(connect_flags), 2, 2, false, 1},
     {"network-disconnect", "[OPTIONS] NETWORK CONTAINER", "Disconnect a container from a network",
      cmd_network_disconnect, CMD_FLAGS(disconnect_flags), 2, 2, false, 1},
-    {"volume-ls", "[OPTIONS]", "List volumes", cmd_volume_ls_checked, CMD_FLAGS(ls_flags), 0, 0, false, 1},
+    {"volume-ls", "[OPTIONS]", "List volumes", cmd_volume_ls, CMD_FLAGS(vol_ls_flags), 0, 0, false, 1},
+    {"volume-prune", "[OPTIONS]", "Remove unused local volumes", cmd_volume_prune_checked, CMD_FLAGS(vol_prune_flags), 0, 0,
+     false, 1},
     {"volume-create", "[OPTIONS] [VOLUME]", "Create a volume", cmd_volume_create, CMD_FLAGS(vol_create_flags), 0, 1, false, 1},
     {"volume-rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes", cmd_volume_rm, CMD_FLAGS(vol_rm_flags),
      1, -1, false, 1},

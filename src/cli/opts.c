@@ -410,6 +410,56 @@ static void command(struct cli_opts *o, json_t *cfg) {
   set_str(cfg, o, "mac-address", "MacAddress");
 }
 
+/* mount_key: one key[=value] of --mount into the HostConfig.Mounts entry m (docker's csv keys) */
+static int mount_key(json_t *m, const char *k, const char *v, struct berth_error **err) {
+  static const struct {
+    const char *key, *field, *sub; /* sub: the options object the field lives in, or NULL */
+  } strs[] = {{"type", "Type", NULL}, {"source", "Source", NULL}, {"src", "Source", NULL},
+              {"target", "Target", NULL}, {"destination", "Target", NULL}, {"dst", "Target", NULL},
+              {"consistency", "Consistency", NULL}, {"bind-propagation", "Propagation", "BindOptions"}};
+  for (size_t i = 0; i < ARRAY_SIZE(strs); i++) {
+    if (strcmp(k, strs[i].key) != 0) continue;
+    if (!v) return berr(err, EINVAL, "invalid field '%s' must be a key=value pair", k);
+    json_t *o = strs[i].sub ? json_object_get(m, strs[i].sub) : m;
+    if (!o) json_object_set_new(m, strs[i].sub, o = json_object());
+    json_object_set_new(o, strs[i].field, json_string(v));
+    return 0;
+  }
+  bool on = !v || strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0;
+  if (strcmp(k, "readonly") == 0 || strcmp(k, "ro") == 0) json_object_set_new(m, "ReadOnly", json_boolean(on));
+  else if (strcmp(k, "volume-nocopy") == 0) json_object_set_new(m, "VolumeOptions", json_pack("{s:b}", "NoCopy", on));
+  else if (strcmp(k, "tmpfs-size") == 0 || strcmp(k, "tmpfs-mode") == 0) {
+    long long n = 0;
+    int r = !v ? berr(err, EINVAL, "invalid field '%s' must be a key=value pair", k)
+            : k[6] == 's' ? ram_in_bytes(v, &n, err) : (n = strtoll(v, NULL, 8), 0);
+    if (r < 0) return r;
+    json_t *o = json_object_get(m, "TmpfsOptions");
+    if (!o) json_object_set_new(m, "TmpfsOptions", o = json_object());
+    json_object_set_new(o, k[6] == 's' ? "SizeBytes" : "Mode", json_integer(n));
+  } else return berr(err, EINVAL, "unexpected key '%s' in '--mount'", k);
+  return 0;
+}
+
+/* mount_flags: --mount type=bind,source=/a,target=/b,readonly... into HostConfig.Mounts */
+static int mount_flags(struct cli_opts *o, json_t *hc, struct berth_error **err) {
+  char **v = opt_list(o, "mount");
+  _cleanup_json_ json_t *list = json_array();
+  for (size_t i = 0; v && v[i]; i++) {
+    json_t *m = json_pack("{s:s}", "Type", "volume");
+    json_array_append_new(list, m);
+    _cleanup_free_ char *copy = xstrdup(v[i]);
+    for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+      char *val = strchr(kv, '=');
+      if (val) *val++ = '\0';
+      int r = mount_key(m, kv, val, err);
+      if (r < 0) return r;
+    }
+    if (!json_object_get(m, "Target")) return berr(err, EINVAL, "target is required");
+  }
+  if (json_array_size(list)) json_object_set(hc, "Mounts", list);
+  return 0;
+}
+
 /* cli_create_body: the POST /containers/create body for run (run=true) or create */
 int cli_create_body(struct cli_opts *o, bool run, json_t **out, struct berth_error **err) {
   _cleanup_json_ json_t *cfg = json_object(), *hc = json_object();
@@ -422,6 +472,7 @@ int cli_create_body(struct cli_opts *o, bool run, json_t **out, struct berth_err
   if (r == 0) r = resources(o, hc, err);
   if (r == 0) r = ulimits(o, hc, err);
   if (r == 0) r = devices(o, hc, err);
+  if (r == 0) r = mount_flags(o, hc, err);
   if (r < 0) return r;
   volumes(o, cfg, hc);
   host_misc(o, hc);

@@ -316,7 +316,7 @@ static const struct cli_flag create_flags[] = {
     {0, "memory-reservation", FLAG_STRING, "Memory soft limit", "bytes"},
     {0, "memory-swap", FLAG_STRING, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "bytes"},
     {0, "memory-swappiness", FLAG_STRING, "Tune container memory swappiness (0 to 100) (default -1)", "int"},
-    {0, "mount", FLAG_LIST, "Attach a filesystem mount to the container " UNSUPPORTED, "mount"},
+    {0, "mount", FLAG_LIST, "Attach a filesystem mount to the container", "mount"},
     {0, "name", FLAG_STRING, "Assign a name to the container", "string"},
     {0, "net", FLAG_STRING, "Connect a container to a network", "network"},
     {0, "network", FLAG_STRING, "Connect a container to a network", "network"},

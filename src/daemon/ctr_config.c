@@ -4,6 +4,7 @@
 #include "common/xalloc.h"
 #include "daemon/ctr_security.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "storage/storage.h"
 #include <errno.h>
 #include <signal.h>
@@ -43,7 +44,7 @@ static const char host_config_defaults[] =
 
 /* HostConfig features other modules have not delivered yet: refused rather than ignored */
 static const char *const host_config_unsupported[] = {
-    "Binds", "Mounts", "VolumesFrom", "DeviceRequests", "BlkioWeight", "CgroupParent"};
+    "DeviceRequests", "BlkioWeight", "CgroupParent"};
 
 /* is_set: a value that asks for something (not null/false/0/""/[]/{}) */
 static bool is_set(const json_t *v) {
@@ -370,7 +371,7 @@ json_t *ctr_inspect_json(struct daemon *d, const struct store_container *c) {
   json_object_set_new(j, "ExecIDs", exec_ids_json(d, c->id));
   json_object_set_new(j, "HostConfig", loads_or(c->host_config_json, json_object()));
   json_object_set_new(j, "GraphDriver", graph_driver_json(d, dir));
-  json_object_set_new(j, "Mounts", json_array());
+  json_object_set_new(j, "Mounts", vol_mounts_json(dir));
   json_t *cfg = loads_or(c->config_json, json_object());
   json_object_set_new(cfg, "Image", json_string(c->image_ref));
   json_object_set_new(j, "Config", cfg);

@@ -7,6 +7,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "storage/storage.h"
 #include <errno.h>
 #include <signal.h>
@@ -180,6 +181,7 @@ static void *autoremove_main(void *arg) {
   _cleanup_berr_ struct berth_error *err = NULL;
   if (ctr_remove(a->d, a->id, true, &err) < 0 && err && err->code != ENOENT)
     log_warn("Auto-remove of container %.12s failed: %s", a->id, berr_msg(err));
+  else vol_ctr_forget(a->d, a->id, true); /* --rm takes the anonymous volumes along, as Docker does */
   free(a);
   return NULL;
 }

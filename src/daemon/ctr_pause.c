@@ -101,6 +101,10 @@ static int freeze(struct daemon *d, const char *ref, bool pause, struct berth_er
   return r;
 }
 
+int ctr_pause_set(struct daemon *d, const char *ref, bool pause, struct berth_error **err) {
+  return freeze(d, ref, pause, err);
+}
+
 int h_ctr_pause(struct req *r, struct reply *out, struct berth_error **err) {
   int rc = freeze(r->d, req_param(r, "id"), true, err);
   if (rc == 0) out->status = 204;
@@ -134,7 +138,12 @@ int h_ctr_resize(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   if ((rc = running_row(r->d, req_param(r, "id"), &c, err)) < 0) return rc;
   _cleanup_free_ char *dir = ctr_shim_dir(r->d, c->id);
-  return ctr_control_resize(dir, h, w, err);
+  if ((rc = ctr_control_resize(dir, h, w, err)) < 0) return rc;
+  char hs[16], ws[16];
+  snprintf(hs, sizeof(hs), "%u", h);
+  snprintf(ws, sizeof(ws), "%u", w);
+  events_emit(r->d, "container", "resize", c->id, json_pack("{s:s, s:s}", "height", hs, "width", ws));
+  return 0;
 }
 
 /* ---------- top ---------- */

@@ -174,7 +174,7 @@ static int check_lists(const json_t *hc, struct berth_error **err) {
     const char *perm = json_string_value(json_object_get(v, "CgroupPermissions"));
     const char *host = json_string_value(json_object_get(v, "PathOnHost"));
     if (!host || host[0] != '/') return berr(err, EINVAL, "invalid device path %s", host ? host : "");
-    if (perm && (!*perm || strspn(perm, "rwm") != strlen(perm)))
+    if (perm && strspn(perm, "rwm") != strlen(perm)) /* "" means rwm */
       return berr(err, EINVAL, "invalid device cgroup permissions %s for %s", perm, host);
   }
   json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v) {

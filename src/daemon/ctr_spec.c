@@ -5,6 +5,7 @@
 #include "common/xalloc.h"
 #include "daemon/ctr_security.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "runtime/spec.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -230,7 +231,7 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
   json_object_set_new(obj(spec, "linux"), "cgroupsPath", json_string(cg));
   add_device_rules(obj(obj(spec, "linux"), "resources"));
   /* capabilities, seccomp, devices, tmpfs, rlimits, cgroup limits, --init (ctr_sec_spec.c) */
-  if ((r = ctr_security_apply(spec, hc, rootfs, err)) < 0) {
+  if ((r = vol_spec_apply(spec, dir, err)) < 0 || (r = ctr_security_apply(spec, hc, rootfs, err)) < 0) {
     json_decref(spec);
     return r;
   }

@@ -323,6 +323,8 @@ int ctr_resolve_user(const char *rootfs, const char *user, long *uid, long *gid,
 /* ctr_pause_thaw_locked: after signalling st, unpause it if it is paused so the signal acts (st->mu
  * held on entry and exit, dropped meanwhile) */
 void ctr_pause_thaw_locked(struct daemon *d, struct ctr_state *st);
+/* ctr_pause_set: pause (true) or unpause a running container, with Docker's 409s (for commit --pause) */
+int ctr_pause_set(struct daemon *d, const char *ref, bool pause, struct berth_error **err);
 int h_exec_create(struct req *r, struct reply *out, struct berth_error **err);
 int h_exec_start(struct req *r, struct reply *out, struct berth_error **err);
 int h_exec_inspect(struct req *r, struct reply *out, struct berth_error **err);

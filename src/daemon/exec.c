@@ -31,8 +31,25 @@ static void inst_free(struct exec_inst *e) {
   free(e);
 }
 
+static bool any_held(struct exec_table *t) {
+  for (struct exec_inst *e = t->list; e; e = e->next)
+    if (e->refs) return true;
+  return false;
+}
+
 void exec_table_free(struct exec_table *t) {
   if (!t) return;
+  /* reapers and streams leave once the daemon stops; wait for them a little, and rather leak
+   * the table than free it under one that is late */
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 2;
+  pthread_mutex_lock(&t->mu);
+  bool late = false;
+  while (any_held(t) && !late) late = pthread_cond_timedwait(&t->cond, &t->mu, &dl) == ETIMEDOUT;
+  late = any_held(t);
+  pthread_mutex_unlock(&t->mu);
+  if (late) return;
   for (struct exec_inst *e = t->list, *n; e; e = n) {
     n = e->next;
     inst_free(e);
@@ -54,7 +71,7 @@ struct exec_inst *exec_get(struct exec_table *t, const char *id) {
 void exec_put(struct exec_table *t, struct exec_inst *e) {
   if (!e) return;
   pthread_mutex_lock(&t->mu);
-  e->refs--;
+  if (--e->refs == 0) pthread_cond_broadcast(&t->cond);
   pthread_mutex_unlock(&t->mu);
 }
 

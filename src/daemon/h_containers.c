@@ -4,6 +4,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include "image/image.h"
 #include "storage/storage.h"
 #include <errno.h>
@@ -61,8 +62,10 @@ static int make_container(struct daemon *d, const json_t *body, const char *name
   _cleanup_free_ char *dir = ctr_dir(d, id);
   r = mkdir_p(dir, 0710, err);
   if (r == 0) r = storage_container_create(d->storage, dir, img->chain_ids, err);
+  if (r == 0) r = vol_ctr_setup(d, id, cc.config, cc.host_config, dir, err);
   if (r == 0) r = insert_row(d, &row, name, err);
   if (r < 0) {
+    vol_ctr_forget(d, id, true);
     storage_container_remove(d->storage, dir, NULL);
     rm_rf(dir, NULL);
   }
@@ -252,7 +255,10 @@ int h_ctr_kill(struct req *r, struct reply *out, struct berth_error **err) {
 
 int h_ctr_delete(struct req *r, struct reply *out, struct berth_error **err) {
   if (req_query_bool(r, "link", false)) return berr(err, ENOTSUP, "removing links is not supported yet");
-  int rc = ctr_remove(r->d, req_param(r, "id"), req_query_bool(r, "force", false), err);
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  if (rc == 0) rc = ctr_remove(r->d, c->id, req_query_bool(r, "force", false), err);
+  if (rc == 0) h_ctr_delete_volumes(r, c->id);
   if (rc == 0) out->status = 204;
   return rc;
 }

@@ -2,6 +2,7 @@
 #include "api/api.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include <errno.h>
 #include <string.h>
 
@@ -54,6 +55,11 @@ static const struct route routes[] = {
     {"POST", "/networks/{id}/connect", h_networks_unsupported, 0},
     {"POST", "/networks/{id}/disconnect", h_networks_unsupported, 0},
     {"POST", "/networks/prune", h_networks_unsupported, 0},
+    {"GET", "/volumes", h_volumes_list, 0},
+    {"POST", "/volumes/create", h_volumes_create, 0},
+    {"POST", "/volumes/prune", h_volumes_prune, 0},
+    {"GET", "/volumes/{name}", h_volume_inspect, 0},
+    {"DELETE", "/volumes/{name}", h_volume_remove, 0},
 };
 
 /* h_not_yet: Engine API endpoints berth knows but has not implemented: say so, not 404 */

@@ -19,10 +19,16 @@ teardown() { berth_teardown; }
 restart_daemon_hard() {
   kill -KILL "$BERTHD_PID" 2>/dev/null || true
   wait "$BERTHD_PID" 2>/dev/null || true
-  "$BERTHD_BIN" --data-root "$BERTH_DIR/data" --exec-root "$BERTH_DIR/run" \
-    -H "unix://$BERTH_SOCK" --group root --default-registry 127.0.0.1:1 \
-    --pidfile "$BERTH_DIR/berthd.pid" --log-level debug "$@" \
-    </dev/null >>"$BERTH_DIR/berthd.log" 2>&1 3>&- &
+  # every fd above 2 closed: bats waits for the holders of its output files and pipes
+  (
+    for f in /proc/$BASHPID/fd/*; do
+      n=${f##*/}
+      [ "$n" -gt 2 ] && eval "exec $n>&-"
+    done 2>/dev/null
+    exec "$BERTHD_BIN" --data-root "$BERTH_DIR/data" --exec-root "$BERTH_DIR/run" \
+      -H "unix://$BERTH_SOCK" --group root --default-registry 127.0.0.1:1 \
+      --pidfile "$BERTH_DIR/berthd.pid" --log-level debug "$@" </dev/null >>"$BERTH_DIR/berthd.log" 2>&1
+  ) &
   BERTHD_PID=$!
   export BERTHD_PID
   echo "$BERTHD_PID" >"$BERTH_DIR/berthd.daemon-pid"
@@ -183,7 +189,8 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   sleep 1
   n2=$($BERTH logs lr1 | wc -l)
   [ "$n2" -gt "$n1" ] || fail "logs did not continue ($n1 -> $n2)"
-  run timeout 10 sh -c "echo hello-attach | $BERTH attach lr3"
+  echo hello-attach >"$BERTH_DIR/attach.in"
+  run timeout 5 $BERTH attach lr3 <"$BERTH_DIR/attach.in"
   assert_has "$output" hello-attach
   $BERTH stop -t 1 lr1
   assert_eq "$(status_of lr1)" exited

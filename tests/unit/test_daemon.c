@@ -120,7 +120,7 @@ static void test_create_merge(void **state) {
   assert_string_equal(err->msg, "No command specified");
   berr_clear(&err);
   json_decref(body);
-  body = json_loads("{\"Image\":\"i\",\"Cmd\":[\"a\"],\"HostConfig\":{\"Binds\":[\"/a:/b\"]}}", 0, NULL);
+  body = json_loads("{\"Image\":\"i\",\"Cmd\":[\"a\"],\"HostConfig\":{\"CgroupParent\":\"x\"}}", 0, NULL);
   assert_int_equal(ctr_create_parse(body, NULL, "x", &cc, &err), -ENOTSUP);
   assert_non_null(strstr(err->msg, "not supported yet"));
   berr_clear(&err);
