@@ -44,6 +44,7 @@ static const struct {
     {"network", "connect", "network-connect"}, {"network", "disconnect", "network-disconnect"},
     {"volume", "ls", "volume-ls"},      {"volume", "list", "volume-ls"},    {"volume", "create", "volume-create"},
     {"volume", "rm", "volume-rm"},      {"volume", "remove", "volume-rm"},  {"volume", "inspect", "volume-inspect"},
+    {"volume", "prune", "volume-prune"},
     {"system", "events", "events"},     {"system", "info", "info"},         {"system", "version", "version"},
 };
 

@@ -70,7 +70,7 @@ static int reserve(struct network *n, const char *id, const struct net_request *
   for (size_t i = 0; i < c->nports && !n->iptables; i++)
     if (!c->ports[i].exposed_only)
       return berr(err, ENOTSUP, "publishing ports needs the daemon's --iptables (berth has no userland proxy)");
-  qsort(c->ports, c->nports, sizeof(*c->ports), port_cmp);
+  if (c->nports > 1) qsort(c->ports, c->nports, sizeof(*c->ports), port_cmp);
   uint8_t rnd[4];
   getrandom(rnd, sizeof(rnd), 0);
   snprintf(c->veth, sizeof(c->veth), "veth%02x%02x%02x%01x", rnd[0], rnd[1], rnd[2], rnd[3] & 0xf);

@@ -7,7 +7,9 @@ REPO="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
 
 setup_file() {
   if [ -z "${BERTHD:-}" ]; then
-    for b in "$REPO"/build/src/daemon/berthd "$REPO"/build*/src/daemon/berthd; do
+    local bd=${BUILD_DIR:-build}
+    case $bd in /*) ;; *) bd=$REPO/$bd ;; esac
+    for b in "$bd"/src/daemon/berthd "$REPO"/build/src/daemon/berthd; do
       [ -x "$b" ] && { BERTHD=$b; break; }
     done
   fi
