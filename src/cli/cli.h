@@ -104,6 +104,8 @@ extern const struct cli_cmd cli_netvol_cmds[];
 extern const size_t cli_netvol_ncmds;
 extern const struct cli_cmd cli_inspect_cmds[];
 extern const size_t cli_inspect_ncmds;
+extern const struct cli_cmd cli_prune_cmds[];
+extern const size_t cli_prune_ncmds;
 extern const struct cli_cmd cli_events_cmds[];
 extern const size_t cli_events_ncmds;
 

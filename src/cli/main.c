@@ -20,6 +20,7 @@ static const struct group groups[] = {
     {cli_inspect_cmds, &cli_inspect_ncmds},     {cli_exec_cmds, &cli_exec_ncmds},
     {cli_stats_cmds, &cli_stats_ncmds},         {cli_build_cmds, &cli_build_ncmds},
     {cli_netvol_cmds, &cli_netvol_ncmds},       {cli_events_cmds, &cli_events_ncmds},
+    {cli_prune_cmds, &cli_prune_ncmds},
 };
 
 /* management commands: "berth container ls" is "berth ps" ... */
@@ -45,6 +46,8 @@ static const struct {
     {"volume", "ls", "volume-ls"},      {"volume", "list", "volume-ls"},    {"volume", "create", "volume-create"},
     {"volume", "rm", "volume-rm"},      {"volume", "remove", "volume-rm"},  {"volume", "inspect", "volume-inspect"},
     {"volume", "prune", "volume-prune"},
+    {"container", "prune", "container-prune"}, {"image", "prune", "image-prune"},
+    {"system", "prune", "system-prune"}, {"system", "df", "system-df"},
     {"system", "events", "events"},     {"system", "info", "info"},         {"system", "version", "version"},
 };
 

@@ -227,6 +227,7 @@ int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err) {
   struct attach *a = NULL;
   rc = attach_prepare(r, c, &a, err);
   if (rc < 0) return rc;
+  events_emit(r->d, "container", "attach", c->id, NULL);
   const char *ctype = a->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream";
   const char *up = req_header(r, "Upgrade");
   if (up && *up) {

@@ -206,6 +206,16 @@ static void maybe_autoremove(struct daemon *d, const char *id) {
   pthread_attr_destroy(&at);
 }
 
+/* reap_orphan: the shim died without recording an exit: kill the container's process it left
+ * and forget the runtime's state, so that the container is really stopped and can start again */
+static void reap_orphan(struct daemon *d, struct ctr_state *st) {
+  pthread_mutex_lock(&st->mu);
+  if (st->init_pidfd >= 0) sys_pidfd_send_signal(st->init_pidfd, SIGKILL, NULL, 0);
+  pthread_mutex_unlock(&st->mu);
+  _cleanup_free_ char *rt = xasprintf("%s/runtime/%s", d->cfg.exec_root, st->id);
+  rm_rf(rt, NULL);
+}
+
 void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   _cleanup_free_ char *shim = ctr_shim_dir(d, st->id);
   _cleanup_free_ char *dir = ctr_dir(d, st->id);
@@ -216,6 +226,7 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   if (read_exit(shim, &code, finished, sizeof(finished)) < 0) {
     code = 255;
     why = "shim died";
+    reap_orphan(d, st);
     time_now_rfc3339nano(finished, sizeof(finished));
   }
   if (store_container_set_exited(d->store, st->id, code, finished, why, &err) < 0)

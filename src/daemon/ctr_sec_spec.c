@@ -64,9 +64,12 @@ static void parse_opts(const json_t *hc, struct sec_opts *o) {
     const char *sep = strchr(s, '=') ? strchr(s, '=') : strchr(s, ':');
     if (!sep) continue;
     size_t kl = (size_t)(sep - s);
-    if (kl == strlen("no-new-privileges") && strncmp(s, "no-new-privileges", kl) == 0) o->nnp = truthy(sep + 1);
-    else if (kl == strlen("seccomp") && strncmp(s, "seccomp", kl) == 0) o->seccomp = strcmp(sep + 1, "builtin") ? sep + 1 : NULL;
-    else if (kl == strlen("apparmor") && strncmp(s, "apparmor", kl) == 0) o->apparmor = sep + 1;
+    if (kl == strlen("no-new-privileges") && strncmp(s, "no-new-privileges", kl) == 0)
+      o->nnp = truthy(sep + 1);
+    else if (kl == strlen("seccomp") && strncmp(s, "seccomp", kl) == 0)
+      o->seccomp = strcmp(sep + 1, "builtin") ? sep + 1 : NULL;
+    else if (kl == strlen("apparmor") && strncmp(s, "apparmor", kl) == 0)
+      o->apparmor = sep + 1;
   }
 }
 
@@ -148,15 +151,15 @@ static void add_device(json_t *lx, const char *in_ctr, const struct stat *st, co
                         json_pack("{s:s, s:s, s:I, s:I, s:i, s:i, s:i}", "path", in_ctr, "type", type, "major", maj,
                                   "minor", min, "fileMode", (int)(st->st_mode & 07777), "uid", (int)st->st_uid, "gid",
                                   (int)st->st_gid));
-  json_array_append_new(arr(obj(lx, "resources"), "devices"),
-                        json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", type, "major", maj, "minor", min,
-                                  "access", perm));
+  json_array_append_new(
+      arr(obj(lx, "resources"), "devices"),
+      json_pack("{s:b, s:s, s:I, s:I, s:s}", "allow", 1, "type", type, "major", maj, "minor", min, "access", perm));
 }
 
 /* runc's HostDevices skips these directories of /dev and the console */
 static bool skip_dev_entry(const char *name) {
-  static const char *const skip[] = {"pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts", ".udev", "console",
-                                     "ptmx" /* the container's own is pts/ptmx */};
+  static const char *const skip[] = {"pts",         "shm",   "fd",      "mqueue", ".lxc",
+                                     ".lxd-mounts", ".udev", "console", "ptmx" /* the container's own is pts/ptmx */};
   for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
     if (strcmp(name, skip[i]) == 0) return true;
   return name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'));
@@ -171,8 +174,10 @@ static void walk_devices(json_t *lx, const char *host, const char *in_ctr, const
     _cleanup_free_ char *cp = path_join(in_ctr, e->d_name);
     struct stat st;
     if (lstat(hp, &st) < 0) continue;
-    if (S_ISDIR(st.st_mode)) walk_devices(lx, hp, cp, perm, depth + 1);
-    else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev != 0) add_device(lx, cp, &st, perm);
+    if (S_ISDIR(st.st_mode))
+      walk_devices(lx, hp, cp, perm, depth + 1);
+    else if ((S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) && st.st_rdev != 0)
+      add_device(lx, cp, &st, perm);
   }
 }
 
@@ -193,10 +198,15 @@ static int apply_devices(json_t *spec, const json_t *hc, bool privileged, struct
     if (!perm || !*perm) perm = "rwm";
     struct stat st;
     if (!host || stat(host, &st) < 0)
-      return berr_sys(err, errno, "error gathering device information while adding custom device \"%s\"", host ? host : "");
-    if (S_ISDIR(st.st_mode)) walk_devices(lx, host, ctr, perm, 0);
-    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)) add_device(lx, ctr, &st, perm);
-    else return berr(err, EINVAL, "error gathering device information while adding custom device \"%s\": not a device node", host);
+      return berr_sys(err, errno, "error gathering device information while adding custom device \"%s\"",
+                      host ? host : "");
+    if (S_ISDIR(st.st_mode))
+      walk_devices(lx, host, ctr, perm, 0);
+    else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
+      add_device(lx, ctr, &st, perm);
+    else
+      return berr(err, EINVAL,
+                  "error gathering device information while adding custom device \"%s\": not a device node", host);
   }
   return 0;
 }
@@ -262,8 +272,10 @@ static void apply_mounts(json_t *spec, const json_t *hc, bool privileged) {
     json_t *old = mount_at(spec, k);
     json_t *m = json_pack("{s:s, s:s, s:s, s:o}", "destination", k, "type", "tmpfs", "source", "tmpfs", "options",
                           tmpfs_options(json_string_value(v)));
-    if (old) json_object_update(old, m);
-    else json_array_append(mounts, m);
+    if (old)
+      json_object_update(old, m);
+    else
+      json_array_append(mounts, m);
     json_decref(m);
   }
   json_int_t shm = int_of(hc, "ShmSize");
@@ -295,9 +307,9 @@ static int apply_init(json_t *spec, const json_t *hc, struct berth_error **err) 
   if (!json_is_true(json_object_get(hc, "Init"))) return 0;
   _cleanup_free_ char *path = init_path();
   if (access(path, X_OK) < 0) return berr_sys(err, errno, "--init: berth-init is not installed at %s", path);
-  json_array_append_new(arr(spec, "mounts"), json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", INIT_IN_CONTAINER,
-                                                       "type", "bind", "source", path, "options", "bind", "ro",
-                                                       "rprivate"));
+  json_array_append_new(arr(spec, "mounts"),
+                        json_pack("{s:s, s:s, s:s, s:[s,s,s]}", "destination", INIT_IN_CONTAINER, "type", "bind",
+                                  "source", path, "options", "bind", "ro", "rprivate"));
   json_t *args = arr(obj(spec, "process"), "args");
   json_array_insert_new(args, 0, json_string("--"));
   json_array_insert_new(args, 0, json_string(INIT_IN_CONTAINER));
@@ -311,13 +323,14 @@ static void apply_rlimits(json_t *spec, const json_t *hc) {
   json_t *v;
   json_array_foreach(json_object_get(hc, "Ulimits"), i, v) {
     _cleanup_free_ char *type = xasprintf("RLIMIT_%s", json_string_value(json_object_get(v, "Name")));
-    for (char *p = type; *p; p++) *p = (char)toupper((unsigned char)*p);
+    for (char *p = type; *p; p++)
+      *p = (char)toupper((unsigned char)*p);
     json_t *rl = arr(obj(spec, "process"), "rlimits");
     for (size_t j = json_array_size(rl); j-- > 0;)
       if (strcmp(json_string_value(json_object_get(json_array_get(rl, j), "type")) ?: "", type) == 0)
         json_array_remove(rl, j);
-    json_array_append_new(rl, json_pack("{s:s, s:I, s:I}", "type", type, "hard", int_of(v, "Hard"), "soft",
-                                        int_of(v, "Soft")));
+    json_array_append_new(
+        rl, json_pack("{s:s, s:I, s:I}", "type", type, "hard", int_of(v, "Hard"), "soft", int_of(v, "Soft")));
   }
 }
 
@@ -422,7 +435,8 @@ static void apply_linux(json_t *spec, const json_t *hc, bool privileged) {
   size_t i;
   json_t *v;
   bool have = false;
-  json_array_foreach(nss, i, v) have = have || strcmp(json_string_value(json_object_get(v, "type")) ?: "", "cgroup") == 0;
+  json_array_foreach(nss, i, v) have =
+      have || strcmp(json_string_value(json_object_get(v, "type")) ?: "", "cgroup") == 0;
   if (cgns && strcmp(cgns, "private") == 0 && !have) json_array_append_new(nss, json_pack("{s:s}", "type", "cgroup"));
   json_int_t oom = int_of(hc, "OomScoreAdj");
   if (oom) set_int(obj(spec, "process"), "oomScoreAdj", oom);

@@ -38,20 +38,53 @@
 
 /* every capability by number (linux/capability.h), for names and for "ALL" */
 static const char *const cap_names[] = {
-    "CAP_CHOWN",          "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",        "CAP_FSETID",
-    "CAP_KILL",           "CAP_SETGID",       "CAP_SETUID",          "CAP_SETPCAP",       "CAP_LINUX_IMMUTABLE",
-    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN",     "CAP_NET_RAW",       "CAP_IPC_LOCK",
-    "CAP_IPC_OWNER",      "CAP_SYS_MODULE",   "CAP_SYS_RAWIO",       "CAP_SYS_CHROOT",    "CAP_SYS_PTRACE",
-    "CAP_SYS_PACCT",      "CAP_SYS_ADMIN",    "CAP_SYS_BOOT",        "CAP_SYS_NICE",      "CAP_SYS_RESOURCE",
-    "CAP_SYS_TIME",       "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",         "CAP_LEASE",         "CAP_AUDIT_WRITE",
-    "CAP_AUDIT_CONTROL",  "CAP_SETFCAP",      "CAP_MAC_OVERRIDE",    "CAP_MAC_ADMIN",     "CAP_SYSLOG",
-    "CAP_WAKE_ALARM",     "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",     "CAP_PERFMON",       "CAP_BPF",
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
     "CAP_CHECKPOINT_RESTORE",
 };
 
 char *ctr_cap_normalize(const char *name) {
   _cleanup_free_ char *up = xstrdup(name);
-  for (char *p = up; *p; p++) *p = (char)toupper((unsigned char)*p);
+  for (char *p = up; *p; p++)
+    *p = (char)toupper((unsigned char)*p);
   if (strcmp(up, "ALL") == 0) return take_ptr(&up);
   char *full = strncmp(up, "CAP_", 4) == 0 ? xstrdup(up) : xasprintf("CAP_%s", up);
   for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
@@ -119,8 +152,10 @@ static json_t *convert_rule(const json_t *rule) {
   json_t *names = json_object_get(rule, "names");
   const char *one = json_string_value(json_object_get(rule, "name"));
   json_t *r = json_object();
-  if (json_is_array(names)) json_object_set_new(r, "names", json_deep_copy(names));
-  else json_object_set_new(r, "names", json_pack("[s]", one ? one : ""));
+  if (json_is_array(names))
+    json_object_set_new(r, "names", json_deep_copy(names));
+  else
+    json_object_set_new(r, "names", json_pack("[s]", one ? one : ""));
   json_object_set(r, "action", json_object_get(rule, "action"));
   static const char *const keep[] = {"errnoRet", "args"};
   for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
@@ -152,8 +187,9 @@ int ctr_seccomp_convert(const json_t *profile, const json_t *bounding, json_t **
   if (!def) return berr(err, EINVAL, "decoding seccomp profile failed: defaultAction is required");
   if (json_array_size(json_object_get(profile, "architectures")) > 0 &&
       json_array_size(json_object_get(profile, "archMap")) > 0)
-    return berr(err, EINVAL, "'architectures' and 'archMap' were specified in the seccomp profile, use either "
-                             "'architectures' or 'archMap'");
+    return berr(err, EINVAL,
+                "'architectures' and 'archMap' were specified in the seccomp profile, use either "
+                "'architectures' or 'archMap'");
   json_t *sc = json_pack("{s:s, s:o}", "defaultAction", def, "architectures", architectures(profile));
   static const char *const keep[] = {"defaultErrnoRet", "flags", "listenerPath", "listenerMetadata"};
   for (size_t i = 0; i < ARRAY_SIZE(keep); i++) {
@@ -168,8 +204,9 @@ int ctr_seccomp_convert(const json_t *profile, const json_t *bounding, json_t **
     if (json_object_get(rule, "name") && json_array_size(json_object_get(rule, "names")) > 0) {
       json_decref(calls);
       json_decref(sc);
-      return berr(err, EINVAL, "'name' and 'names' were specified in the seccomp profile, use either 'name' or "
-                               "'names'");
+      return berr(err, EINVAL,
+                  "'name' and 'names' were specified in the seccomp profile, use either 'name' or "
+                  "'names'");
     }
     if (rule_applies(rule, bounding)) json_array_append_new(calls, convert_rule(rule));
   }

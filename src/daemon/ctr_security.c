@@ -25,7 +25,8 @@ static int check_memory(const json_t *hc, struct berth_error **err) {
   if (mem == 0 && swap > 0)
     return berr(err, EINVAL, "You should always set the Memory limit when using Memoryswap limit, see usage");
   json_t *sw = json_object_get(hc, "MemorySwappiness");
-  if (json_is_integer(sw) && json_integer_value(sw) != -1 && (json_integer_value(sw) < 0 || json_integer_value(sw) > 100))
+  if (json_is_integer(sw) && json_integer_value(sw) != -1 &&
+      (json_integer_value(sw) < 0 || json_integer_value(sw) > 100))
     return berr(err, EINVAL, "Invalid value: %lld, valid memory swappiness range is 0-100",
                 (long long)json_integer_value(sw));
   if (res > 0 && res < MIN_MEMORY) return berr(err, EINVAL, "Minimum memory reservation allowed is 6MB");
@@ -73,7 +74,8 @@ static int check_cpu(const json_t *hc, struct berth_error **err) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   if (nano > 0 && period > 0)
     return berr(err, EINVAL, "Conflicting options: Nano CPUs and CPU Period cannot both be set");
-  if (nano > 0 && quota > 0) return berr(err, EINVAL, "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
+  if (nano > 0 && quota > 0)
+    return berr(err, EINVAL, "Conflicting options: Nano CPUs and CPU Quota cannot both be set");
   if (nano < 0 || nano > (json_int_t)ncpu * 1000000000LL)
     return berr(err, EINVAL, "Range of CPUs is from 0.01 to %ld.00, as there are only %ld CPUs available", ncpu, ncpu);
   if (period != 0 && (period < 1000 || period > 1000000))
@@ -93,7 +95,8 @@ static int check_caps(const json_t *hc, const char *field, struct berth_error **
     if (n) continue;
     /* Docker names the capability as normalized: upper case with the CAP_ prefix */
     _cleanup_free_ char *up = strncasecmp(s, "CAP_", 4) == 0 ? xstrdup(s) : xasprintf("CAP_%s", s);
-    for (char *p = up; *p; p++) *p = (char)toupper((unsigned char)*p);
+    for (char *p = up; *p; p++)
+      *p = (char)toupper((unsigned char)*p);
     return berr(err, EINVAL, "invalid %s: unknown capability: \"%s\"", field, up);
   }
   return 0;
@@ -113,7 +116,8 @@ static int check_security_opt(const char *opt, struct berth_error **err) {
   _cleanup_free_ char *key = xstrndup(opt, (size_t)(sep - opt));
   const char *v = sep + 1;
   if (strcmp(key, "no-new-privileges") == 0) {
-    static const char *const bools[] = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"};
+    static const char *const bools[] = {"1", "t", "T", "TRUE",  "true",  "True",
+                                        "0", "f", "F", "FALSE", "false", "False"};
     for (size_t i = 0; i < ARRAY_SIZE(bools); i++)
       if (strcmp(v, bools[i]) == 0) return 0;
   } else if (strcmp(key, "seccomp") == 0) {
@@ -141,9 +145,11 @@ static int check_sysctls(const json_t *hc, struct berth_error **err) {
   json_object_foreach((json_t *)json_object_get(hc, "Sysctls"), k, v) {
     if (!json_is_string(v)) return berr(err, EINVAL, "sysctl %s: the value must be a string", k);
     bool ok = strncmp(k, "fs.mqueue.", 10) == 0;
-    for (size_t i = 0; i < ARRAY_SIZE(ipc); i++) ok = ok || strcmp(k, ipc[i]) == 0;
+    for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+      ok = ok || strcmp(k, ipc[i]) == 0;
     if (strncmp(k, "net.", 4) == 0) {
-      if (net && strcmp(net, "host") == 0) return berr(err, EINVAL, "sysctl \"%s\" not allowed in host network namespace", k);
+      if (net && strcmp(net, "host") == 0)
+        return berr(err, EINVAL, "sysctl \"%s\" not allowed in host network namespace", k);
       ok = true;
     }
     if (!ok) return berr(err, EINVAL, "sysctl \"%s\" is not in a separate kernel namespace", k);
@@ -151,8 +157,9 @@ static int check_sysctls(const json_t *hc, struct berth_error **err) {
   return 0;
 }
 
-static const char *const ulimit_names[] = {"core",   "cpu",  "data",  "fsize",  "locks",  "memlock",    "msgqueue", "nice",
-                                           "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack", "as"};
+static const char *const ulimit_names[] = {"core",     "cpu",        "data",   "fsize", "locks", "memlock",
+                                           "msgqueue", "nice",       "nofile", "nproc", "rss",   "rtprio",
+                                           "rttime",   "sigpending", "stack",  "as"};
 
 static bool ulimit_known(const char *n) {
   for (size_t i = 0; i < ARRAY_SIZE(ulimit_names); i++)
@@ -183,7 +190,9 @@ static int check_lists(const json_t *hc, struct berth_error **err) {
   }
   const char *k;
   json_object_foreach((json_t *)json_object_get(hc, "Tmpfs"), k, v) {
-    if (k[0] != '/') return berr(err, EINVAL, "invalid mount config for type \"tmpfs\": invalid mount path: '%s' mount path must be absolute", k);
+    if (k[0] != '/')
+      return berr(err, EINVAL,
+                  "invalid mount config for type \"tmpfs\": invalid mount path: '%s' mount path must be absolute", k);
     if (!json_is_string(v)) return berr(err, EINVAL, "invalid tmpfs options for %s: must be a string", k);
   }
   return check_sysctls(hc, err);

@@ -239,6 +239,8 @@ int h_image_tag(struct req *r, struct reply *out, struct berth_error **err);
 int h_image_remove(struct req *r, struct reply *out, struct berth_error **err);
 int h_image_history(struct req *r, struct reply *out, struct berth_error **err);
 int h_images_prune(struct req *r, struct reply *out, struct berth_error **err);
+int h_ctrs_prune(struct req *r, struct reply *out, struct berth_error **err);
+int h_system_df(struct req *r, struct reply *out, struct berth_error **err);
 int h_images_save(struct req *r, struct reply *out, struct berth_error **err);
 int h_images_load(struct req *r, struct reply *out, struct berth_error **err);
 int h_commit(struct req *r, struct reply *out, struct berth_error **err);

@@ -9,12 +9,29 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static enum MHD_Result collect_changes(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
   char ***v = cls;
   if (strcmp(key, "changes") == 0 && value && *value) *v = strv_push(*v, value);
   return MHD_YES;
+}
+
+/* commit_freeze: pause or unpause id through the pause handlers (the runtime's cgroup freezer) */
+static int commit_freeze(struct req *r, const char *id, bool pause, struct berth_error **err) {
+  struct req pr = {.d = r->d, .nparams = 1, .param_names = {(char *)"id"}, .params = {(char *)id}};
+  struct reply rep = {0};
+  int rc = (pause ? h_ctr_pause : h_ctr_unpause)(&pr, &rep, err);
+  json_decref(rep.json);
+  buf_free(&rep.body);
+  return rc;
+}
+
+/* wants_pause: ?pause= is true unless given as 0/false (the API's default is true) */
+static bool wants_pause(struct req *r) {
+  const char *p = req_query(r, "pause");
+  return !p || !(strcmp(p, "0") == 0 || strcasecmp(p, "false") == 0);
 }
 
 int h_commit(struct req *r, struct reply *out, struct berth_error **err) {
@@ -44,7 +61,12 @@ int h_commit(struct req *r, struct reply *out, struct berth_error **err) {
                                 .author = req_query(r, "author"),
                                 .repo_tag = repo_tag};
   _cleanup_free_ char *id = NULL;
+  /* commit -p (the default): the processes stand still while their files are read */
+  bool paused = wants_pause(r) && strcmp(c->status, "running") == 0;
+  if (paused && (rc = commit_freeze(r, c->id, true, err)) < 0) return rc;
   rc = image_commit(r->d->images, &o, &id, err);
+  _cleanup_berr_ struct berth_error *uerr = NULL;
+  if (paused && commit_freeze(r, c->id, false, rc < 0 ? &uerr : err) < 0 && rc == 0) rc = -EIO;
   if (rc < 0) return rc;
   out->status = 201;
   out->json = json_pack("{s:s}", "Id", id);

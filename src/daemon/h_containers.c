@@ -194,7 +194,10 @@ int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
     bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "restarting") == 0;
     if (!all && !up && !(filters && json_object_get(filters, "status"))) continue;
     if (filters && !filter_match(filters, list[i])) continue;
-    json_array_append_new(out->json, ctr_summary_json(list[i], now));
+    json_t *sj = ctr_summary_json(list[i], now);
+    _cleanup_free_ char *cdir = ctr_dir(r->d, list[i]->id);
+    json_object_set_new(sj, "Mounts", vol_mounts_json(cdir));
+    json_array_append_new(out->json, sj);
   }
   store_container_list_free(list);
   return 0;

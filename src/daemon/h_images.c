@@ -41,6 +41,7 @@ int h_images_create(struct req *r, struct reply *out, struct berth_error **err) 
   _cleanup_free_ char *id = NULL;
   int rc = image_import(r->d->images, r->body_fd, repo_tag, req_query(r, "message"), changes, &id, err);
   if (rc < 0) return rc;
+  events_emit(r->d, "image", "import", id, json_pack("{s:s}", "name", repo_tag ? repo_tag : id));
   /* Docker's import answers with a JSON progress stream whose last message is the image id */
   buf_puts(&out->body, "{\"status\":");
   buf_json_string(&out->body, id, strlen(id));
@@ -68,6 +69,9 @@ int h_image_tag(struct req *r, struct reply *out, struct berth_error **err) {
   if (!repo || !*repo) return berr(err, EINVAL, "repository name must be given (repo=)");
   int rc = image_tag(r->d->images, req_param(r, "name"), repo, req_query(r, "tag"), err);
   if (rc < 0) return rc;
+  const char *tag = req_query(r, "tag");
+  events_emit(r->d, "image", "tag", req_param(r, "name"),
+              json_pack("{s:s+++}", "name", repo, tag && *tag ? ":" : "", tag && *tag ? tag : "", ""));
   out->status = 201;
   return 0;
 }
@@ -93,7 +97,16 @@ static int open_tmp(struct req *r, struct berth_error **err) {
 }
 
 int h_image_remove(struct req *r, struct reply *out, struct berth_error **err) {
-  return image_remove(r->d->images, req_param(r, "name"), req_query_bool(r, "force", false), &out->json, err);
+  int rc = image_remove(r->d->images, req_param(r, "name"), req_query_bool(r, "force", false), &out->json, err);
+  size_t i;
+  json_t *v;
+  json_array_foreach(rc == 0 ? out->json : NULL, i, v) {
+    const char *untagged = json_string_value(json_object_get(v, "Untagged"));
+    const char *deleted = json_string_value(json_object_get(v, "Deleted"));
+    if (untagged) events_emit(r->d, "image", "untag", untagged, json_pack("{s:s}", "name", untagged));
+    if (deleted) events_emit(r->d, "image", "delete", deleted, json_pack("{s:s}", "name", deleted));
+  }
+  return rc;
 }
 
 int h_image_history(struct req *r, struct reply *out, struct berth_error **err) {
@@ -125,6 +138,7 @@ int h_images_save(struct req *r, struct reply *out, struct berth_error **err) {
     close(fd);
     return rc;
   }
+  for (char **n = names; *n; n++) events_emit(r->d, "image", "save", *n, json_pack("{s:s}", "name", *n));
   return tmpfile_response(r, fd, out, err);
 }
 
@@ -136,6 +150,9 @@ int h_images_load(struct req *r, struct reply *out, struct berth_error **err) {
   json_t *v;
   /* Docker's JSON message stream: one {"stream": "Loaded image: x\n"} per image */
   json_array_foreach(lines, i, v) {
+    const char *what = json_string_value(v) ? json_string_value(v) : "";
+    const char *colon = strstr(what, ": ");
+    events_emit(r->d, "image", "load", colon ? colon + 2 : what, json_pack("{s:s}", "name", colon ? colon + 2 : what));
     _cleanup_free_ char *line = xasprintf("%s\n", json_string_value(v) ? json_string_value(v) : "");
     buf_puts(&out->body, "{\"stream\":");
     buf_json_string(&out->body, line, strlen(line));

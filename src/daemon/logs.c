@@ -28,8 +28,114 @@ static bool in_window(const struct log_opts *o, const json_t *j) {
   return ns >= o->since_ns && (!o->until_ns || ns <= o->until_ns);
 }
 
+static int hexval(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static long hex4(const char *p, const char *end) {
+  if (end - p < 4) return -1;
+  long v = 0;
+  for (int i = 0; i < 4; i++) {
+    int h = hexval(p[i]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+static void put_utf8(struct buf *out, long cp) {
+  char u[4];
+  size_t n;
+  if (cp < 0x80) u[0] = (char)cp, n = 1;
+  else if (cp < 0x800) u[0] = (char)(0xC0 | (cp >> 6)), u[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+  else if (cp < 0x10000)
+    u[0] = (char)(0xE0 | (cp >> 12)), u[1] = (char)(0x80 | ((cp >> 6) & 0x3F)), u[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
+  else
+    u[0] = (char)(0xF0 | (cp >> 18)), u[1] = (char)(0x80 | ((cp >> 12) & 0x3F)), u[2] = (char)(0x80 | ((cp >> 6) & 0x3F)),
+    u[3] = (char)(0x80 | (cp & 0x3F)), n = 4;
+  buf_append(out, u, n);
+}
+
+/* unescape: a JSON string's body from p (after its opening quote) into out; the position after
+ * the closing quote, or NULL when the text is not one berth-shim writes */
+static const char *unescape(const char *p, const char *end, struct buf *out) {
+  static const char simple[][2] = {{'"', '"'}, {'\\', '\\'}, {'/', '/'}, {'b', '\b'}, {'f', '\f'}, {'n', '\n'}, {'r', '\r'}, {'t', '\t'}};
+  while (p < end) {
+    const char *q = p;
+    while (q < end && *q != '"' && *q != '\\') q++;
+    buf_append(out, p, (size_t)(q - p));
+    if (q >= end) return NULL;
+    if (*q == '"') return q + 1;
+    if (q + 1 >= end) return NULL;
+    char c = q[1];
+    p = q + 2;
+    bool done = false;
+    for (size_t i = 0; i < ARRAY_SIZE(simple) && !done; i++)
+      if (simple[i][0] == c) buf_putc(out, simple[i][1]), done = true;
+    if (done) continue;
+    if (c != 'u') return NULL;
+    long cp = hex4(p, end);
+    if (cp < 0) return NULL;
+    p += 4;
+    if (cp >= 0xD800 && cp < 0xDC00 && end - p >= 6 && p[0] == '\\' && p[1] == 'u') {
+      long lo = hex4(p + 2, end);
+      if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00), p += 6;
+    }
+    put_utf8(out, cp);
+  }
+  return NULL;
+}
+
+static bool in_window_ts(const struct log_opts *o, const char *t) {
+  if (!o->since_ns && !o->until_ns) return true;
+  struct timespec ts;
+  if (time_parse_rfc3339(t, &ts) < 0) return true;
+  int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  return ns >= o->since_ns && (!o->until_ns || ns <= o->until_ns);
+}
+
+/* emit_fast: the shim's own line shape {"log":"..","stream":"stdout","time":".."} decoded without
+ * building a JSON tree (reading logs back is dominated by this); -1 when the line has another shape */
+static int emit_fast(const struct log_opts *o, const char *line, size_t len, struct buf *b) {
+  static const char head[] = "{\"log\":\"", mid[] = ",\"stream\":\"", tm[] = "\",\"time\":\"";
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  const char *end = line + len;
+  if (len < sizeof(head) || memcmp(line, head, sizeof(head) - 1) != 0) return -1;
+  struct buf text = {0};
+  const char *p = unescape(line + sizeof(head) - 1, end, &text);
+  int r = -1;
+  if (p && (size_t)(end - p) > sizeof(mid) + 6 + sizeof(tm) && memcmp(p, mid, sizeof(mid) - 1) == 0) {
+    p += sizeof(mid) - 1;
+    enum api_stream s = memcmp(p, "stderr", 6) == 0 ? API_STREAM_STDERR : API_STREAM_STDOUT;
+    const char *t = p + 6;
+    if ((memcmp(p, "stdout", 6) == 0 || memcmp(p, "stderr", 6) == 0) && memcmp(t, tm, sizeof(tm) - 1) == 0) {
+      t += sizeof(tm) - 1;
+      const char *te = memchr(t, '"', (size_t)(end - t));
+      char ts[64];
+      if (te && te - t < (ptrdiff_t)sizeof(ts) && te + 2 == end && te[1] == '}') {
+        memcpy(ts, t, (size_t)(te - t));
+        ts[te - t] = '\0';
+        bool want = ((s == API_STREAM_STDOUT && o->out) || (s == API_STREAM_STDERR && o->err)) && in_window_ts(o, ts);
+        if (want) {
+          struct buf msg = {0};
+          if (o->timestamps) buf_printf(&msg, "%s ", ts);
+          buf_append(&msg, text.p ? text.p : "", text.len);
+          if (o->tty) buf_append(b, msg.p, msg.len);
+          else api_frame_append(b, s, msg.p, msg.len);
+          buf_free(&msg);
+        }
+        r = want;
+      }
+    }
+  }
+  buf_free(&text);
+  return r;
+}
+
 /* emit: one json-file line in the reply's shape; false when it is not for us */
 static bool emit(const struct log_opts *o, const char *line, size_t len, struct buf *b) {
+  int fast = emit_fast(o, line, len, b);
+  if (fast >= 0) return fast;
   json_t *j = json_loadb(line, len, 0, NULL);
   if (!j) return false;
   const char *stream = json_string_value(json_object_get(j, "stream"));

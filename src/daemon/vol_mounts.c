@@ -56,6 +56,16 @@ static int parse_mode(const char *spec, struct vol_bind *b, struct berth_error *
   return 0;
 }
 
+/* mode_valid: every comma-separated part is a mode -v knows (docker: "/data:ro" is DST:MODE) */
+static bool mode_valid(const char *mode) {
+  _cleanup_free_ char *copy = xstrdup(mode);
+  for (char *save = NULL, *m = strtok_r(copy, ",", &save); m; m = strtok_r(NULL, ",", &save))
+    if (strcmp(m, "ro") != 0 && strcmp(m, "rw") != 0 && strcmp(m, "nocopy") != 0 &&
+        !in_list(m, propagations, ARRAY_SIZE(propagations)) && !in_list(m, ignored_modes, ARRAY_SIZE(ignored_modes)))
+      return false;
+  return true;
+}
+
 /* clean_dst: strip trailing slashes ("/data/" is "/data") */
 static void clean_dst(char *p) {
   size_t n = strlen(p);
@@ -73,17 +83,23 @@ int vol_bind_parse(const char *spec, struct vol_bind *out, struct berth_error **
     if (p) *p++ = '\0';
   }
   if (n == 0 || n > 3 || !*parts[0] || (n >= 2 && !*parts[1])) return berr(err, EINVAL, "invalid volume specification: '%s'", spec);
+  if (n == 2 && parts[1][0] != '/' && mode_valid(parts[1])) { /* "/data:ro": an anonymous volume with a mode */
+    parts[2] = parts[1];
+    parts[1] = parts[0];
+    parts[0] = NULL;
+    n = 3;
+  }
   char *dst = n == 1 ? parts[0] : parts[1];
   if (dst[0] != '/')
     return berr(err, EINVAL, "invalid volume specification: '%s': invalid mount config for type \"%s\": invalid mount path: '%s' mount path must be absolute",
-                spec, n == 1 || parts[0][0] != '/' ? "volume" : "bind", dst);
+                spec, n == 1 || !parts[0] || parts[0][0] != '/' ? "volume" : "bind", dst);
   out->dst = xstrdup(dst);
   clean_dst(out->dst);
   if (strcmp(out->dst, "/") == 0) {
     vol_bind_clear(out);
     return berr(err, EINVAL, "invalid volume specification: '%s': invalid mount config: destination can't be '/'", spec);
   }
-  out->src = n == 1 ? NULL : xstrdup(parts[0]);
+  out->src = n == 1 || !parts[0] ? NULL : xstrdup(parts[0]);
   out->is_volume = !out->src || out->src[0] != '/';
   out->mode = xstrdup(n == 3 ? parts[2] : "");
   if (out->src && !out->is_volume) clean_dst(out->src);

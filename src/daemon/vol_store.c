@@ -7,7 +7,9 @@
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
 #include "daemon/volumes.h"
+#include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -209,7 +211,12 @@ int vol_remove(struct daemon *d, const char *name, bool force, struct berth_erro
     }
     return r;
   }
-  return remove_locked(d, c.db, name, err);
+  /* one write transaction: a container cannot start using the volume between the check and the delete */
+  if ((r = store_begin(c.db, err)) < 0) return r;
+  r = remove_locked(d, c.db, name, err);
+  if (r == 0) return store_commit(c.db, err);
+  store_rollback(c.db);
+  return r;
 }
 
 /* dir_size: bytes under path (SpaceReclaimed) */

@@ -196,6 +196,42 @@ static int change_cmp(const void *a, const void *b) {
   return strcmp(((const struct layer_change *)a)->path, ((const struct layer_change *)b)->path);
 }
 
+/* the files the runtime bind-mounts over (Docker keeps their placeholders in a hidden init layer):
+ * never a change of the container's own */
+static const char *const mount_placeholders[] = {"/etc/hostname", "/etc/hosts", "/etc/resolv.conf"};
+#define PLACEHOLDER_DIR "/etc"
+
+static bool is_placeholder(const struct layer_change *ch) {
+  if (ch->kind == LAYER_CHANGE_DELETED) return false;
+  for (size_t i = 0; i < ARRAY_SIZE(mount_placeholders); i++)
+    if (strcmp(ch->path, mount_placeholders[i]) == 0) return true;
+  return false;
+}
+
+/* hide_placeholders: drop the placeholders, and /etc when they were its only change (made or
+ * touched only to hold them); c is sorted */
+static void hide_placeholders(struct collect *c) {
+  size_t w = 0, dir = SIZE_MAX;
+  bool hid = false, other = false;
+  size_t dlen = strlen(PLACEHOLDER_DIR);
+  for (size_t i = 0; i < c->n; i++) {
+    struct layer_change *ch = &c->v[i];
+    if (is_placeholder(ch)) {
+      free(ch->path);
+      hid = true;
+      continue;
+    }
+    if (strcmp(ch->path, PLACEHOLDER_DIR) == 0) dir = w;
+    else if (strncmp(ch->path, PLACEHOLDER_DIR "/", dlen + 1) == 0) other = true;
+    c->v[w++] = *ch;
+  }
+  c->n = w;
+  if (!hid || other || dir == SIZE_MAX || c->v[dir].kind == LAYER_CHANGE_DELETED || c->v[dir].opaque) return;
+  free(c->v[dir].path);
+  memmove(&c->v[dir], &c->v[dir + 1], (c->n - dir - 1) * sizeof(*c->v));
+  c->n--;
+}
+
 int layer_changes(struct image_store *is, const char *ctr_dir, char *const *chain_ids, struct layer_change **out,
                   size_t *n, char **new_root, struct berth_error **err) {
   struct collect c = {0};
@@ -209,6 +245,7 @@ int layer_changes(struct image_store *is, const char *ctr_dir, char *const *chai
     return r;
   }
   if (c.n) qsort(c.v, c.n, sizeof(*c.v), change_cmp);
+  hide_placeholders(&c);
   *out = c.v;
   *n = c.n;
   return 0;

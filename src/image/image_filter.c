@@ -136,12 +136,11 @@ int image_list_json_filtered(struct image_store *is, int all, json_t *filters, j
   return 0;
 }
 
-int image_prune(struct image_store *is, int all, json_t **out, struct berth_error **err) {
+/* prune_pass: one round over the images; a parent becomes removable once its children are gone */
+static int prune_pass(struct image_store *is, int all, json_t *deleted, int64_t *reclaimed, struct berth_error **err) {
   struct store_image **v = NULL;
   int r = store_image_list(is->st, &v, err);
   if (r < 0) return r;
-  json_t *deleted = json_array();
-  int64_t reclaimed = 0;
   for (size_t i = 0; v[i]; i++) {
     if (!all && v[i]->tags && v[i]->tags[0]) continue; /* default: only dangling images */
     _cleanup_free_ char *running = NULL, *stopped = NULL;
@@ -153,9 +152,25 @@ int image_prune(struct image_store *is, int all, json_t **out, struct berth_erro
     json_t *x;
     json_array_foreach(items, k, x) json_array_append(deleted, x);
     json_decref(items);
-    reclaimed += v[i]->size;
+    *reclaimed += v[i]->size;
   }
   store_image_list_free(v);
+  return 0;
+}
+
+int image_prune(struct image_store *is, int all, json_t **out, struct berth_error **err) {
+  json_t *deleted = json_array();
+  int64_t reclaimed = 0;
+  size_t before;
+  int r;
+  do {
+    before = json_array_size(deleted);
+    r = prune_pass(is, all, deleted, &reclaimed, err);
+  } while (r == 0 && json_array_size(deleted) > before);
+  if (r < 0) {
+    json_decref(deleted);
+    return r;
+  }
   *out = json_pack("{s:o, s:I}", "ImagesDeleted", json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()),
                    "SpaceReclaimed", (json_int_t)reclaimed);
   return 0;

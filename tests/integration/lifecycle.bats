@@ -169,6 +169,10 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' shimkill)\" = exited ]"
   run $BERTH inspect -f '{{.State.ExitCode}}|{{.State.Error}}' shimkill
   assert_match "$output" '^255\|.+'
+  # its process went with it and it can start again
+  run timeout 20 $BERTH start shimkill
+  assert_status 0
+  assert_eq "$(status_of shimkill)" running
   run timeout 20 $BERTH rm -f shimkill
   assert_status 0
 }
@@ -190,7 +194,7 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   n2=$($BERTH logs lr1 | wc -l)
   [ "$n2" -gt "$n1" ] || fail "logs did not continue ($n1 -> $n2)"
   echo hello-attach >"$BERTH_DIR/attach.in"
-  run timeout 5 $BERTH attach lr3 <"$BERTH_DIR/attach.in"
+  run timeout -s KILL 5 $BERTH attach lr3 <"$BERTH_DIR/attach.in"
   assert_has "$output" hello-attach
   $BERTH stop -t 1 lr1
   assert_eq "$(status_of lr1)" exited

@@ -178,3 +178,47 @@ for m in json.load(sys.stdin)[0]["Mounts"]:
   run api GET /volumes/v1
   assert_line "$output" "HTTP 404"
 }
+
+@test "--mount type=bind|volume|tmpfs (HostConfig.Mounts)" {
+  hd="$BATS_TEST_TMPDIR/m"
+  mkdir -p "$hd"
+  echo mf >"$hd/f"
+  run $BERTH run --rm --mount type=bind,source="$hd",target=/m,readonly busybox sh -c 'cat /m/f; touch /m/x'
+  assert_status 1
+  assert_has "$output" "mf"
+  assert_has "$output" "Read-only file system"
+  run $BERTH run --rm --mount type=bind,src="$BATS_TEST_TMPDIR/nope",dst=/m busybox true
+  assert_status 125
+  assert_has "$output" "bind source path does not exist: $BATS_TEST_TMPDIR/nope"
+  run $BERTH run --name mt --mount type=tmpfs,target=/t,tmpfs-size=1m,tmpfs-mode=1770 \
+    --mount source=mv1,target=/v --mount type=volume,target=/anon busybox sh -c 'grep " /t " /proc/mounts; stat -c %a /t'
+  assert_status 0
+  assert_has "$output" "size=1024k"
+  assert_line "$output" 1770
+  assert_eq "$(mounts mt)" "tmpfs  /t true -"$'\n'"volume $BERTH_DIR/data/volumes/mv1/_data /v true -"$'\n'"volume $($BERTH inspect -f '{{(index .Mounts 2).Source}}' mt) /anon true -"
+  run $BERTH run --rm --mount type=nfs,target=/x busybox true
+  assert_status 125
+  assert_has "$output" "not supported"
+  $BERTH rm -v mt >/dev/null
+  $BERTH volume rm mv1 >/dev/null
+}
+
+@test "volume ls --filter dangling/name/label, volume prune, ps Mounts" {
+  $BERTH volume create --label tier=db fv1 >/dev/null
+  $BERTH run --name fu1 -v fv1:/x busybox true
+  $BERTH run --name fu2 -v /an2 busybox true
+  an=$($BERTH inspect -f '{{(index .Mounts 0).Name}}' fu2)
+  $BERTH rm fu2 >/dev/null
+  assert_eq "$($BERTH volume ls -q -f dangling=true)" "$an"
+  assert_eq "$($BERTH volume ls -q -f label=tier=db)" fv1
+  assert_eq "$($BERTH volume ls -q -f name=fv)" fv1
+  assert_eq "$($BERTH ps -a --filter name=fu1 --format '{{.Mounts}}')" fv1
+  run $BERTH volume prune -f
+  assert_status 0
+  assert_line "$output" "$an"
+  assert_line "$output" "Total reclaimed space: 0B"
+  $BERTH rm fu1 >/dev/null
+  run $BERTH volume prune -a -f
+  assert_line "$output" fv1
+  assert_eq "$($BERTH volume ls -q)" ""
+}

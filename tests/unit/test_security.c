@@ -59,7 +59,8 @@ static void test_adapt_defaults(void **state) {
 
 static void test_cap_normalize(void **state) {
   (void)state;
-  _cleanup_free_ char *a = ctr_cap_normalize("net_admin"), *b = ctr_cap_normalize("CAP_chown"), *c = ctr_cap_normalize("all");
+  _cleanup_free_ char *a = ctr_cap_normalize("net_admin"), *b = ctr_cap_normalize("CAP_chown"),
+                      *c = ctr_cap_normalize("all");
   assert_string_equal(a, "CAP_NET_ADMIN");
   assert_string_equal(b, "CAP_CHOWN");
   assert_string_equal(c, "ALL");
@@ -69,7 +70,8 @@ static void test_cap_normalize(void **state) {
 static bool has_name(json_t *sc, const char *name) {
   size_t i, j;
   json_t *rule, *n;
-  json_array_foreach(json_object_get(sc, "syscalls"), i, rule) json_array_foreach(json_object_get(rule, "names"), j, n) {
+  json_array_foreach(json_object_get(sc, "syscalls"), i, rule)
+      json_array_foreach(json_object_get(rule, "names"), j, n) {
     if (strcmp(json_string_value(n), name) == 0) return true;
   }
   return false;
@@ -112,12 +114,14 @@ static json_t *spec_for(const char *hc_text) {
 
 static void test_apply(void **state) {
   (void)state;
-  _cleanup_json_ json_t *s = spec_for("{\"CapDrop\":[\"ALL\"],\"CapAdd\":[\"chown\"],\"SecurityOpt\":[\"no-new-privileges\"],"
-                                       "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":100,\"Hard\":200}],"
-                                       "\"Tmpfs\":{\"/run\":\"rw,exec,size=64m\"},\"NanoCpus\":1500000000,"
-                                       "\"PidsLimit\":10,\"ShmSize\":134217728,\"CgroupnsMode\":\"private\"}");
+  _cleanup_json_ json_t *s =
+      spec_for("{\"CapDrop\":[\"ALL\"],\"CapAdd\":[\"chown\"],\"SecurityOpt\":[\"no-new-privileges\"],"
+               "\"Ulimits\":[{\"Name\":\"nofile\",\"Soft\":100,\"Hard\":200}],"
+               "\"Tmpfs\":{\"/run\":\"rw,exec,size=64m\"},\"NanoCpus\":1500000000,"
+               "\"PidsLimit\":10,\"ShmSize\":134217728,\"CgroupnsMode\":\"private\"}");
   json_t *proc = json_object_get(s, "process"), *lx = json_object_get(s, "linux");
-  _cleanup_free_ char *caps = json_dumps(json_object_get(json_object_get(proc, "capabilities"), "effective"), JSON_COMPACT);
+  _cleanup_free_ char *caps =
+      json_dumps(json_object_get(json_object_get(proc, "capabilities"), "effective"), JSON_COMPACT);
   assert_string_equal(caps, "[\"CAP_CHOWN\"]");
   assert_true(json_is_true(json_object_get(proc, "noNewPrivileges")));
   assert_non_null(json_object_get(lx, "seccomp"));
@@ -127,7 +131,9 @@ static void test_apply(void **state) {
   assert_int_equal(json_integer_value(json_object_get(cpu, "quota")), 150000);
   assert_int_equal(json_integer_value(json_object_get(cpu, "period")), 100000);
   _cleanup_free_ char *mounts = json_dumps(json_object_get(s, "mounts"), JSON_COMPACT);
-  assert_non_null(strstr(mounts, "\"destination\":\"/run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"nodev\",\"rprivate\",\"rw\",\"exec\",\"size=64m\"]"));
+  assert_non_null(strstr(mounts, "\"destination\":\"/"
+                                 "run\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\",\"nodev\","
+                                 "\"rprivate\",\"rw\",\"exec\",\"size=64m\"]"));
   assert_non_null(strstr(mounts, "size=131072k"));
   _cleanup_free_ char *ns = json_dumps(json_object_get(lx, "namespaces"), JSON_COMPACT);
   assert_non_null(strstr(ns, "\"cgroup\""));
@@ -143,8 +149,8 @@ static void test_apply(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_refusals),       cmocka_unit_test(test_adapt_defaults),
-      cmocka_unit_test(test_cap_normalize),  cmocka_unit_test(test_default_profile_by_caps),
+      cmocka_unit_test(test_refusals),      cmocka_unit_test(test_adapt_defaults),
+      cmocka_unit_test(test_cap_normalize), cmocka_unit_test(test_default_profile_by_caps),
       cmocka_unit_test(test_apply),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,9 @@
 #include <unistd.h>
 #include "common/fs.h"
 #include "common/xalloc.h"
+#include "daemon/daemon.h"
 #include "daemon/volumes.h"
+#include <errno.h>
 #include "runtime/spec.h"
 
 static void parse_ok(const char *spec, const char *src, const char *dst, bool is_volume, bool rw, const char *prop) {
@@ -42,6 +44,7 @@ static void test_parse(void **state) {
   parse_ok("/h:/c:rw,z", "/h", "/c", false, true, "rprivate");
   parse_ok("data:/var/lib/data", "data", "/var/lib/data", true, true, NULL);
   parse_ok("data:/d:ro,nocopy", "data", "/d", true, false, NULL);
+  parse_ok("/data:ro", NULL, "/data", true, false, NULL);
   parse_bad("/h:relative", "mount path must be absolute");
   parse_bad("/h:/", "destination can't be '/'");
   parse_bad("/h:/c:ro,rw", "invalid mode");
@@ -88,7 +91,48 @@ static void test_spec(void **state) {
   json_decref(empty);
 }
 
+/* the volume store on a real database: create (named, anonymous, again), get, list, remove, prune */
+static void test_store(void **state) {
+  (void)state;
+  char tmpl[] = "/tmp/test_volume.XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  struct daemon d = {0};
+  d.cfg.data_root = tmpl;
+  _cleanup_free_ char *db = path_join(tmpl, "berth.db");
+  struct berth_error *err = NULL;
+  assert_int_equal(store_open(db, &d.store, &err), 0);
+  json_t *v = NULL;
+  assert_int_equal(vol_create(&d, "data1", NULL, NULL, &v, &err), 0);
+  assert_string_equal(json_string_value(json_object_get(v, "Driver")), "local");
+  _cleanup_free_ char *mp = path_join(tmpl, "volumes/data1/_data");
+  assert_string_equal(json_string_value(json_object_get(v, "Mountpoint")), mp);
+  assert_int_equal(access(mp, F_OK), 0);
+  json_decref(v);
+  assert_int_equal(vol_create(&d, "data1", NULL, NULL, NULL, &err), 0); /* again: fine */
+  assert_int_equal(vol_create(&d, NULL, NULL, NULL, &v, &err), 0);
+  assert_int_equal(strlen(json_string_value(json_object_get(v, "Name"))), 64);
+  assert_non_null(json_object_get(json_object_get(v, "Labels"), "com.docker.volume.anonymous"));
+  json_decref(v);
+  assert_int_equal(vol_create(&d, "bad/name", NULL, NULL, NULL, &err), -EINVAL);
+  berr_clear(&err);
+  assert_int_equal(vol_list(&d, &v, &err), 0);
+  assert_int_equal(json_array_size(v), 2);
+  json_decref(v);
+  assert_int_equal(vol_prune(&d, false, &v, &err), 0); /* the anonymous one only */
+  assert_int_equal(json_array_size(json_object_get(v, "VolumesDeleted")), 1);
+  json_decref(v);
+  assert_int_equal(vol_get(&d, "nosuch", &v, &err), -ENOENT);
+  assert_non_null(strstr(berr_msg(err), "no such volume"));
+  berr_clear(&err);
+  assert_int_equal(vol_remove(&d, "nosuch", true, &err), 0);
+  assert_int_equal(vol_remove(&d, "data1", false, &err), 0);
+  assert_int_equal(access(mp, F_OK), -1);
+  store_close(d.store);
+  rm_rf(tmpl, NULL);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse), cmocka_unit_test(test_spec)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_parse), cmocka_unit_test(test_spec),
+                                     cmocka_unit_test(test_store)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,139 @@
+/* h_prune.c - disk usage and cleanup: GET /system/df and POST /containers/prune */
+#include "common/timeutil.h"
+#include "common/xalloc.h"
+#include "daemon/daemon.h"
+#include "image/image.h"
+#include "common/strv.h"
+#include "store/store_image.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DU_MAX_DEPTH 256
+
+/* du_at: bytes of the regular files and links under dirfd (directories count nothing, like
+ * Docker's SizeRw); whiteouts are character devices and count nothing either */
+static int64_t du_at(int dirfd, int depth) {
+  if (depth > DU_MAX_DEPTH) return 0;
+  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  _cleanup_closedir_ DIR *d = fdopendir(fd);
+  if (!d) {
+    close(fd);
+    return 0;
+  }
+  int64_t total = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    struct stat st;
+    if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
+    if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) total += st.st_size;
+    if (!S_ISDIR(st.st_mode)) continue;
+    _cleanup_close_ int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub >= 0) total += du_at(sub, depth + 1);
+  }
+  return total;
+}
+
+/* ctr_size_rw: the size of a container's writable layer (overlay: upper, vfs: its whole copy) */
+static int64_t ctr_size_rw(struct daemon *d, const char *id) {
+  _cleanup_free_ char *dir = ctr_dir(d, id);
+  static const char *const names[] = {"upper", "diff"};
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+    _cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
+    _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) return du_at(fd, 0);
+  }
+  return 0;
+}
+
+static bool ctr_stopped(const struct store_container *c) {
+  static const char *const states[] = {"created", "exited", "dead"};
+  for (size_t i = 0; i < ARRAY_SIZE(states); i++)
+    if (strcmp(c->status, states[i]) == 0) return true;
+  return false;
+}
+
+int h_ctrs_prune(struct req *r, struct reply *out, struct berth_error **err) {
+  const char *f = req_query(r, "filters");
+  if (f && strcmp(f, "{}") != 0 && *f) return berr(err, ENOTSUP, "filters for container prune are not supported yet");
+  struct store_container **list = NULL;
+  int rc = store_container_list(r->d->store, &list, err);
+  if (rc < 0) return rc;
+  json_t *deleted = json_array();
+  int64_t reclaimed = 0;
+  for (size_t i = 0; list[i]; i++) {
+    if (!ctr_stopped(list[i])) continue;
+    int64_t size = ctr_size_rw(r->d, list[i]->id);
+    _cleanup_berr_ struct berth_error *e = NULL;
+    if (ctr_remove(r->d, list[i]->id, false, &e) < 0) continue; /* started meanwhile: kept */
+    json_array_append_new(deleted, json_string(list[i]->id));
+    reclaimed += size;
+  }
+  store_container_list_free(list);
+  out->json = json_pack("{s:o, s:I}", "ContainersDeleted",
+                        json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()), "SpaceReclaimed",
+                        (json_int_t)reclaimed);
+  return 0;
+}
+
+/* df_containers: GET /containers/json?all=1&size=1 entries; counts each image's users in uses */
+static json_t *df_containers(struct daemon *d, json_t *uses, struct berth_error **err) {
+  struct store_container **list = NULL;
+  if (store_container_list(d->store, &list, err) < 0) return NULL;
+  json_t *arr = json_array();
+  int64_t now = time_now_ns();
+  for (size_t i = 0; list[i]; i++) {
+    json_t *sj = ctr_summary_json(list[i], now);
+    json_object_set_new(sj, "SizeRw", json_integer(ctr_size_rw(d, list[i]->id)));
+    json_object_set_new(sj, "SizeRootFs", json_integer(0));
+    json_object_set_new(sj, "Mounts", json_array());
+    json_array_append_new(arr, sj);
+    json_t *n = json_object_get(uses, list[i]->image_id);
+    json_object_set_new(uses, list[i]->image_id, json_integer(n ? json_integer_value(n) + 1 : 1));
+  }
+  store_container_list_free(list);
+  return arr;
+}
+
+/* layers_size: every layer once, however many images share it */
+static int64_t layers_size(struct daemon *d) {
+  _cleanup_strv_ char **ids = NULL;
+  if (store_layer_ids(d->store, &ids, NULL) < 0) return 0;
+  int64_t total = 0;
+  for (size_t i = 0; ids && ids[i]; i++) {
+    int64_t size = 0;
+    if (store_layer_get(d->store, ids[i], &size, NULL) == 0) total += size;
+  }
+  return total;
+}
+
+int h_system_df(struct req *r, struct reply *out, struct berth_error **err) {
+  _cleanup_json_ json_t *uses = json_object();
+  json_t *ctrs = df_containers(r->d, uses, err);
+  if (!ctrs) return -EIO;
+  json_t *imgs = NULL;
+  int rc = image_list_json(r->d->images, 0, &imgs, err);
+  if (rc < 0) {
+    json_decref(ctrs);
+    return rc;
+  }
+  size_t i;
+  json_t *img;
+  json_array_foreach(imgs, i, img) {
+    json_t *n = json_object_get(uses, json_string_value(json_object_get(img, "Id")));
+    json_object_set_new(img, "Containers", json_integer(n ? json_integer_value(n) : 0));
+  }
+  int64_t layers = layers_size(r->d);
+  json_array_foreach(ctrs, i, img) {
+    json_t *sz = json_object_get(img, "SizeRw");
+    json_object_set_new(img, "SizeRootFs", json_integer(json_integer_value(sz)));
+  }
+  out->json = json_pack("{s:I, s:o, s:o, s:[], s:[]}", "LayersSize", (json_int_t)layers, "Images", imgs,
+                        "Containers", ctrs, "Volumes", "BuildCache");
+  return 0;
+}
