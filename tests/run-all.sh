@@ -5,6 +5,7 @@
 #   BUILD_DIR   meson build directory (default: build, relative to the repository)
 #   MESON_ARGS  extra arguments for `meson setup` when the build directory is made
 #   BATS_FILE_TIMEOUT  seconds one .bats file may take (default 900)
+#   SANITIZE=1  also run the unit tests and cli.bats from an ASan/UBSan build (build-asan)
 # Prints each suite's output, then "N skipped" when something was skipped, and ends with
 # exactly one line "N passed, N failed". Exits 1 when anything failed.
 # The acceptance suite (/work/shared/acceptance or $ACCEPTANCE_DIR) is run separately.
@@ -42,14 +43,9 @@ if ! ninja -C "$BUILD_DIR"; then
   summary
 fi
 
-# ---------------------------------------------------------------- unit tests
-section "unit tests (meson test)"
-meson test -C "$BUILD_DIR" --print-errorlogs </dev/null
-unit_rc=$?
-log="$BUILD_DIR/meson-logs/testlog.json"
-if [ -s "$log" ]; then
-  # one JSON object per test; count by result
-  read -r p f s < <(python3 - "$log" <<'PY'
+# count_meson_results LOG: "PASSED FAILED SKIPPED" from meson's testlog.json (one object per test)
+count_meson_results() {
+  python3 - "$1" <<'PY'
 import json, sys
 p = f = s = 0
 for line in open(sys.argv[1]):
@@ -65,14 +61,25 @@ for line in open(sys.argv[1]):
         f += 1
 print(p, f, s)
 PY
-  )
-  passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0})) skipped=$((skipped + ${s:-0}))
-  echo "unit tests: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
-fi
-if [ "$unit_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
-  echo "meson test failed (exit $unit_rc) without a failed test in $log"
-  failed=$((failed + 1))
-fi
+}
+
+# run_unit BUILD: meson test in BUILD, counted
+run_unit() {
+  section "unit tests (meson test, ${1#"$src"/})"
+  local log="$1/meson-logs/testlog.json" p f s unit_rc
+  meson test -C "$1" --print-errorlogs </dev/null
+  unit_rc=$?
+  if [ -s "$log" ]; then
+    # one JSON object per test; count by result
+    read -r p f s < <(count_meson_results "$log")
+    passed=$((passed + ${p:-0})) failed=$((failed + ${f:-0})) skipped=$((skipped + ${s:-0}))
+    echo "unit tests: ${p:-0} passed, ${f:-0} failed, ${s:-0} skipped"
+  fi
+  if [ "$unit_rc" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then
+    echo "meson test failed (exit $unit_rc) without a failed test in $log"
+    failed=$((failed + 1))
+  fi
+}
 
 # ---------------------------------------------------------------- integration tests
 if [ $# -gt 0 ]; then
@@ -81,9 +88,10 @@ else
   files=("$src"/tests/integration/*.bats)
 fi
 command -v bats >/dev/null || { echo "bats is missing: apt-get install bats"; failed=$((failed + 1)); summary; }
-for f in "${files[@]}"; do
-  [ -f "$f" ] || continue
-  section "integration: ${f#"$src"/}"
+# run_bats FILE [LABEL]: one bats file with BUILD_DIR as exported, counted
+run_bats() {
+  local f=$1 out rc p s f_ plan
+  section "integration: ${f#"$src"/}${2:+ ($2)}"
   out=$(mktemp)
   # stdin from /dev/null: a test that reads stdin by mistake must not hang on the terminal;
   # a file that hangs is stopped after BATS_FILE_TIMEOUT seconds and its missing tests fail
@@ -107,12 +115,38 @@ for f in "${files[@]}"; do
     echo "bats failed on ${f#"$src"/} (exit $rc) without a failed test"
     failed=$((failed + 1))
   fi
+}
+
+run_unit "$BUILD_DIR"
+
+for f in "${files[@]}"; do
+  [ -f "$f" ] && run_bats "$f"
 done
 
 acc=${ACCEPTANCE_DIR:-/work/shared/acceptance}
 if [ -d "$acc" ]; then
   echo
   echo "note: the acceptance suite in $acc is run separately (see its README)"
+fi
+
+# ---------------------------------------------------------------- sanitizers
+# SANITIZE=1: also build with ASan/UBSan (SANITIZE_BUILD_DIR, default build-asan) and run the
+# unit tests and the end-to-end CLI suite with the sanitized binaries (helpers.bash fails a
+# file whose daemon log has a sanitizer report)
+if [ "${SANITIZE:-0}" = 1 ]; then
+  sdir=${SANITIZE_BUILD_DIR:-build-asan}
+  case $sdir in /*) ;; *) sdir="$src/$sdir" ;; esac
+  section "build with ASan/UBSan ($sdir)"
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export ASAN_OPTIONS=abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+  if { [ -f "$sdir/build.ninja" ] || meson setup "$sdir" -Db_sanitize=address,undefined -Db_lundef=false --buildtype=debug; } &&
+    ninja -C "$sdir"; then
+    run_unit "$sdir"
+    BUILD_DIR=$sdir run_bats "$src/tests/integration/cli.bats" sanitizers
+  else
+    echo "sanitizer build failed"
+    failed=$((failed + 1))
+  fi
 fi
 
 section "summary"
