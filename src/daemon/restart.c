@@ -135,7 +135,11 @@ static void *pending_main(void *arg) {
   struct daemon *d = pd->d;
   struct pollfd p = {.fd = d->stop_efd, .events = POLLIN};
   if (pd->delay_ms > 0) poll(&p, 1, (int)pd->delay_ms);
-  if (d->stopping) goto out;
+  if (d->stopping) {
+    /* the table goes away with the daemon: no put; the store keeps "restarting" for the next start */
+    free(pd);
+    return NULL;
+  }
   struct ctr_state *st = pd->st;
   _cleanup_berr_ struct berth_error *err = NULL;
   if (!pd->fresh && manually_stopped(d, pd->id)) {
@@ -150,7 +154,6 @@ static void *pending_main(void *arg) {
       store_container_set_status(d->store, pd->id, "exited", NULL);
     }
   }
-out:
   ctr_state_put(d->ctrs, pd->st);
   free(pd);
   return NULL;

@@ -222,3 +222,20 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' hr-always)\" = running ]"
   [ "$($BERTH inspect -f '{{.RestartCount}}' hr-always)" -ge 1 ]
 }
+
+@test "State.Restarting while the backoff runs; ps says Restarting" {
+  $BERTH run -d --name rst --restart always busybox sh -c 'exit 2'
+  wait_until 15 sh -c "[ \"\$($BERTH inspect -f '{{.State.Restarting}} {{.State.Status}}' rst)\" = 'true restarting' ]"
+  run $BERTH ps -a --filter name=rst --format '{{.Status}}'
+  assert_match "$output" '^(Restarting \(2\)|Up)'
+  $BERTH rm -f rst
+}
+
+@test "events: image tag, untag and delete" {
+  t0=$(date +%s)
+  $BERTH tag busybox evimg:one
+  $BERTH rmi evimg:one
+  run $BERTH events --since "$t0" --until "$(($(date +%s) + 1))" --filter type=image --format '{{.Action}} {{.Actor.Attributes.name}}'
+  assert_line "$output" "tag evimg:one"
+  assert_line_re "$output" "^untag .*evimg:one"
+}
