@@ -17,7 +17,10 @@ struct events {
   pthread_mutex_t mu;
   pthread_cond_t cond;
   uint64_t next;             /* sequence number of the next event; ring[seq % EVENTS_RING] */
-  json_t *ring[EVENTS_RING]; /* the events themselves (read-only once stored) */
+  struct stored {
+    int64_t ns;
+    char *text; /* compact JSON: a third of a json_t tree's memory, and what listeners send */
+  } ring[EVENTS_RING];
 };
 
 int events_open(struct daemon *d, struct berth_error **err) {
@@ -36,7 +39,7 @@ int events_open(struct daemon *d, struct berth_error **err) {
 void events_close(struct daemon *d) {
   struct events *e = d->events;
   if (!e) return;
-  for (size_t i = 0; i < EVENTS_RING; i++) json_decref(e->ring[i]);
+  for (size_t i = 0; i < EVENTS_RING; i++) free(e->ring[i].text);
   pthread_cond_destroy(&e->cond);
   pthread_mutex_destroy(&e->mu);
   free(e);
@@ -80,11 +83,14 @@ void events_emit(struct daemon *d, const char *type, const char *action, const c
     const char *from = json_string_value(json_object_get(attrs, "image"));
     if (from && strcmp(type, "container") == 0) json_object_set_new(ev, "from", json_string(from));
   }
+  char *text = json_dumps(ev, JSON_COMPACT);
+  json_decref(ev);
+  if (!text) return;
   struct events *e = d->events;
   pthread_mutex_lock(&e->mu);
-  json_t **slot = &e->ring[e->next % EVENTS_RING];
-  json_decref(*slot);
-  *slot = ev;
+  struct stored *slot = &e->ring[e->next % EVENTS_RING];
+  free(slot->text);
+  *slot = (struct stored){ns, text};
   e->next++;
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->mu);
@@ -238,14 +244,14 @@ static bool collect(struct listener *l, struct events *e) {
   bool any = false;
   if (e->next > EVENTS_RING && l->cursor < e->next - EVENTS_RING) l->cursor = e->next - EVENTS_RING;
   for (; l->cursor < e->next; l->cursor++) {
-    json_t *ev = e->ring[l->cursor % EVENTS_RING];
-    int64_t ns = json_integer_value(json_object_get(ev, "timeNano"));
-    if ((l->since_ns && ns < l->since_ns) || (l->until_ns && ns > l->until_ns)) continue;
-    if (!events_match(l->filters, ev)) continue;
-    char *text = json_dumps(ev, JSON_COMPACT);
-    buf_puts(&l->pending, text);
+    const struct stored *ev = &e->ring[l->cursor % EVENTS_RING];
+    if ((l->since_ns && ev->ns < l->since_ns) || (l->until_ns && ev->ns > l->until_ns)) continue;
+    if (json_object_size(l->filters)) {
+      _cleanup_json_ json_t *j = json_loads(ev->text, 0, NULL);
+      if (!j || !events_match(l->filters, j)) continue;
+    }
+    buf_puts(&l->pending, ev->text);
     buf_putc(&l->pending, '\n');
-    free(text);
     any = true;
   }
   return any;
