@@ -35,8 +35,9 @@ struct apply {
   size_t n_dirs;
 };
 
-/* clean_path: "/a/./b/../c/" -> "a/c"; ".." at the top stays at the top, as under chroot */
-static char *clean_path(const char *in) {
+/* clean_path: "/a/./b/../c/" -> "a/c"; ".." at the top stays at the top, as under chroot, and
+ * sets *escapes (Docker refuses such members as breakouts, and so does apply_entry) */
+static char *clean_path(const char *in, bool *escapes) {
   char *out = xmalloc(strlen(in) + 1);
   size_t n = 0;
   for (const char *p = in; *p;) {
@@ -46,6 +47,7 @@ static char *clean_path(const char *in) {
     if (len == 0 || (len == 1 && p[0] == '.')) {
       /* skip */
     } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+      if (n == 0) *escapes = true;
       while (n > 0 && out[n - 1] != '/') n--;
       if (n > 0) n--;
     } else {
@@ -198,7 +200,9 @@ static int finish_at(int pfd, const char *base, const char *path, struct archive
 
 static int make_hardlink(struct apply *ap, int pfd, const char *base, const char *path, const char *target,
                          struct berth_error **err) {
-  _cleanup_free_ char *t = clean_path(target);
+  bool up = false;
+  _cleanup_free_ char *t = clean_path(target, &up);
+  if (up) return berr(err, EPERM, "hard link \"%s\" -> \"%s\" points outside the layer", path, target);
   _cleanup_close_ int tfd = open_in_root(ap->root, t, O_PATH | O_NOFOLLOW);
   if (tfd < 0) return berr_sys(err, errno, "hard link \"%s\" to \"%s\": target not in the layer", path, target);
   struct stat st;
@@ -275,7 +279,10 @@ static int prepare_slot(int pfd, const char *base, bool is_dir, struct berth_err
 }
 
 static int apply_entry(struct apply *ap, struct archive *a, struct archive_entry *e, struct berth_error **err) {
-  _cleanup_free_ char *path = clean_path(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+  const char *name = archive_entry_pathname(e) ? archive_entry_pathname(e) : "";
+  bool up = false;
+  _cleanup_free_ char *path = clean_path(name, &up);
+  if (up) return berr(err, EPERM, "tar member \"%s\" is outside of the layer (\"..\" above its root)", name);
   if (!path[0]) return 0; /* the root itself: the layer directory keeps its own metadata, like Docker */
   if (strlen(path) >= PATH_MAX) return berr(err, ENAMETOOLONG, "path too long in tar: \"%.64s...\"", path);
   char *slash = strrchr(path, '/');

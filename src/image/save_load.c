@@ -62,72 +62,135 @@ static int put_dir(struct archive *w, const char *name, struct berth_error **err
   return r;
 }
 
-/* save_layer: <chain hex>/{VERSION,json,layer.tar} from the layer's blob (once per archive) */
-static int save_layer(struct image_store *is, struct archive *w, const char *chain, const char *diff,
-                      const char *parent_chain, json_t *written, struct berth_error **err) {
-  if (json_object_get(written, chain)) return 0;
-  json_object_set_new(written, chain, json_true());
-  _cleanup_free_ char *blob = path_join(is->blobs, diff + 7);
+#define OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define OCI_INDEX "application/vnd.oci.image.index.v1+json"
+
+/* the archive being written: Docker 25's layout, one copy of each blob under blobs/sha256/ named
+ * by both manifest.json (older Docker reads it) and index.json (the OCI layout) */
+struct saver {
+  struct image_store *is;
+  struct archive *w;
+  json_t *manifest, *repos, *index, *written;
+};
+
+/* save_layer: blobs/sha256/<diff hex>: the uncompressed tar, whose digest is its diff id (once) */
+static int save_layer(struct saver *sv, const char *diff, json_t *descs, struct berth_error **err) {
+  _cleanup_free_ char *blob = path_join(sv->is->blobs, diff + 7);
   _cleanup_close_ int fd = open(blob, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return berr_sys(err, errno, "save: layer %s has no tar blob", diff);
   struct stat st;
   if (fstat(fd, &st) < 0) return berr_sys(err, errno, "stat \"%s\"", blob);
-  _cleanup_free_ char *dir = xasprintf("%s/", chain + 7);
-  _cleanup_free_ char *ver = xasprintf("%sVERSION", dir);
-  _cleanup_free_ char *js = xasprintf("%sjson", dir);
-  _cleanup_free_ char *tar = xasprintf("%slayer.tar", dir);
-  json_auto_t *v1 = json_pack("{s:s}", "id", chain + 7);
-  if (parent_chain) json_object_set_new(v1, "parent", json_string(parent_chain + 7));
-  _cleanup_free_ char *v1s = json_dumps(v1, JSON_COMPACT);
-  int r = put_dir(w, dir, err);
-  if (r == 0) r = put_member(w, ver, "1.0", 3, -1, err);
-  if (r == 0) r = put_member(w, js, v1s, strlen(v1s), -1, err);
-  if (r == 0) r = put_member(w, tar, NULL, (size_t)st.st_size, fd, err);
+  json_array_append_new(descs, json_pack("{s:s, s:s, s:I}", "mediaType", OCI_LAYER, "digest", diff, "size",
+                                         (json_int_t)st.st_size));
+  if (json_object_get(sv->written, diff)) return 0;
+  json_object_set_new(sv->written, diff, json_true());
+  _cleanup_free_ char *name = xasprintf("blobs/sha256/%s", diff + 7);
+  return put_member(sv->w, name, NULL, (size_t)st.st_size, fd, err);
+}
+
+/* save_blob: bytes as blobs/sha256/<their digest> (once); digest gets "sha256:<hex>" */
+static int save_blob(struct saver *sv, const char *data, size_t len, char digest[72], struct berth_error **err) {
+  char hex[65];
+  image_sha256_hex(data, len, hex);
+  snprintf(digest, 72, "sha256:%s", hex);
+  if (json_object_get(sv->written, digest)) return 0;
+  json_object_set_new(sv->written, digest, json_true());
+  _cleanup_free_ char *name = xasprintf("blobs/sha256/%s", hex);
+  return put_member(sv->w, name, data, len, -1, err);
+}
+
+/* full_name: containerd's image name for a familiar ref: busybox:1 -> docker.io/library/busybox:1 */
+static char *full_name(const char *ref) {
+  const char *slash = strchr(ref, '/');
+  size_t first = slash ? (size_t)(slash - ref) : 0;
+  bool registry = slash && (memchr(ref, '.', first) || memchr(ref, ':', first) || strncmp(ref, "localhost/", 10) == 0);
+  if (registry) return xstrdup(ref);
+  return xasprintf("docker.io/%s%s", slash ? "" : "library/", ref);
+}
+
+/* save_tag: ref (a normalized name:tag) on entry, in repositories and in index.json */
+static void save_tag(struct saver *sv, json_t *entry, const char *ref, const char *top_diff, json_t *desc) {
+  json_array_append_new(json_object_get(entry, "RepoTags"), json_string(ref));
+  _cleanup_free_ char *repo = xstrdup(ref);
+  char *colon = strrchr(repo, ':');
+  *colon = '\0';
+  json_t *r = json_object_get(sv->repos, repo);
+  if (!r) json_object_set_new(sv->repos, repo, r = json_object());
+  if (top_diff) json_object_set_new(r, colon + 1, json_string(top_diff + 7));
+  json_t *d = json_deep_copy(desc);
+  _cleanup_free_ char *full = full_name(ref);
+  json_object_set_new(d, "annotations", json_pack("{s:s, s:s}", "io.containerd.image.name", full,
+                                                  "org.opencontainers.image.ref.name", colon + 1));
+  json_array_append_new(sv->index, d);
+}
+
+/* save_manifest: the config and the OCI manifest of img as blobs; desc gets the manifest's descriptor */
+static int save_manifest(struct saver *sv, const struct image *img, json_t *layer_descs, json_t **desc,
+                         struct berth_error **err) {
+  _cleanup_free_ char *blob = path_join(sv->is->blobs, img->id + 7);
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  int r = read_file(blob, &text, &len, err); /* the exact bytes: their digest is the image id */
+  char cdigest[72], mdigest[72];
+  if (r == 0) r = save_blob(sv, text, len, cdigest, err);
+  if (r < 0) return r;
+  json_auto_t *m = json_pack("{s:i, s:s, s:{s:s, s:s, s:I}, s:O}", "schemaVersion", 2, "mediaType", OCI_MANIFEST,
+                             "config", "mediaType", OCI_CONFIG, "digest", cdigest, "size", (json_int_t)len, "layers",
+                             layer_descs);
+  _cleanup_free_ char *mtext = json_dumps(m, JSON_COMPACT);
+  r = save_blob(sv, mtext, strlen(mtext), mdigest, err);
+  if (r == 0)
+    *desc = json_pack("{s:s, s:s, s:I}", "mediaType", OCI_MANIFEST, "digest", mdigest, "size", (json_int_t)strlen(mtext));
   return r;
 }
 
-static int save_one(struct image_store *is, struct archive *w, const char *name, json_t *manifest, json_t *repos,
-                    json_t *written, struct berth_error **err) {
+static int save_one(struct saver *sv, const char *name, struct berth_error **err) {
   _cleanup_image_ struct image *img = NULL;
-  int r = image_get(is, name, &img, err);
+  int r = image_get(sv->is, name, &img, err);
   if (r < 0) return r;
   json_t *diffs = json_object_get(json_object_get(img->config, "rootfs"), "diff_ids");
-  _cleanup_free_ char *cfg_name = xasprintf("%s.json", img->id + 7);
+  _cleanup_free_ char *cfg_name = xasprintf("blobs/sha256/%s", img->id + 7);
   json_t *entry = NULL, *x;
-  size_t k;
-  json_array_foreach(manifest, k, x) if (strcmp(json_string_value(json_object_get(x, "Config")), cfg_name) == 0) entry = x;
-  json_t *layers = entry ? NULL : json_array(); /* an image named twice is one entry with both tags */
-  if (!entry) {
-    entry = json_pack("{s:s, s:[], s:o}", "Config", cfg_name, "RepoTags", "Layers", layers);
-    json_array_append_new(manifest, entry);
-  }
-  for (size_t i = 0; layers && img->chain_ids[i] && r == 0; i++) {
+  size_t k, n = strv_len(img->chain_ids);
+  json_array_foreach(sv->manifest, k, x) if (strcmp(json_string_value(json_object_get(x, "Config")), cfg_name) == 0) entry = x;
+  json_auto_t *descs = json_array();
+  for (size_t i = 0; i < n && r == 0; i++) {
     const char *diff = json_string_value(json_array_get(diffs, i));
     if (!diff) return berr(err, EIO, "image %s: config lacks diff id %zu", img->id, i);
-    r = save_layer(is, w, img->chain_ids[i], diff, i ? img->chain_ids[i - 1] : NULL, written, err);
-    json_array_append_new(layers, json_sprintf("%s/layer.tar", img->chain_ids[i] + 7));
+    r = save_layer(sv, diff, descs, err);
   }
+  json_auto_t *desc = NULL;
+  if (r == 0) r = save_manifest(sv, img, descs, &desc, err);
   if (r < 0) return r;
+  if (!entry) { /* an image named twice is one entry with both tags */
+    json_t *layers = json_array();
+    json_array_foreach(descs, k, x) json_array_append_new(layers, json_sprintf("blobs/sha256/%s", json_string_value(json_object_get(x, "digest")) + 7));
+    entry = json_pack("{s:s, s:[], s:o}", "Config", cfg_name, "RepoTags", "Layers", layers);
+    json_array_append_new(sv->manifest, entry);
+  }
   _cleanup_free_ char *ref = NULL;
   _cleanup_berr_ struct berth_error *ignored = NULL;
   bool by_ref = strncmp(name, "sha256:", 7) != 0 && strncmp(img->id + 7, name, strlen(name)) != 0 &&
                 reference_normalize(name, &ref, &ignored) == 0;
-  if (by_ref) { /* a name saves that tag; an id saves the image untagged, like Docker */
-    json_array_append_new(json_object_get(entry, "RepoTags"), json_string(ref));
-    char *colon = strrchr(ref, ':');
-    *colon = '\0';
-    json_t *repo = json_object_get(repos, ref);
-    if (!repo) json_object_set_new(repos, ref, repo = json_object());
-    size_t n = strv_len(img->chain_ids);
-    if (n) json_object_set_new(repo, colon + 1, json_string(img->chain_ids[n - 1] + 7));
-  }
-  if (json_object_get(written, cfg_name)) return 0;
-  json_object_set_new(written, cfg_name, json_true());
-  _cleanup_free_ char *blob = path_join(is->blobs, img->id + 7);
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
-  r = read_file(blob, &text, &len, err); /* the exact bytes: their digest is the image id */
-  return r < 0 ? r : put_member(w, cfg_name, text, len, -1, err);
+  /* a name saves that tag; an id saves the image untagged, like Docker */
+  if (by_ref) save_tag(sv, entry, ref, n ? json_string_value(json_array_get(diffs, n - 1)) : NULL, desc);
+  else json_array_append(sv->index, desc);
+  return 0;
+}
+
+static int save_layout_files(struct saver *sv, struct berth_error **err) {
+  static const char layout[] = "{\"imageLayoutVersion\":\"1.0.0\"}";
+  json_auto_t *idx = json_pack("{s:i, s:s, s:O}", "schemaVersion", 2, "mediaType", OCI_INDEX, "manifests", sv->index);
+  _cleanup_free_ char *it = json_dumps(idx, JSON_COMPACT);
+  _cleanup_free_ char *m = json_dumps(sv->manifest, JSON_COMPACT);
+  int r = put_member(sv->w, "index.json", it, strlen(it), -1, err);
+  if (r == 0) r = put_member(sv->w, "manifest.json", m, strlen(m), -1, err);
+  if (r == 0) r = put_member(sv->w, "oci-layout", layout, strlen(layout), -1, err);
+  _cleanup_free_ char *rp = r == 0 && json_object_size(sv->repos) ? json_dumps(sv->repos, JSON_COMPACT) : NULL;
+  if (r == 0 && rp) r = put_member(sv->w, "repositories", rp, strlen(rp), -1, err);
+  return r;
 }
 
 int image_save(struct image_store *is, char *const *names, int out_fd, struct berth_error **err) {
@@ -138,15 +201,12 @@ int image_save(struct image_store *is, char *const *names, int out_fd, struct be
   archive_write_set_bytes_in_last_block(w, 1);
   if (archive_write_open2(w, &out_fd, NULL, fd_write, NULL, NULL) != ARCHIVE_OK)
     return berr(err, EIO, "save: %s", archive_error_string(w));
-  json_auto_t *manifest = json_array();
-  json_auto_t *repos = json_object();
-  json_auto_t *written = json_object();
-  int r = 0;
-  for (size_t i = 0; names[i] && r == 0; i++) r = save_one(is, w, names[i], manifest, repos, written, err);
-  _cleanup_free_ char *m = r == 0 ? json_dumps(manifest, JSON_COMPACT) : NULL;
-  if (r == 0) r = put_member(w, "manifest.json", m, strlen(m), -1, err);
-  _cleanup_free_ char *rp = r == 0 && json_object_size(repos) ? json_dumps(repos, JSON_COMPACT) : NULL;
-  if (r == 0 && rp) r = put_member(w, "repositories", rp, strlen(rp), -1, err);
+  json_auto_t *manifest = json_array(), *repos = json_object(), *index = json_array(), *written = json_object();
+  struct saver sv = {is, w, manifest, repos, index, written};
+  int r = put_dir(w, "blobs/", err);
+  if (r == 0) r = put_dir(w, "blobs/sha256/", err);
+  for (size_t i = 0; names[i] && r == 0; i++) r = save_one(&sv, names[i], err);
+  if (r == 0) r = save_layout_files(&sv, err);
   if (r == 0 && archive_write_close(w) != ARCHIVE_OK) r = berr(err, EIO, "save: %s", archive_error_string(w));
   return r;
 }
@@ -250,16 +310,92 @@ static int load_one(struct image_store *is, int dirfd, json_t *entry, json_t *ou
   return r;
 }
 
+/* blob_path: "sha256:<hex>" -> "blobs/sha256/<hex>" (heap), NULL for anything else */
+static char *blob_path(json_t *desc) {
+  const char *d = json_string_value(json_object_get(desc, "digest"));
+  if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71 || strchr(d + 7, '/')) return NULL;
+  return xasprintf("blobs/sha256/%s", d + 7);
+}
+
+static json_t *read_json_member(int dirfd, const char *path, struct berth_error **err) {
+  _cleanup_close_ int fd = open_member(dirfd, path, err);
+  if (fd < 0) return NULL;
+  _cleanup_free_ char *text = NULL;
+  size_t len = 0;
+  if (read_all(fd, &text, &len, CONFIG_MAX) < 0) {
+    berr(err, EINVAL, "load: cannot read \"%s\"", path);
+    return NULL;
+  }
+  json_t *j = json_loadb(text, len, 0, NULL);
+  if (!j) berr(err, EINVAL, "load: \"%s\" is not JSON", path);
+  return j;
+}
+
+/* oci_entry: one index.json descriptor as a manifest.json entry {Config, Layers, RepoTags} */
+static json_t *oci_entry(int dirfd, json_t *desc, struct berth_error **err) {
+  _cleanup_free_ char *mp = blob_path(desc);
+  if (!mp) return berr(err, EINVAL, "load: index.json: bad manifest digest"), NULL;
+  json_auto_t *m = read_json_member(dirfd, mp, err);
+  if (!m) return NULL;
+  if (json_object_get(m, "manifests"))
+    return berr(err, ENOTSUP, "load: nested OCI image indexes (multi-platform archives) are not supported yet"), NULL;
+  _cleanup_free_ char *cp = blob_path(json_object_get(m, "config"));
+  if (!cp) return berr(err, EINVAL, "load: manifest \"%s\" has no config", mp), NULL;
+  json_t *layers = json_array(), *l, *tags = json_array();
+  size_t i;
+  json_array_foreach(json_object_get(m, "layers"), i, l) {
+    char *lp = blob_path(l);
+    if (!lp) {
+      json_decref(layers);
+      json_decref(tags);
+      return berr(err, EINVAL, "load: manifest \"%s\": bad layer digest", mp), NULL;
+    }
+    json_array_append_new(layers, json_string(lp));
+    free(lp);
+  }
+  json_t *ann = json_object_get(desc, "annotations");
+  const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+  if (name) json_array_append_new(tags, json_string(name));
+  return json_pack("{s:s, s:o, s:o}", "Config", cp, "Layers", layers, "RepoTags", tags);
+}
+
+/* oci_manifest: the manifest.json an OCI layout without one would have had, from index.json */
+static json_t *oci_manifest(int dirfd, struct berth_error **err) {
+  json_auto_t *idx = read_json_member(dirfd, "index.json", NULL);
+  if (!idx) return berr(err, EINVAL, "load: the archive has neither manifest.json nor index.json (not an image archive)"), NULL;
+  json_t *out = json_array(), *d;
+  size_t i;
+  json_array_foreach(json_object_get(idx, "manifests"), i, d) {
+    json_t *e = oci_entry(dirfd, d, err);
+    if (!e) {
+      json_decref(out);
+      return NULL;
+    }
+    json_array_append_new(out, e);
+  }
+  return out;
+}
+
+/* load_manifest: manifest.json (Docker's), else the OCI layout's index.json */
+static json_t *load_manifest(int dirfd, struct berth_error **err) {
+  _cleanup_close_ int mfd = open_member(dirfd, "manifest.json", NULL);
+  if (mfd < 0) return oci_manifest(dirfd, err);
+  _cleanup_free_ char *mtext = NULL;
+  if (read_all(mfd, &mtext, NULL, CONFIG_MAX) < 0) return berr(err, EINVAL, "load: cannot read manifest.json"), NULL;
+  json_t *m = json_loads(mtext, 0, NULL);
+  if (!json_is_array(m)) {
+    json_decref(m);
+    return berr(err, EINVAL, "load: manifest.json is not a JSON array"), NULL;
+  }
+  return m;
+}
+
 int image_load(struct image_store *is, int in_fd, json_t **out, struct berth_error **err) {
   _cleanup_free_ char *dir = NULL;
   _cleanup_close_ int dirfd = -1;
   int r = unpack(is, in_fd, &dir, &dirfd, err);
-  _cleanup_close_ int mfd = r == 0 ? open_member(dirfd, "manifest.json", NULL) : -1;
-  if (r == 0 && mfd < 0) r = berr(err, EINVAL, "load: the archive has no manifest.json (not a docker save archive)");
-  _cleanup_free_ char *mtext = NULL;
-  if (r == 0 && read_all(mfd, &mtext, NULL, CONFIG_MAX) < 0) r = berr(err, EINVAL, "load: cannot read manifest.json");
-  json_auto_t *manifest = r == 0 ? json_loads(mtext, 0, NULL) : NULL;
-  if (r == 0 && !json_is_array(manifest)) r = berr(err, EINVAL, "load: manifest.json is not a JSON array");
+  json_auto_t *manifest = r == 0 ? load_manifest(dirfd, err) : NULL;
+  if (r == 0 && !manifest) r = -EINVAL;
   json_t *lines = json_array();
   size_t i;
   json_t *entry;

@@ -341,8 +341,6 @@ static void test_layer_escapes(void **state) {
   struct stat passwd_before, st;
   assert_int_equal(stat("/etc/passwd", &passwd_before), 0);
   const struct tent ents[] = {
-      {"../x", AE_IFREG, "dotdot", 0644, 0, 0, NULL},
-      {"a/../../../y", AE_IFREG, "deep", 0644, 0, 0, NULL},
       {"/abs", AE_IFREG, "abs", 0644, 0, 0, NULL},
       {"rootlink", AE_IFLNK, "/", 0777, 0, 0, NULL},
       {"rootlink/outside", AE_IFREG, "via-link", 0644, 0, 0, NULL},
@@ -360,7 +358,7 @@ static void test_layer_escapes(void **state) {
   assert_contained(&sb);
   static const struct {
     const char *path, *content;
-  } inside[] = {{"x", "dotdot"},      {"y", "deep"},        {"abs", "abs"}, {"outside", "via-link"},
+  } inside[] = {{"abs", "abs"}, {"outside", "via-link"},
                 {"outside2", "via-up"}, {"z/deeper", "mkdir-through-link"}, {"rootlink", "replaced"}};
   for (size_t i = 0; i < ARRAY_SIZE(inside); i++) {
     _cleanup_free_ char *c = read_in(&sb, inside[i].path);
@@ -370,6 +368,21 @@ static void test_layer_escapes(void **state) {
   assert_int_not_equal(stat("/outside", &st), 0);
   assert_int_not_equal(stat("/outside2", &st), 0);
   sandbox_drop(&sb);
+
+  /* ".." above the root is a breakout: refused with an error, like Docker, nothing written */
+  static const char *const ups[] = {"../x", "a/../../../y"};
+  for (size_t i = 0; i < ARRAY_SIZE(ups); i++) {
+    const struct tent up[] = {{"ok", AE_IFREG, "fine", 0644, 0, 0, NULL}, {ups[i], AE_IFREG, "up", 0644, 0, 0, NULL}};
+    sandbox_make(&sb);
+    err = NULL;
+    assert_true(apply_tar(&sb, up, ARRAY_SIZE(up), LAYER_WHITEOUT_OVERLAY, &err) < 0);
+    assert_non_null(strstr(berr_msg(err), "outside"));
+    berr_free(err);
+    assert_int_not_equal(lstat_in(&sb, "x", &st), 0);
+    assert_int_not_equal(lstat_in(&sb, "y", &st), 0);
+    assert_contained(&sb);
+    sandbox_drop(&sb);
+  }
 
   /* hard links must name something inside: /etc/passwd is not */
   static const char *const targets[] = {"/etc/passwd", "../../../../etc/passwd", "etc/passwd"};
