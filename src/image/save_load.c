@@ -236,15 +236,53 @@ static int unpack(struct image_store *is, int in_fd, char **dir, int *dirfd, str
   return r < 0 ? berr_prefix(err, "load") : 0;
 }
 
+/* is_plain: the member starts like no compressed stream libarchive knows (gzip, zstd, bzip2, xz) */
+static bool is_plain(int fd) {
+  static const struct {
+    const char *magic;
+    size_t n;
+  } magics[] = {{"\x1f\x8b", 2}, {"\x28\xb5\x2f\xfd", 4}, {"BZh", 3}, {"\xfd" "7zXZ", 5}};
+  unsigned char head[8] = {0};
+  ssize_t n = pread(fd, head, sizeof(head), 0);
+  if (n < 0) return false;
+  for (size_t i = 0; i < ARRAY_SIZE(magics); i++)
+    if ((size_t)n >= magics[i].n && memcmp(head, magics[i].magic, magics[i].n) == 0) return false;
+  return true;
+}
+
+/* adopt_plain: an uncompressed layer member becomes the temporary blob itself (a new link in
+ * tmp/, no copy); its digest is taken from the same open file */
+static int adopt_plain(struct image_store *is, int fd, struct image_tmp *t, char hex[65], struct berth_error **err) {
+  struct stat st;
+  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return berr(err, EINVAL, "load: a layer is not a regular file");
+  if (st.st_size == 0) return berr(err, EINVAL, "the image tarball is empty");
+  _cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
+  int r = image_digest_file(proc, hex, err);
+  if (r < 0) return r;
+  for (int tries = 0; tries < 100; tries++) {
+    char *path = xasprintf("%s/layer-%08x%08x", is->tmp, (unsigned)random(), (unsigned)tries);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
+      t->path = path;
+      t->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+      return t->fd < 0 ? berr_sys(err, errno, "dup") : 0;
+    }
+    int e = errno;
+    free(path);
+    if (e != EEXIST) return berr_sys(err, e, "link a layer into \"%s\"", is->tmp);
+  }
+  return berr(err, EEXIST, "link a layer into \"%s\"", is->tmp);
+}
+
 /* load_layer: member path as layer number i over parent; its diff id must be the config's */
 static int load_layer(struct image_store *is, int dirfd, const char *path, const char *want_diff, const char *parent,
                       char chain[72], int64_t *size, struct berth_error **err) {
   _cleanup_close_ int fd = open_member(dirfd, path, err);
   if (fd < 0) return fd;
   _cleanup_image_tmp_ struct image_tmp t = {.fd = -1};
-  int r = image_tmp_make(is, "layer", &t, err);
   char hex[65];
-  if (r == 0) r = image_decompress(fd, &t, hex, err);
+  int r = is_plain(fd) ? adopt_plain(is, fd, &t, hex, err) : image_tmp_make(is, "layer", &t, err);
+  if (r == 0 && !t.path) r = berr(err, EIO, "load: no temporary layer file");
+  if (r == 0 && !is_plain(fd)) r = image_decompress(fd, &t, hex, err);
   if (r < 0) return r;
   if (strncmp(want_diff, "sha256:", 7) != 0 || strcmp(want_diff + 7, hex) != 0)
     return berr(err, EINVAL, "load: layer \"%s\" has diff id sha256:%s, the config says %s", path, hex, want_diff);
