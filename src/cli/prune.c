@@ -244,8 +244,13 @@ static void df_verbose(json_t *df) {
     char id[13], ago[64];
     cli_short_id(json_string_value(json_object_get(v, "Id")) ?: "", id);
     fmt_ago(json_integer_value(json_object_get(v, "Created")), now, ago, sizeof(ago));
-    human(json_integer_value(json_object_get(v, "Size")), s, sizeof(s));
-    buf_printf(&t, "%s\t%s\t%s\t%s\t%s\t0B\t%s\t%lld\n", repo, tag, id, ago, s, s,
+    int64_t size = json_integer_value(json_object_get(v, "Size"));
+    int64_t shared = json_integer_value(json_object_get(v, "SharedSize"));
+    char sh[32], un[32];
+    human(size, s, sizeof(s));
+    human(shared, sh, sizeof(sh));
+    human(size - shared, un, sizeof(un));
+    buf_printf(&t, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%lld\n", repo, tag, id, ago, s, sh, un,
                (long long)json_integer_value(json_object_get(v, "Containers")));
   }
   _cleanup_free_ char *a = fmt_tabwrite(t.p, 0, 3);

@@ -112,6 +112,31 @@ static int64_t layers_size(struct daemon *d) {
   return total;
 }
 
+/* shared_sizes: {image id: bytes of its layers that other images use too} (Docker's SharedSize) */
+static json_t *shared_sizes(struct daemon *d) {
+  json_t *out = json_object();
+  struct store_image **v = NULL;
+  if (store_image_list(d->store, &v, NULL) < 0) return out;
+  json_auto_t *users = json_object();
+  for (size_t i = 0; v[i]; i++)
+    for (size_t k = 0; v[i]->chain_ids && v[i]->chain_ids[k]; k++) {
+      json_t *n = json_object_get(users, v[i]->chain_ids[k]);
+      json_object_set_new(users, v[i]->chain_ids[k], json_integer(n ? json_integer_value(n) + 1 : 1));
+    }
+  for (size_t i = 0; v[i]; i++) {
+    int64_t shared = 0;
+    for (size_t k = 0; v[i]->chain_ids && v[i]->chain_ids[k]; k++) {
+      int64_t size = 0;
+      if (json_integer_value(json_object_get(users, v[i]->chain_ids[k])) > 1 &&
+          store_layer_get(d->store, v[i]->chain_ids[k], &size, NULL) == 0)
+        shared += size;
+    }
+    json_object_set_new(out, v[i]->id, json_integer(shared));
+  }
+  store_image_list_free(v);
+  return out;
+}
+
 int h_system_df(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_json_ json_t *uses = json_object();
   json_t *ctrs = df_containers(r->d, uses, err);
@@ -124,9 +149,12 @@ int h_system_df(struct req *r, struct reply *out, struct berth_error **err) {
   }
   size_t i;
   json_t *img;
+  json_auto_t *shared = shared_sizes(r->d);
   json_array_foreach(imgs, i, img) {
-    json_t *n = json_object_get(uses, json_string_value(json_object_get(img, "Id")));
+    const char *id = json_string_value(json_object_get(img, "Id"));
+    json_t *n = json_object_get(uses, id);
     json_object_set_new(img, "Containers", json_integer(n ? json_integer_value(n) : 0));
+    json_object_set_new(img, "SharedSize", json_integer(json_integer_value(json_object_get(shared, id))));
   }
   int64_t layers = layers_size(r->d);
   json_array_foreach(ctrs, i, img) {

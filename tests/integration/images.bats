@@ -252,3 +252,47 @@ PY
   assert_has "$output" "Deleted Containers:"
   assert_eq "$(image_count)" 1 "busybox is tagged: system prune without -a keeps it"
 }
+
+@test "images filters: dangling, reference, label, before, since; --digests; history -q" {
+  $BERTH run --name f1 busybox true
+  $BERTH commit -c 'LABEL bench.k=v' f1 flab:1 >/dev/null
+  $BERTH run --name f2 busybox true
+  dang=$($BERTH commit f2)
+  run $BERTH images -q --no-trunc --filter dangling=true
+  assert_eq "$output" "$dang"
+  run $BERTH images --format '{{.Repository}}:{{.Tag}}' --filter 'reference=flab*'
+  assert_eq "$output" "flab:1"
+  run $BERTH images --format '{{.Repository}}' --filter label=bench.k=v
+  assert_eq "$output" "flab"
+  run $BERTH images --format '{{.Repository}}' --filter before=flab:1
+  assert_eq "$output" "busybox"
+  run $BERTH images --format '{{.Repository}}' --filter since=busybox
+  assert_has "$output" "flab"
+  assert_not_has "$output" "busybox"
+  run $BERTH images --digests
+  assert_line_re "$output" '^REPOSITORY +TAG +DIGEST +IMAGE ID +CREATED +SIZE$'
+  run $BERTH history -q flab:1
+  assert_eq "$(printf '%s\n' "$output" | head -1)" "$($BERTH images -q flab:1)"
+  $BERTH rm f1 f2
+  $BERTH rmi flab:1 "$dang"
+}
+
+# interop with a real Docker daemon, both ways; skipped where none answers
+@test "interop: berth's save loads and runs in docker; docker's save loads and runs in berth" {
+  command -v docker >/dev/null && timeout 10 docker version >/dev/null 2>&1 || skip "no docker daemon answers"
+  local tag=berth-interop-$$
+  $BERTH tag busybox:latest "$tag:b2d"
+  $BERTH save -o "$BERTH_DIR/b2d.tar" "$tag:b2d"
+  docker load -i "$BERTH_DIR/b2d.tar"
+  run docker run --rm "$tag:b2d" echo in-docker
+  docker rmi -f "$tag:b2d" >/dev/null 2>&1
+  assert_eq "$output" "in-docker"
+  docker import "$(berth_rootfs_tar)" "$tag:d2b" >/dev/null
+  docker save -o "$BERTH_DIR/d2b.tar" "$tag:d2b"
+  docker rmi -f "$tag:d2b" >/dev/null 2>&1
+  run $BERTH load -i "$BERTH_DIR/d2b.tar"
+  assert_status 0
+  run $BERTH run --rm "$tag:d2b" echo in-berth
+  assert_eq "$output" "in-berth"
+  $BERTH rmi "$tag:b2d" "$tag:d2b"
+}
