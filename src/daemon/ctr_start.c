@@ -93,9 +93,9 @@ static char **shim_argv(struct daemon *d, const struct store_container *c, const
   return v;
 }
 
-/* spawn_shim: posix_spawn (vfork-fast and safe in a threaded process) with fds 0-2 on
+/* shim_spawn: posix_spawn (vfork-fast and safe in a threaded process) with fds 0-2 on
  * /dev/null, fd 3 the sync socket, default signal dispositions and an empty mask */
-static int spawn_shim(char **argv, struct shim_proc *sp, struct berth_error **err) {
+int shim_spawn(char **argv, pid_t *pid, int *pidfd, int *sync_fd, struct berth_error **err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return berr_sys(err, errno, "socketpair");
   _cleanup_close_ int parent = sv[0], child = sv[1];
@@ -119,14 +119,18 @@ static int spawn_shim(char **argv, struct shim_proc *sp, struct berth_error **er
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setsigdefault(&at, &def);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int rc = posix_spawn(&sp->pid, argv[0], &fa, &at, argv, environ);
+  int rc = posix_spawn(pid, argv[0], &fa, &at, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   if (rc != 0) return berr_sys(err, rc, "start the shim \"%s\"", argv[0]);
   /* our child: its pid cannot be reused before we reap it, so this pidfd is the shim's */
-  sp->pidfd = sys_pidfd_open(sp->pid, 0);
-  sp->sync = take_fd(&parent);
+  *pidfd = sys_pidfd_open(*pid, 0);
+  *sync_fd = take_fd(&parent);
   return 0;
+}
+
+static int spawn_shim(char **argv, struct shim_proc *sp, struct berth_error **err) {
+  return shim_spawn(argv, &sp->pid, &sp->pidfd, &sp->sync, err);
 }
 
 /* connect_waiters: attach clients waiting for this start get their socket before "start" */

@@ -201,6 +201,9 @@ int ctr_write_etc_files(const char *dir, const json_t *cfg, struct berth_error *
 /* ctr_build_spec: config.json of the container whose directory is dir (rootfs mounted there) */
 int ctr_build_spec(const struct store_container *c, const json_t *cfg, const json_t *hc, const char *dir,
                    json_t **out, struct berth_error **err);
+/* shim_spawn: start berth-shim (argv) with fds 0-2 on /dev/null and fd 3 the sync socket
+ * (docs/internals.md); fills its pid, a pidfd and our end of the sync socket */
+int shim_spawn(char **argv, pid_t *pid, int *pidfd, int *sync_fd, struct berth_error **err);
 /* ctr_attach_connect: a client connection to the shim's attach socket (shim_dir/attach) */
 int ctr_attach_connect(const char *shim_dir, struct berth_error **err);
 

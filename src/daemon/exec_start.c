@@ -153,37 +153,9 @@ static char **shim_argv(struct daemon *d, const struct exec_inst *e, const char 
   return v;
 }
 
-/* spawn: the shim with fds 0-2 on /dev/null, fd 3 the sync socket, default signals */
+/* spawn: the exec shim, started like a container's (shim_spawn) */
 static int spawn(char **argv, struct launch *l, struct berth_error **err) {
-  int sv[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return berr_sys(err, errno, "socketpair");
-  _cleanup_close_ int parent = sv[0], child = sv[1];
-  if (child == 3) { /* dup2(3, 3) would keep close-on-exec */
-    child = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-    close(sv[1]);
-    if (child < 0) return berr_sys(err, errno, "dup");
-  }
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t at;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
-  posix_spawn_file_actions_adddup2(&fa, 0, 1);
-  posix_spawn_file_actions_adddup2(&fa, 0, 2);
-  posix_spawn_file_actions_adddup2(&fa, child, 3);
-  posix_spawnattr_init(&at);
-  sigset_t none, def;
-  sigemptyset(&none);
-  sigfillset(&def);
-  posix_spawnattr_setsigmask(&at, &none);
-  posix_spawnattr_setsigdefault(&at, &def);
-  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  int rc = posix_spawn(&l->pid, argv[0], &fa, &at, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&at);
-  if (rc != 0) return berr_sys(err, rc, "start the shim \"%s\"", argv[0]);
-  l->pidfd = sys_pidfd_open(l->pid, 0); /* our unreaped child: the pid cannot be reused */
-  l->sync = take_fd(&parent);
-  return 0;
+  return shim_spawn(argv, &l->pid, &l->pidfd, &l->sync, err);
 }
 
 /* expect: the next sync message must start with want; "error MSG" becomes the error */
