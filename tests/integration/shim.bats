@@ -4,6 +4,10 @@
 
 setup_file() {
   export ROOT_DIR="$(cd "$BATS_TEST_DIRNAME/../.." && pwd)"
+  if [ -z "${SHIM:-}" ] && [ -n "${BUILD_DIR:-}" ]; then
+    # run-all.sh's build (BUILD_DIR is absolute there, or relative to the repository)
+    case $BUILD_DIR in /*) SHIM=$BUILD_DIR/src/shim/berth-shim ;; *) SHIM=$ROOT_DIR/$BUILD_DIR/src/shim/berth-shim ;; esac
+  fi
   if [ -z "${SHIM:-}" ]; then
     # the newest build, preferring one without sanitizers (set SHIM= to test a sanitizer build)
     local b
@@ -402,7 +406,8 @@ assert total < 256, total
 
 # the real runtime, when some build directory has it, with a busybox rootfs from the fixtures
 real_runtime() {
-  RUNTIME=$(ls -t "$ROOT_DIR"/build*/src/runtime/berth-runtime 2>/dev/null | head -n1)
+  RUNTIME=$(dirname "$(dirname "$(dirname "$SHIM")")")/src/runtime/berth-runtime
+  [ -x "$RUNTIME" ] || RUNTIME=$(ls -t "$ROOT_DIR"/build*/src/runtime/berth-runtime 2>/dev/null | head -n1)
   [ -x "$RUNTIME" ] || skip "berth-runtime is not built"
   [ "$(id -u)" = 0 ] || skip "needs root"
   local b="$T/real-bundle"
