@@ -153,19 +153,28 @@ int image_resolve(struct image_store *is, const char *name, char **id, struct be
   return berr(err, ENOENT, "No such image: %s", ref);
 }
 
-int image_get(struct image_store *is, const char *name, struct image **out, struct berth_error **err) {
+int image_load_record(struct image_store *is, const char *name, struct store_image **si, json_t **config,
+               struct berth_error **err) {
   _cleanup_free_ char *id = NULL;
   int r = image_resolve(is, name, &id, err);
   if (r < 0) return r;
-  struct store_image *si = NULL;
-  r = store_image_get(is->st, id, &si, err);
+  r = store_image_get(is->st, id, si, err);
   if (r < 0) return r;
   json_error_t jerr;
-  json_t *config = json_loads(si->config, 0, &jerr);
-  if (!config) {
-    store_image_free(si);
+  *config = json_loads((*si)->config, 0, &jerr);
+  if (!*config) {
+    store_image_free(*si);
+    *si = NULL;
     return berr(err, EIO, "image %s: stored config is not JSON: %s", id, jerr.text);
   }
+  return 0;
+}
+
+int image_get(struct image_store *is, const char *name, struct image **out, struct berth_error **err) {
+  struct store_image *si = NULL;
+  json_t *config = NULL;
+  int r = image_load_record(is, name, &si, &config, err);
+  if (r < 0) return r;
   struct image *img = xcalloc(1, sizeof(*img));
   img->id = take_ptr(&si->id);
   img->config = config;

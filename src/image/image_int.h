@@ -115,3 +115,8 @@ int image_register(struct image_store *is, const struct image_reg *reg, char **o
 
 /* image_summary_json: one ImageSummary of /images/json (si->tags as RepoTags) */
 json_t *image_summary_json(struct store_image *si, json_t *config);
+
+/* image_load_record: resolve NAME and load its store row and parsed config (the caller frees both);
+ * EIO when the stored config is not JSON */
+int image_load_record(struct image_store *is, const char *name, struct store_image **si, json_t **config,
+               struct berth_error **err);

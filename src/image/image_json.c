@@ -81,18 +81,10 @@ static json_t *inspect(struct image_store *is, struct store_image *si, json_t *c
 }
 
 int image_inspect_json(struct image_store *is, const char *name, json_t **out, struct berth_error **err) {
-  _cleanup_free_ char *id = NULL;
-  int r = image_resolve(is, name, &id, err);
-  if (r < 0) return r;
   struct store_image *si = NULL;
-  r = store_image_get(is->st, id, &si, err);
+  json_auto_t *config = NULL;
+  int r = image_load_record(is, name, &si, &config, err);
   if (r < 0) return r;
-  json_error_t jerr;
-  json_auto_t *config = json_loads(si->config, 0, &jerr);
-  if (!config) {
-    store_image_free(si);
-    return berr(err, EIO, "image %s: stored config is not JSON: %s", id, jerr.text);
-  }
   *out = inspect(is, si, config);
   store_image_free(si);
   return 0;
@@ -121,13 +113,10 @@ static int history_items(struct image_store *is, struct store_image *si, json_t 
 }
 
 int image_history_json(struct image_store *is, const char *name, json_t **out, struct berth_error **err) {
-  _cleanup_free_ char *id = NULL;
-  int r = image_resolve(is, name, &id, err);
-  if (r < 0) return r;
   struct store_image *si = NULL;
-  r = store_image_get(is->st, id, &si, err);
+  json_auto_t *config = NULL;
+  int r = image_load_record(is, name, &si, &config, err);
   if (r < 0) return r;
-  json_auto_t *config = json_loads(si->config, 0, NULL);
   json_t *arr = json_array();
   r = history_items(is, si, config, arr, err);
   /* the newest entries belong to this image and its ancestors: those get ids and tags */
