@@ -11,6 +11,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/exec_int.h"
+#include "daemon/stdio_proxy.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -28,8 +29,6 @@
 #endif
 
 #define SYNC_TIMEOUT_MS 30000
-#define PACKET_MAX (64 * 1024 + 1)
-#define STDIN_CHUNK (32 * 1024)
 
 extern char **environ;
 
@@ -332,65 +331,17 @@ static int exec_launch(struct daemon *d, struct exec_inst *e, const json_t *size
 struct xstream {
   struct daemon *d;
   struct exec_inst *e; /* referenced */
-  int fd;              /* the shim's attach socket, or -1 when start failed */
-  bool tty, in, out, err;
+  struct stdio_proxy p; /* p.fd: the shim's attach socket, or -1 when start failed */
   char *failure;       /* start's error, told in the stream as Docker does */
   json_t *size;        /* ConsoleSize of the start request, or NULL */
-  unsigned char keys[16]; /* the detach sequence, watched for in the client's input */
-  size_t nkeys, matched;  /* its length; how much of it the input has shown so far */
 };
 
 static void xstream_free(struct xstream *x) {
-  if (x->fd >= 0) close(x->fd);
+  if (x->p.fd >= 0) close(x->p.fd);
   exec_put(x->d->execs, x->e);
   free(x->failure);
   json_decref(x->size);
   free(x);
-}
-
-/* write_out: one piece of output to the client: raw with a tty, else a multiplexed frame */
-static int write_out(struct xstream *x, int client, int stream, const char *p, size_t n) {
-  if ((stream == API_STREAM_STDOUT && !x->out) || (stream == API_STREAM_STDERR && !x->err)) return 0;
-  if (x->tty) return write_all(client, p, n);
-  uint8_t hdr[API_FRAME_HEADER];
-  api_frame_header(hdr, (enum api_stream)stream, (uint32_t)n);
-  int r = write_all(client, hdr, sizeof(hdr));
-  return r < 0 ? r : write_all(client, p, n);
-}
-
-static int send_chunk(struct xstream *x, const char *p, size_t n) {
-  if (n && send(x->fd, p, n, MSG_NOSIGNAL) < 0) return -errno;
-  return 0;
-}
-
-/* send_stdin: forward client bytes to the process, holding back what may be the start of the
- * detach keys; 1 when the whole sequence came (the client detaches, the process goes on) */
-static int send_stdin(struct xstream *x, const char *p, size_t n) {
-  char out[STDIN_CHUNK + sizeof(x->keys) + 1];
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)p[i];
-    if (x->nkeys && c == x->keys[x->matched]) {
-      if (++x->matched == x->nkeys) return 1;
-      continue;
-    }
-    if (x->matched) { /* not the sequence after all: what was held goes through */
-      memcpy(out + k, x->keys, x->matched);
-      k += x->matched;
-      x->matched = 0;
-      if (x->nkeys && c == x->keys[0]) {
-        if (++x->matched == x->nkeys) return 1;
-        continue;
-      }
-    }
-    out[k++] = (char)c;
-    if (k >= STDIN_CHUNK) {
-      int r = send_chunk(x, out, k);
-      if (r < 0) return r;
-      k = 0;
-    }
-  }
-  return send_chunk(x, out, k);
 }
 
 /* wait_recorded: the output is over; let the reaper record the exit first, so that the client's
@@ -406,43 +357,12 @@ static void wait_recorded(struct xstream *x) {
 }
 
 static void proxy(struct xstream *x, int client, const char *extra, size_t extra_len) {
-  _cleanup_free_ char *pkt = xmalloc(PACKET_MAX);
-  bool client_open = true;
-  if (extra_len && x->in && send_stdin(x, extra, extra_len) != 0) return;
-  for (;;) {
-    struct pollfd p[3] = {{.fd = x->fd, .events = POLLIN},
-                          {.fd = x->d->stop_efd, .events = POLLIN},
-                          {.fd = client_open ? client : -1, .events = POLLIN}};
-    if (poll(p, 3, -1) < 0) {
-      if (errno == EINTR) continue;
-      return;
-    }
-    if (p[1].revents) return;
-    if (p[0].revents) {
-      ssize_t n = recv(x->fd, pkt, PACKET_MAX, 0);
-      if (n <= 0) { /* the shim closed: the process ended and its output is complete */
-        wait_recorded(x);
-        return;
-      }
-      if (n > 1 && write_out(x, client, pkt[0], pkt + 1, (size_t)n - 1) < 0) return;
-    }
-    if (p[2].revents) {
-      ssize_t n = read(client, pkt, STDIN_CHUNK);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) { /* the client's input ended: so does the process's (the shim has --stdin-once) */
-        client_open = false;
-        if (x->in) shutdown(x->fd, SHUT_WR);
-        if (n < 0) return;
-        continue;
-      }
-      if (x->in && send_stdin(x, pkt, (size_t)n) != 0) return; /* detached, or the process's stdin is gone */
-    }
-  }
+  if (proxy_run(&x->p, client, extra, extra_len) == PROXY_OUTPUT_END) wait_recorded(x);
 }
 
 /* launch: run the exec now; its event, or its failure (kept in x->failure) */
 static int launch(struct xstream *x, bool attached, struct berth_error **err) {
-  int rc = exec_launch(x->d, x->e, x->size, attached, &x->fd, err);
+  int rc = exec_launch(x->d, x->e, x->size, attached, &x->p.fd, err);
   if (rc < 0) {
     x->failure = xstrdup(berr_msg(*err));
     return rc;
@@ -460,8 +380,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
   if (launch(x, true, &err) < 0) {
     /* Docker writes the error into the hijacked stream, on stdout, then ends it */
     _cleanup_free_ char *msg = xasprintf("%s\r\n", x->failure);
-    x->out = true;
-    write_out(x, sock, API_STREAM_STDOUT, msg, strlen(msg));
+    x->p.out = true;
+    proxy_write_out(&x->p, sock, API_STREAM_STDOUT, msg, strlen(msg));
   } else {
     proxy(x, sock, extra_in, extra_in_size);
   }
@@ -472,29 +392,10 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
 /* on_read: output only, for a client that did not ask for an upgrade */
 static ssize_t on_read(void *cls, uint64_t pos, char *buf, size_t max) {
   struct xstream *x = cls;
-  char pkt[16 * 1024];
-  if (x->fd < 0) return MHD_CONTENT_READER_END_OF_STREAM;
-  for (;;) {
-    struct pollfd p[2] = {{.fd = x->fd, .events = POLLIN}, {.fd = x->d->stop_efd, .events = POLLIN}};
-    if (poll(p, 2, -1) < 0 && errno != EINTR) return MHD_CONTENT_READER_END_WITH_ERROR;
-    if (p[1].revents) return MHD_CONTENT_READER_END_OF_STREAM;
-    if (!p[0].revents) continue;
-    size_t room = max > API_FRAME_HEADER + 1 ? max - API_FRAME_HEADER : 1;
-    ssize_t n = recv(x->fd, pkt, room < sizeof(pkt) ? room : sizeof(pkt), 0);
-    if (n <= 0) {
-      wait_recorded(x);
-      return MHD_CONTENT_READER_END_OF_STREAM;
-    }
-    int stream = pkt[0];
-    if ((stream == API_STREAM_STDOUT && !x->out) || (stream == API_STREAM_STDERR && !x->err) || n < 2) continue;
-    if (x->tty) {
-      memcpy(buf, pkt + 1, n - 1);
-      return n - 1;
-    }
-    api_frame_header((uint8_t *)buf, (enum api_stream)stream, (uint32_t)(n - 1));
-    memcpy(buf + API_FRAME_HEADER, pkt + 1, n - 1);
-    return API_FRAME_HEADER + n - 1;
-  }
+  ssize_t n = proxy_read(&x->p, buf, max);
+  if (n > 0) return n;
+  if (n == 0 && x->p.fd >= 0) wait_recorded(x);
+  return MHD_CONTENT_READER_END_OF_STREAM;
 }
 
 static void on_read_free(void *cls) { xstream_free(cls); }
@@ -535,14 +436,16 @@ int h_exec_start(struct req *r, struct reply *out, struct berth_error **err) {
   struct xstream *x = xcalloc(1, sizeof(*x));
   x->d = r->d;
   x->e = e;
-  x->fd = -1;
+  x->p.fd = -1;
+  x->p.stop_efd = r->d->stop_efd;
   x->size = json_incref(json_object_get(body, "ConsoleSize"));
-  x->tty = json_is_true(json_object_get(e->cfg, "Tty"));
-  x->in = json_is_true(json_object_get(e->cfg, "AttachStdin"));
-  x->out = json_is_true(json_object_get(e->cfg, "AttachStdout"));
-  x->err = json_is_true(json_object_get(e->cfg, "AttachStderr"));
-  if (exec_parse_keys(json_string_value(json_object_get(e->cfg, "DetachKeys")), x->keys, sizeof(x->keys), &x->nkeys) < 0)
-    x->nkeys = 0; /* checked at create: cannot happen */
+  x->p.tty = json_is_true(json_object_get(e->cfg, "Tty"));
+  x->p.in = json_is_true(json_object_get(e->cfg, "AttachStdin"));
+  x->p.out = json_is_true(json_object_get(e->cfg, "AttachStdout"));
+  x->p.err = json_is_true(json_object_get(e->cfg, "AttachStderr"));
+  if (exec_parse_keys(json_string_value(json_object_get(e->cfg, "DetachKeys")), x->p.keys, sizeof(x->p.keys),
+                      &x->p.nkeys) < 0)
+    x->p.nkeys = 0; /* checked at create: cannot happen */
   const char *up = req_header(r, "Upgrade");
   if (json_is_true(json_object_get(body, "Detach")) || !(up && *up)) {
     bool detach = json_is_true(json_object_get(body, "Detach"));
@@ -560,6 +463,6 @@ int h_exec_start(struct req *r, struct reply *out, struct berth_error **err) {
     out->status = MHD_HTTP_SWITCHING_PROTOCOLS;
   }
   MHD_add_response_header(out->resp, "Content-Type",
-                          x->tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
+                          x->p.tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream");
   return 0;
 }

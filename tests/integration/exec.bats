@@ -183,6 +183,31 @@ line two"
   assert_has "$output" "Invalid escape keys (ctrl-9) provided"
 }
 
+@test "attach detaches on the keys the client names (detachKeys); the container goes on" {
+  $BERTH run -d -it --name at1 busybox sh >/dev/null
+  timeout 20 python3 - "$BERTH_SOCK" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"POST /containers/at1/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,x HTTP/1.1\r\n"
+          b"Host: berth\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(4096)
+assert head.startswith(b"HTTP/1.1 101"), head
+s.sendall(b"touch /tmp/m2\r")
+time.sleep(0.5)
+s.sendall(b"\x18x")  # ctrl-x then x: the daemon ends the stream
+while s.recv(4096):
+    pass
+PY
+  wait_until 5 $BERTH exec at1 test -f /tmp/m2
+  assert_eq "$(ijson at1 State.Running)" true
+  run api POST "/containers/at1/attach?stream=1&stdin=1&detachKeys=ctrl-99"
+  assert_line "$output" "HTTP 400"
+  assert_has "$output" "Invalid detach keys (ctrl-99) provided"
+}
+
 # ---------------------------------------------------------------- resize
 
 @test "resize sets the terminal size of a container and of an exec" {
