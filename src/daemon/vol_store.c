@@ -24,37 +24,10 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS volume_refs(volume TEXT NOT NULL, container TEXT NOT NULL,\n"
     "  PRIMARY KEY(volume, container));\n";
 
-static void stmt_finalizep(sqlite3_stmt **st) {
-  if (*st) sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ __attribute__((cleanup(stmt_finalizep)))
-
-struct conn {
-  struct store *s;
-  sqlite3 *db;
-};
-static void conn_releasep(struct conn *c) {
-  if (c->db) store_release(c->s, c->db);
-}
-#define _cleanup_conn_ __attribute__((cleanup(conn_releasep)))
-
 /* conn_get: a pooled connection with this module's tables in place (IF NOT EXISTS: cheap) */
-static int conn_get(struct daemon *d, struct conn *c, struct berth_error **err) {
-  c->s = d->store;
-  c->db = store_acquire(d->store);
-  if (!c->db) return berr(err, EIO, "store: no database connection");
-  return store_exec(c->db, schema, err);
-}
-
-/* prep: a statement with its text parameters bound in order */
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct berth_error **err, int n, ...) {
-  int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-  if (rc != SQLITE_OK) return store_sqlite_err(db, rc, "prepare", err);
-  va_list ap;
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) sqlite3_bind_text(*st, i + 1, va_arg(ap, const char *), -1, SQLITE_TRANSIENT);
-  va_end(ap);
-  return 0;
+static int conn_get(struct daemon *d, struct store_conn *c, struct berth_error **err) {
+  int rc = store_conn_get(d->store, c, err);
+  return rc < 0 ? rc : store_exec(c->db, schema, err);
 }
 
 char *vol_data_dir(struct daemon *d, const char *name) {
@@ -86,7 +59,7 @@ static json_t *row_json(struct daemon *d, sqlite3_stmt *st) {
 
 static int get_locked(struct daemon *d, sqlite3 *db, const char *name, json_t **out, struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, "SELECT " VOL_COLUMNS " FROM volumes WHERE name = ?", &st, err, 1, name);
+  int r = store_prep(db, "SELECT " VOL_COLUMNS " FROM volumes WHERE name = ?", &st, err, 1, name);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) return berr(err, ENOENT, "get %s: no such volume", name);
@@ -96,7 +69,7 @@ static int get_locked(struct daemon *d, sqlite3 *db, const char *name, json_t **
 }
 
 int vol_get(struct daemon *d, const char *name, json_t **out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   return r < 0 ? r : get_locked(d, c.db, name, out, err);
 }
@@ -108,7 +81,7 @@ static int insert_row(sqlite3 *db, const char *name, const char *labels, const c
   struct tm tm;
   strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, "INSERT INTO volumes(name, created, labels, options, anonymous) VALUES (?, ?, ?, ?, ?)", &st, err,
+  int r = store_prep(db, "INSERT INTO volumes(name, created, labels, options, anonymous) VALUES (?, ?, ?, ?, ?)", &st, err,
                4, name, created, labels, opts);
   if (r < 0) return r;
   sqlite3_bind_int(st, 5, anon);
@@ -130,7 +103,7 @@ int vol_create(struct daemon *d, const char *name, const json_t *labels, const j
                 name, name);
   }
   if (json_object_size(opts) > 0) return berr(err, ENOTSUP, "create %s: volume driver options are not supported yet", name);
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   if (r < 0) return r;
   if (!anon && get_locked(d, c.db, name, out, NULL) == 0) return 0; /* Docker: creating an existing one is fine */
@@ -150,10 +123,10 @@ int vol_create(struct daemon *d, const char *name, const json_t *labels, const j
 }
 
 int vol_list(struct daemon *d, json_t **out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (r == 0) r = prep(c.db, "SELECT " VOL_COLUMNS " FROM volumes ORDER BY name", &st, err, 0);
+  if (r == 0) r = store_prep(c.db, "SELECT " VOL_COLUMNS " FROM volumes ORDER BY name", &st, err, 0);
   if (r < 0) return r;
   json_t *list = json_array();
   int rc;
@@ -169,7 +142,7 @@ int vol_list(struct daemon *d, json_t **out, struct berth_error **err) {
 /* users: ids of existing containers that reference the volume (first one into who) */
 static int users(sqlite3 *db, const char *name, char who[65], struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db,
+  int r = store_prep(db,
                "SELECT r.container FROM volume_refs r JOIN containers c ON c.id = r.container WHERE r.volume = ?",
                &st, err, 1, name);
   if (r < 0) return r;
@@ -181,7 +154,7 @@ static int users(sqlite3 *db, const char *name, char who[65], struct berth_error
 
 static int exec1(sqlite3 *db, const char *sql, const char *arg, struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, sql, &st, err, 1, arg);
+  int r = store_prep(db, sql, &st, err, 1, arg);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   return rc == SQLITE_DONE ? 0 : store_sqlite_err(db, rc, sql, err);
@@ -201,7 +174,7 @@ static int remove_locked(struct daemon *d, sqlite3 *db, const char *name, struct
 }
 
 int vol_remove(struct daemon *d, const char *name, bool force, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   if (r < 0) return r;
   if ((r = get_locked(d, c.db, name, NULL, err)) < 0) {
@@ -235,10 +208,10 @@ static int64_t dir_size(const char *path) {
 }
 
 int vol_prune(struct daemon *d, bool all, json_t **out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (r == 0) r = prep(c.db, all ? "SELECT name FROM volumes" : "SELECT name FROM volumes WHERE anonymous = 1", &st,
+  if (r == 0) r = store_prep(c.db, all ? "SELECT name FROM volumes" : "SELECT name FROM volumes WHERE anonymous = 1", &st,
                        err, 0);
   if (r < 0) return r;
   json_t *names = json_array();
@@ -266,27 +239,27 @@ int vol_prune(struct daemon *d, bool all, json_t **out, struct berth_error **err
 }
 
 int vol_users(struct daemon *d, const char *name, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   return r < 0 ? r : users(c.db, name, NULL, err);
 }
 
 int vol_ref_add(struct daemon *d, const char *name, const char *id, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (r == 0) r = prep(c.db, "INSERT OR IGNORE INTO volume_refs(volume, container) VALUES (?, ?)", &st, err, 2, name, id);
+  if (r == 0) r = store_prep(c.db, "INSERT OR IGNORE INTO volume_refs(volume, container) VALUES (?, ?)", &st, err, 2, name, id);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   return rc == SQLITE_DONE ? 0 : store_sqlite_err(c.db, rc, "volume reference", err);
 }
 
 void vol_ctr_forget(struct daemon *d, const char *id, bool remove_anon) {
-  _cleanup_conn_ struct conn c = {0};
+  _cleanup_store_conn_ struct store_conn c = {0};
   _cleanup_berr_ struct berth_error *err = NULL;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   if (conn_get(d, &c, &err) < 0 ||
-      prep(c.db, "SELECT v.name FROM volume_refs r JOIN volumes v ON v.name = r.volume WHERE r.container = ? AND v.anonymous = 1",
+      store_prep(c.db, "SELECT v.name FROM volume_refs r JOIN volumes v ON v.name = r.volume WHERE r.container = ? AND v.anonymous = 1",
            &st, &err, 1, id) < 0) {
     log_warn("Volumes of container %.12s: %s", id, berr_msg(err));
     return;

@@ -3,6 +3,7 @@
 #include "common/xalloc.h"
 #include "store/schema.sql.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,4 +135,24 @@ void store_container_free(struct store_container *c) {
   free(c->started_at);
   free(c->finished_at);
   free(c);
+}
+
+int store_conn_get(struct store *s, struct store_conn *c, struct berth_error **err) {
+  c->s = s;
+  c->db = store_acquire(s);
+  return c->db ? 0 : berr(err, EIO, "store: no database connection");
+}
+
+int store_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct berth_error **err, int n, ...) {
+  int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
+  if (rc != SQLITE_OK) return store_sqlite_err(db, rc, "store: prepare", err);
+  va_list ap;
+  va_start(ap, n);
+  for (int i = 0; i < n; i++) {
+    const char *v = va_arg(ap, const char *);
+    if (v) sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(*st, i + 1);
+  }
+  va_end(ap);
+  return 0;
 }

@@ -30,6 +30,27 @@ int store_exec(sqlite3 *db, const char *sql, struct berth_error **err);
  * constraint violations, EBUSY for busy, EIO otherwise) */
 int store_sqlite_err(sqlite3 *db, int rc, const char *what, struct berth_error **err);
 
+/* ---------- helpers for query files (store_*.c, and modules with tables of their own) ---------- */
+
+static inline void store_stmt_finalizep(sqlite3_stmt **st) {
+  if (*st) sqlite3_finalize(*st);
+}
+#define _cleanup_stmt_ __attribute__((cleanup(store_stmt_finalizep)))
+
+/* A pooled connection, back to the pool at scope exit (declare it _cleanup_store_conn_) */
+struct store_conn {
+  struct store *s;
+  sqlite3 *db;
+};
+static inline void store_conn_releasep(struct store_conn *c) {
+  if (c->db) store_release(c->s, c->db);
+}
+#define _cleanup_store_conn_ __attribute__((cleanup(store_conn_releasep)))
+/* store_conn_get: a pooled connection into *c; EIO when none can be had */
+int store_conn_get(struct store *s, struct store_conn *c, struct berth_error **err);
+/* store_prep: prepare SQL and bind N text parameters in order (NULL binds SQL NULL) */
+int store_prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct berth_error **err, int n, ...);
+
 /* ---------- containers (store_container.c) ---------- */
 
 /* A container row. Config, HostConfig and NetworkSettings are kept as the Engine API JSON

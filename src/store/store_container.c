@@ -8,28 +8,6 @@
   "id, name, image_id, image_ref, created_ns, path, args, config, host_config, network, status, pid, " \
   "exit_code, error, started_at, finished_at, restart_count, oom_killed"
 
-static void stmt_finalizep(sqlite3_stmt **st) {
-  if (*st) sqlite3_finalize(*st);
-}
-#define _cleanup_stmt_ __attribute__((cleanup(stmt_finalizep)))
-
-/* A pooled connection released at scope exit */
-struct conn {
-  struct store *s;
-  sqlite3 *db;
-};
-static void conn_releasep(struct conn *c) {
-  if (c->db) store_release(c->s, c->db);
-}
-#define _cleanup_conn_ __attribute__((cleanup(conn_releasep)))
-
-static int conn_get(struct store *s, struct conn *c, struct berth_error **err) {
-  c->s = s;
-  c->db = store_acquire(s);
-  if (!c->db) return berr(err, EIO, "store: no database connection");
-  return 0;
-}
-
 static char *col_text(sqlite3_stmt *st, int i) {
   const unsigned char *t = sqlite3_column_text(st, i);
   return xstrdup(t ? (const char *)t : "");
@@ -59,12 +37,6 @@ static struct store_container *row_to_container(sqlite3_stmt *st) {
   return c;
 }
 
-static int prepare(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct berth_error **err) {
-  int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-  if (rc != SQLITE_OK) return store_sqlite_err(db, rc, "store: prepare", err);
-  return 0;
-}
-
 static void bind_text(sqlite3_stmt *st, int i, const char *v) { sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_TRANSIENT); }
 
 /* query_one: run a statement expected to yield at most one row; 1 found, 0 none, <0 error */
@@ -87,14 +59,14 @@ static int name_owner(sqlite3 *db, const char *name, char id[65]) {
 
 int store_container_insert(struct store *s, const struct store_container *c, char conflict_id[65],
                            struct berth_error **err) {
-  _cleanup_conn_ struct conn cn = {0};
+  _cleanup_store_conn_ struct store_conn cn = {0};
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = conn_get(s, &cn, err);
+  int r = store_conn_get(s, &cn, err);
   if (r < 0) return r;
-  r = prepare(cn.db,
+  r = store_prep(cn.db,
               "INSERT INTO containers(id, name, image_id, image_ref, created_ns, path, args, config, host_config, "
               "network) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              &st, err);
+              &st, err, 0);
   if (r < 0) return r;
   bind_text(st, 1, c->id);
   bind_text(st, 2, c->name);
@@ -119,11 +91,11 @@ int store_container_insert(struct store *s, const struct store_container *c, cha
 }
 
 int store_container_get(struct store *s, const char *id, struct store_container **out, struct berth_error **err) {
-  _cleanup_conn_ struct conn cn = {0};
+  _cleanup_store_conn_ struct store_conn cn = {0};
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = conn_get(s, &cn, err);
+  int r = store_conn_get(s, &cn, err);
   if (r < 0) return r;
-  r = prepare(cn.db, "SELECT " CTR_COLUMNS " FROM containers WHERE id = ?", &st, err);
+  r = store_prep(cn.db, "SELECT " CTR_COLUMNS " FROM containers WHERE id = ?", &st, err, 0);
   if (r < 0) return r;
   bind_text(st, 1, id);
   r = query_one(cn.db, st, out, err);
@@ -136,7 +108,7 @@ int store_container_get(struct store *s, const char *id, struct store_container 
 static int find_prefix(sqlite3 *db, const char *ref, struct store_container **out, struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   /* the prefix is hex (checked by the caller), so it holds no LIKE wildcards */
-  int r = prepare(db, "SELECT " CTR_COLUMNS " FROM containers WHERE id LIKE ? || '%' LIMIT 2", &st, err);
+  int r = store_prep(db, "SELECT " CTR_COLUMNS " FROM containers WHERE id LIKE ? || '%' LIMIT 2", &st, err, 0);
   if (r < 0) return r;
   bind_text(st, 1, ref);
   r = query_one(db, st, out, err);
@@ -157,8 +129,8 @@ static bool is_hex(const char *s) {
 }
 
 int store_container_find(struct store *s, const char *ref, struct store_container **out, struct berth_error **err) {
-  _cleanup_conn_ struct conn cn = {0};
-  int r = conn_get(s, &cn, err);
+  _cleanup_store_conn_ struct store_conn cn = {0};
+  int r = store_conn_get(s, &cn, err);
   if (r < 0) return r;
   const char *name = ref[0] == '/' ? ref + 1 : ref;
   static const char *const queries[] = {
@@ -167,7 +139,7 @@ int store_container_find(struct store *s, const char *ref, struct store_containe
   };
   for (size_t i = 0; i < ARRAY_SIZE(queries); i++) {
     _cleanup_stmt_ sqlite3_stmt *st = NULL;
-    r = prepare(cn.db, queries[i], &st, err);
+    r = store_prep(cn.db, queries[i], &st, err, 0);
     if (r < 0) return r;
     bind_text(st, 1, i == 0 ? ref : name);
     r = query_one(cn.db, st, out, err);
@@ -181,11 +153,11 @@ int store_container_find(struct store *s, const char *ref, struct store_containe
 }
 
 int store_container_list(struct store *s, struct store_container ***out, struct berth_error **err) {
-  _cleanup_conn_ struct conn cn = {0};
+  _cleanup_store_conn_ struct store_conn cn = {0};
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = conn_get(s, &cn, err);
+  int r = store_conn_get(s, &cn, err);
   if (r < 0) return r;
-  r = prepare(cn.db, "SELECT " CTR_COLUMNS " FROM containers ORDER BY created_ns DESC, id", &st, err);
+  r = store_prep(cn.db, "SELECT " CTR_COLUMNS " FROM containers ORDER BY created_ns DESC, id", &st, err, 0);
   if (r < 0) return r;
   size_t n = 0, cap = 8;
   struct store_container **v = xcalloc(cap + 1, sizeof(*v));
@@ -215,11 +187,11 @@ void store_container_list_free(struct store_container **list) {
 /* update: run an UPDATE/DELETE with text/int parameters given as a format ("t" text, "i" int) */
 static int update(struct store *s, const char *sql, const char *what, const char *fmt, const void *const *vals,
                   struct berth_error **err) {
-  _cleanup_conn_ struct conn cn = {0};
+  _cleanup_store_conn_ struct store_conn cn = {0};
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = conn_get(s, &cn, err);
+  int r = store_conn_get(s, &cn, err);
   if (r < 0) return r;
-  r = prepare(cn.db, sql, &st, err);
+  r = store_prep(cn.db, sql, &st, err, 0);
   if (r < 0) return r;
   for (int i = 0; fmt[i]; i++) {
     if (fmt[i] == 't') bind_text(st, i + 1, vals[i]);
@@ -260,10 +232,10 @@ int store_container_delete(struct store *s, const char *id, struct berth_error *
 
 int store_container_rename(struct store *s, const char *id, const char *name, char conflict_id[65],
                            struct berth_error **err) {
-  _cleanup_conn_ struct conn cn = {0};
+  _cleanup_store_conn_ struct store_conn cn = {0};
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = conn_get(s, &cn, err);
-  if (r == 0) r = prepare(cn.db, "UPDATE containers SET name = ? WHERE id = ?", &st, err);
+  int r = store_conn_get(s, &cn, err);
+  if (r == 0) r = store_prep(cn.db, "UPDATE containers SET name = ? WHERE id = ?", &st, err, 0);
   if (r < 0) return r;
   bind_text(st, 1, name);
   bind_text(st, 2, id);

@@ -17,8 +17,6 @@ static void conn_release(struct conn *c) {
 }
 #define _cleanup_conn_ __attribute__((cleanup(conn_release)))
 
-static void stmt_finalize(sqlite3_stmt **st) { sqlite3_finalize(*st); }
-#define _cleanup_stmt_ __attribute__((cleanup(stmt_finalize)))
 
 static int conn_get(struct conn *c, struct berth_error **err) {
   c->db = store_acquire(c->s);
