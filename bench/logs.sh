@@ -1,55 +1,47 @@
 #!/usr/bin/env bash
-# logs.sh: time to write 200 MB to stdout in a container (`run -d` + `wait`) and to read it back
-# with `logs > /dev/null`, for berth and for docker when a docker daemon answers (skipped otherwise).
+# logs.sh: a container writes MB megabytes to stdout (`run -d` + `wait`), then `logs > /dev/null`
+# reads them back: berth, docker and podman side by side.
 #
 # Usage (as root): bench/logs.sh [-m MB]     (default 200)
-#   BUILD_DIR  meson build directory holding berthd and berth (default build)
-# berth runs against a private daemon (tests/integration/helpers.bash) with --log-opt max-size=-1
-# so that, like docker's default json-file, the whole output is kept and read back; docker uses
-# its daemon with busybox:latest if present, else the fixture imported as berth-bench-busybox.
+#   BUILD_DIR, ENGINES, DOCKER_HOST: see bench/lib.sh
+# Each engine keeps the whole output: docker's default json-file driver (no rotation), berth's
+# json-file with --log-opt max-size=-1 (its default rotates at 3 x 20 MB), podman's k8s-file.
 set -uo pipefail
 mb=200
 while getopts 'm:h' opt; do
   case $opt in
     m) mb=$OPTARG ;;
-    *) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 2 ;;
+    *) sed -n '2,8s/^# \{0,1\}//p' "$0"; exit 2 ;;
   esac
 done
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../tests/integration/helpers.bash
-source "$here/../tests/integration/helpers.bash"
+[[ $mb =~ ^[1-9][0-9]*$ ]] || { echo "logs: -m wants a positive number" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# 1 KiB lines (1023 characters and a newline), mb*1024 of them
+# 1 KiB lines (1023 characters and a newline), mb*1024 of them; expanded in the container
+# shellcheck disable=SC2016
 payload='yes $(head -c 1023 /dev/zero | tr "\\0" x) | head -n '$((mb * 1024))
 
 now() { date +%s.%N; }
-measure() { # ENGINE CLI IMAGE
-  local name=$1 cli=$2 image=$3 t0 t1 t2 id
+measure() { # ENGINE
+  local e=$1 cli=${CLI[$1]} t0 t1 t2 id opts=() bytes
+  [ "$e" = berth ] && opts=(--log-opt max-size=-1)
+  echo "measuring $e ..." >&2
   t0=$(now)
-  id=$($cli run -d --log-opt max-size=-1 "$image" sh -c "$payload") || return 1
+  id=$($cli run -d "${opts[@]}" "$BENCH_IMAGE" sh -c "$payload") || { bench_note "$e: run failed"; return; }
+  bench_track "$e" "$id"
   $cli wait "$id" >/dev/null
   t1=$(now)
-  $cli logs "$id" >/dev/null 2>&1
+  bytes=$($cli logs "$id" 2>&1 | wc -c)
   t2=$(now)
-  $cli rm -f "$id" >/dev/null 2>&1
-  printf '%-8s write %4d MB: %6.2f s (%6.1f MB/s)   read back: %6.2f s (%6.1f MB/s)\n' "$name" "$mb" \
-    "$(echo "$t1 - $t0" | bc)" "$(echo "$mb / ($t1 - $t0)" | bc -l)" \
-    "$(echo "$t2 - $t1" | bc)" "$(echo "$mb / ($t2 - $t1)" | bc -l)"
+  [ "$bytes" -eq $((mb * 1024 * 1024)) ] || bench_note "$e: logs gave $bytes bytes, not $((mb * 1024 * 1024))"
+  bench_rm "$e" "$id"
+  bench_result "write $mb MB (run -d + wait)" "$e" "$(printf '%.2f' "$(echo "$t1 - $t0" | bc)")"
+  bench_result "read back (logs)" "$e" "$(printf '%.2f' "$(echo "$t2 - $t1" | bc)")"
 }
 
-berth_start_daemon >/dev/null || exit 1
-trap berth_stop_daemon EXIT
-berth_import_busybox || exit 1
-measure berth "$BERTH" busybox
-
-if command -v docker >/dev/null && timeout 5 docker version >/dev/null 2>&1; then
-  img=busybox:latest
-  if ! docker image inspect "$img" >/dev/null 2>&1; then
-    img=berth-bench-busybox:latest
-    docker import "$(berth_rootfs_tar)" "$img" >/dev/null || exit 1
-  fi
-  measure docker docker "$img"
-  [ "$img" = busybox:latest ] || docker rmi "$img" >/dev/null
-else
-  echo "docker: skipped (no docker daemon answers)"
-fi
+# shellcheck disable=SC2119
+bench_engines || exit 1
+for e in "${BENCH_ACTIVE[@]}"; do measure "$e"; done
+bench_table "$mb MB of stdout through the log driver, 1 KiB lines" "seconds; x: over berth's"
+bench_print_notes

@@ -1,75 +1,70 @@
 #!/usr/bin/env bash
-# network.sh: what networking costs on `run --rm busybox true`: --net none against the default
-# bridge, one published port, 1000 published ports (one range), and a plain bridge run while
-# another container publishes 1000 separate ports (1000 map elements). Median and p90 in ms;
-# docker too when its daemon answers (same cases, on its own docker0).
+# network.sh: what networking costs on `run --rm busybox true`, berth, docker and podman side by
+# side: --net none against the default bridge, one published port, a range of 100 and of 1000
+# published ports, and a plain run while another container publishes 100 or 1000 separate ports.
 #
 # Usage (as root): bench/network.sh [-n RUNS]     (default 30 runs per case, after 3 warm-ups)
-#   BUILD_DIR  meson build directory holding berthd and berth (default build)
-# berth runs against a private daemon on its own bridge (bnbench, 10.210.0.1/24), removed after.
+#   BUILD_DIR, ENGINES, DOCKER_HOST: see bench/lib.sh
+# berth runs on its own bridge (bnbench, 10.210.0.1/24), removed after; docker on its docker0,
+# podman on its default network (netavark). docker starts one docker-proxy process per published
+# port and takes seconds per 100 ports: it gets 100 ports at most, and 5 runs (1 warm-up) in
+# the cases with 100 ports.
 set -uo pipefail
 
 runs=30
 while getopts 'n:h' opt; do
   case $opt in
     n) runs=$OPTARG ;;
-    *) sed -n '2,10s/^# \{0,1\}//p' "$0"; exit 2 ;;
+    *) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2 ;;
   esac
 done
-
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=../tests/integration/helpers.bash
-source "$here/../tests/integration/helpers.bash"
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "network: -n wants a positive number" >&2; exit 2; }
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NFT="$BUILD_DIR/src/network/test_network nft"
 
-# timeit NAME CMD...: median and p90 of CMD's wall time over $runs runs
-timeit() {
-  local name=$1
-  shift
-  python3 - "$runs" "$@" <<'PY' | sed "s/^/$(printf '%-34s' "$name")/"
-import math, statistics, subprocess, sys, time
-n, cmd = int(sys.argv[1]), sys.argv[2:]
-for _ in range(3):
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-t = []
-for _ in range(n):
-    t0 = time.perf_counter()
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    t.append((time.perf_counter() - t0) * 1000)
-    if r.returncode:
-        print("failed: %s" % r.stderr.decode(errors="replace").strip())
-        sys.exit(0)
-t.sort()
-print("%8.2f %8.2f" % (statistics.median(t), t[max(0, math.ceil(0.9 * n) - 1)]))
-PY
+# ports FIRST COUNT: COUNT separate -p options from FIRST on (every other port)
+ports() { local p a=(); for ((p = $1; p < $1 + 2 * $2; p += 2)); do a+=(-p "127.0.0.1:$p:80"); done; echo "${a[@]}"; }
+
+# case_time ENGINE NAME HEAVY RUN_ARGS...: one row; HEAVY (1) means slow for docker
+case_time() {
+  local e=$1 name=$2 heavy=$3 r=$runs
+  shift 3
+  if [ "$e" = docker ] && [ "$heavy" = 1 ]; then
+    # shellcheck disable=SC2086
+    bench_result "$name" "$e" "$(BENCH_WARMUP=1 bench_time 5 ${CLI[$e]} run --rm "$@" "$BENCH_IMAGE" true)"
+    return
+  fi
+  # shellcheck disable=SC2086
+  bench_result "$name" "$e" "$(bench_time "$r" ${CLI[$e]} run --rm "$@" "$BENCH_IMAGE" true)"
 }
 
-many_ports() { local p a=(); for ((p = 40000; p < 42000; p += 2)); do a+=(-p "$p:80"); done; echo "${a[@]}"; }
-
-cases() { # cases ENGINE-CLI...
-  timeit "--net none" "$@" run --rm --net none busybox true
-  timeit "bridge" "$@" run --rm busybox true
-  timeit "bridge -p 127.0.0.1::80" "$@" run --rm -p 127.0.0.1::80 busybox true
-  timeit "bridge -p 1000 ports (a range)" "$@" run --rm -p 127.0.0.1:30000-30999:30000-30999 busybox true
-  # shellcheck disable=SC2046
-  "$@" run -d --name bench-many $(many_ports) busybox sleep 600 >/dev/null
-  timeit "bridge, 1000 ports held elsewhere" "$@" run --rm busybox true
-  timeit "  ... and -p 127.0.0.1::80" "$@" run --rm -p 127.0.0.1::80 busybox true
-  "$@" rm -f bench-many >/dev/null
+cases() { # ENGINE
+  local e=$1 cli=${CLI[$1]} k id
+  echo "measuring $e ..." >&2
+  case_time "$e" "--net none" 0 --net none
+  case_time "$e" "bridge" 0
+  case_time "$e" "bridge -p 127.0.0.1::80" 0 -p 127.0.0.1::80
+  case_time "$e" "bridge -p 100 ports (a range)" 1 -p 127.0.0.1:30000-30099:30000-30099
+  [ "$e" = docker ] || case_time "$e" "bridge -p 1000 ports (a range)" 0 -p 127.0.0.1:30000-30999:30000-30999
+  for k in 100 1000; do
+    [ "$e" = docker ] && [ "$k" -gt 100 ] && continue
+    # shellcheck disable=SC2046
+    if ! id=$($cli run -d $(ports 40000 "$k") "$BENCH_IMAGE" sleep 600); then
+      bench_note "$e: a container with $k published ports did not start"
+      continue
+    fi
+    bench_track "$e" "$id"
+    case_time "$e" "bridge, $k ports held elsewhere" 0
+    case_time "$e" "  ... and -p 127.0.0.1::80 ($k held)" 0 -p 127.0.0.1::80
+    bench_rm "$e" "$id"
+  done
 }
 
-echo "run --rm busybox true: median and p90 in ms, $runs runs each ($(nproc) CPUs, $(uname -r))"
-printf '%-34s%8s %8s\n' case median p90
-echo "berth:"
-berth_start_daemon --bridge bnbench --bip 10.210.0.1/24 >/dev/null || exit 1
-trap 'berth_stop_daemon; ip link del bnbench 2>/dev/null; $NFT delete table ip berth_bnbench 2>/dev/null' EXIT
-berth_import_busybox busybox:latest
-# shellcheck disable=SC2086
-cases $BERTH
-if command -v docker >/dev/null && timeout 10 docker version >/dev/null 2>&1 &&
-  docker image inspect busybox:latest >/dev/null 2>&1; then
-  echo "docker:"
-  cases docker
-else
-  echo "docker: skipped (no daemon answering, or no busybox:latest)"
-fi
+bench_at_exit "ip link del bnbench; $NFT delete table ip berth_bnbench"
+bench_engines --bridge bnbench --bip 10.210.0.1/24 || exit 1
+for e in "${BENCH_ACTIVE[@]}"; do cases "$e"; done
+bench_table "run --rm busybox true by network set-up, $runs runs per case: median / p90" "ms; x: median over berth's"
+[[ " ${BENCH_ACTIVE[*]} " = *" docker "* ]] &&
+  bench_note "docker: 100 ports at most (one docker-proxy process per port), 5 runs in its 100-port range case"
+bench_print_notes

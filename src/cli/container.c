@@ -6,6 +6,7 @@
 #include <time.h>
 #include "cli/cli.h"
 #include "cli/format/format.h"
+#include "cli/update.h"
 #include "common/strv.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
@@ -404,6 +405,8 @@ const struct cli_cmd cli_container_cmds[] = {
     {"restart", "[OPTIONS] CONTAINER [CONTAINER...]", "Restart one or more containers", cmd_restart, CMD_FLAGS(stop_flags), 1, -1, false, 1},
     {"rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers", cmd_rm, CMD_FLAGS(rm_flags), 1, -1, false, 1},
     {"stop", "[OPTIONS] CONTAINER [CONTAINER...]", "Stop one or more running containers", cmd_stop, CMD_FLAGS(stop_flags), 1, -1, false, 1},
+    {"update", "[OPTIONS] CONTAINER [CONTAINER...]", "Update configuration of one or more containers", cli_cmd_update,
+     cli_update_flags, CLI_UPDATE_NFLAGS, 1, -1, false, 1},
     {"wait", "CONTAINER [CONTAINER...]", "Block until one or more containers stop, then print their exit codes", cmd_wait, NULL, 0, 1, -1, false, 1},
 };
 const size_t cli_container_ncmds = ARRAY_SIZE(cli_container_cmds);

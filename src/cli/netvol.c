@@ -56,10 +56,31 @@ static int remove_each(struct cli *cli, struct cli_opts *o, const char *kind, co
 
 /* ------------------------------------------------------------------ network */
 
+static int volume_filters(struct cli_opts *o, char **out, struct berth_error **err);
+
+static int by_name(const void *a, const void *b) {
+  return strcmp(jstr(*(json_t *const *)a, "Name"), jstr(*(json_t *const *)b, "Name"));
+}
+
+/* sorted_by_name: docker network ls lists by name */
+static json_t *sorted_by_name(json_t *list) {
+  size_t n = json_array_size(list);
+  _cleanup_free_ json_t **v = xcalloc(n + 1, sizeof(*v));
+  for (size_t i = 0; i < n; i++) v[i] = json_array_get(list, i);
+  qsort(v, n, sizeof(*v), by_name);
+  json_t *out = json_array();
+  for (size_t i = 0; i < n; i++) json_array_append(out, v[i]);
+  return out;
+}
+
 static int cmd_network_ls(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
-  _cleanup_json_ json_t *list = NULL;
-  int r = cli_call(cli, "GET", "/networks", NULL, &list, NULL, err);
+  _cleanup_json_ json_t *res = NULL;
+  _cleanup_free_ char *q = NULL;
+  int r = volume_filters(o, &q, err);
+  _cleanup_free_ char *path = xasprintf("/networks%s", q ? q : "");
+  if (r == 0) r = cli_call(cli, "GET", path, NULL, &res, NULL, err);
   if (r < 0) return r;
+  _cleanup_json_ json_t *list = sorted_by_name(res);
   _cleanup_json_ json_t *rows = json_array();
   size_t i;
   json_t *n;
@@ -105,6 +126,29 @@ static int cmd_network_create(struct cli *cli, struct cli_opts *o, struct berth_
 
 static int cmd_network_rm(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
   return remove_each(cli, o, "networks", "network", NULL, err);
+}
+
+static int cmd_network_prune(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
+  if (!opt_bool(o, "force")) {
+    printf("WARNING! This will remove all custom networks not used by at least one container.\n"
+           "Are you sure you want to continue? [y/N] ");
+    fflush(stdout);
+    char answer[16] = "";
+    if (!fgets(answer, sizeof(answer), stdin) || (answer[0] != 'y' && answer[0] != 'Y')) return 0;
+  }
+  _cleanup_free_ char *q = NULL;
+  int r = volume_filters(o, &q, err);
+  _cleanup_free_ char *path = xasprintf("/networks/prune%s", q ? q : "");
+  _cleanup_json_ json_t *res = NULL;
+  if (r == 0) r = cli_call(cli, "POST", path, NULL, &res, NULL, err);
+  if (r < 0) return r;
+  json_t *del = json_object_get(res, "NetworksDeleted");
+  size_t i;
+  json_t *v;
+  if (json_array_size(del)) printf("Deleted Networks:\n");
+  json_array_foreach(del, i, v) printf("%s\n", json_string_value(v));
+  if (json_array_size(del)) printf("\n");
+  return 0;
 }
 
 static int connect_like(struct cli *cli, struct cli_opts *o, bool connect, struct berth_error **err) {
@@ -229,7 +273,7 @@ static int cmd_volume_rm(struct cli *cli, struct cli_opts *o, struct berth_error
 }
 
 static const struct cli_flag ls_flags[] = {
-    {'f', "filter", FLAG_LIST, "Provide filter values (not supported yet)", "filter"},
+    {'f', "filter", FLAG_LIST, "Provide filter values (e.g. 'driver=bridge')", "filter"},
     {0, "format", FLAG_STRING, "Pretty-print using a Go template", "string"},
     {0, "no-trunc", FLAG_BOOL, "Do not truncate the output", NULL},
     {'q', "quiet", FLAG_BOOL, "Only display IDs or names", NULL},
@@ -244,6 +288,10 @@ static const struct cli_flag net_create_flags[] = {
     {0, "label", FLAG_LIST, "Set metadata on a network", "list"},
     {'o', "opt", FLAG_LIST, "Set driver specific options", "map"},
     {0, "subnet", FLAG_STRING, "Subnet in CIDR format that represents a network segment", "string"},
+};
+static const struct cli_flag net_prune_flags[] = {
+    {0, "filter", FLAG_LIST, "Provide filter values (e.g. 'until=<timestamp>')", "filter"},
+    {'f', "force", FLAG_BOOL, "Do not prompt for confirmation", NULL},
 };
 static const struct cli_flag connect_flags[] = {
     {0, "alias", FLAG_LIST, "Add network-scoped alias for the container", "strings"},
@@ -275,15 +323,14 @@ static const struct cli_flag vol_rm_flags[] = {
 static int refuse_filter(struct cli_opts *o, struct berth_error **err) {
   return opt_set(o, "filter") ? berr(err, ENOTSUP, "--filter is not supported yet") : 0;
 }
-static int cmd_network_ls_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
-  return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_network_ls(cli, o, err);
-}
 static int cmd_volume_prune_checked(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
   return refuse_filter(o, err) < 0 ? -ENOTSUP : cmd_volume_prune(cli, o, err);
 }
 
 const struct cli_cmd cli_netvol_cmds[] = {
-    {"network-ls", "[OPTIONS]", "List networks", cmd_network_ls_checked, CMD_FLAGS(ls_flags), 0, 0, false, 1},
+    {"network-ls", "[OPTIONS]", "List networks", cmd_network_ls, CMD_FLAGS(ls_flags), 0, 0, false, 1},
+    {"network-prune", "[OPTIONS]", "Remove all unused networks", cmd_network_prune, CMD_FLAGS(net_prune_flags), 0, 0,
+     false, 1},
     {"network-create", "[OPTIONS] NETWORK", "Create a network", cmd_network_create, CMD_FLAGS(net_create_flags), 1, 1, false, 1},
     {"network-rm", "NETWORK [NETWORK...]", "Remove one or more networks", cmd_network_rm, NULL, 0, 1, -1, false, 1},
     {"network-connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network", cmd_network_connect,

@@ -304,6 +304,45 @@ static int cpus(struct cli_opts *o, json_t *hc, struct berth_error **err) {
   return 0;
 }
 
+/* --blkio-weight-device and --device-{read,write}-{bps,iops} PATH:VALUE lists, with docker's checks
+ * and messages (opts.ValidateWeightDevice, ValidateThrottle*Device) */
+static int blkio_lists(struct cli_opts *o, json_t *hc, struct berth_error **err) {
+  static const struct {
+    const char *flag, *field, *key;
+    bool bytes;
+  } lists[] = {
+      {"blkio-weight-device", "BlkioWeightDevice", "Weight", false},
+      {"device-read-bps", "BlkioDeviceReadBps", "Rate", true},
+      {"device-write-bps", "BlkioDeviceWriteBps", "Rate", true},
+      {"device-read-iops", "BlkioDeviceReadIOps", "Rate", false},
+      {"device-write-iops", "BlkioDeviceWriteIOps", "Rate", false},
+  };
+  for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+    char **l = opt_list(o, lists[i].flag);
+    json_t *a = l ? json_array() : NULL;
+    if (a) json_object_set_new(hc, lists[i].field, a);
+    for (size_t k = 0; l && l[k]; k++) {
+      const char *colon = strrchr(l[k], ':');
+      if (!colon || strchr(l[k], ':') != colon) return berr(err, EINVAL, "bad format: %s", l[k]);
+      if (strncmp(l[k], "/dev/", 5) != 0) return berr(err, EINVAL, "bad format for device path: %s", l[k]);
+      long long v = -1;
+      char *end = NULL;
+      if (lists[i].bytes) {
+        if (ram_in_bytes(colon + 1, &v, NULL) < 0 || v < 0)
+          return berr(err, EINVAL, "invalid rate for device: %s. The correct format is <device-path>:<number>[<unit>]. Number must be a positive integer. Unit is optional and can be kb, mb, or gb", l[k]);
+      } else {
+        v = strtoll(colon + 1, &end, 10);
+        bool weight = i == 0;
+        if (!colon[1] || *end || v < 0 || (weight && v != 0 && (v < 10 || v > 1000)))
+          return berr(err, EINVAL, weight ? "invalid weight for device: %s" : "invalid rate for device: %s. The correct format is <device-path>:<number>. Number must be a positive integer", l[k]);
+      }
+      _cleanup_free_ char *path = xstrndup(l[k], (size_t)(colon - l[k]));
+      json_array_append_new(a, json_pack("{s:s, s:I}", "Path", path, lists[i].key, (json_int_t)v));
+    }
+  }
+  return 0;
+}
+
 static int resources(struct cli_opts *o, json_t *hc, struct berth_error **err) {
   static const char *const sizes[] = {"memory", "memory-swap", "memory-reservation", "shm-size", "kernel-memory"};
   for (size_t i = 0; i < ARRAY_SIZE(sizes); i++)
@@ -312,12 +351,14 @@ static int resources(struct cli_opts *o, json_t *hc, struct berth_error **err) {
     const char *flag, *field;
   } ints[] = {{"cpu-shares", "CpuShares"}, {"cpu-period", "CpuPeriod"}, {"cpu-quota", "CpuQuota"},
               {"pids-limit", "PidsLimit"}, {"blkio-weight", "BlkioWeight"}, {"oom-score-adj", "OomScoreAdj"},
-              {"memory-swappiness", "MemorySwappiness"}};
+              {"memory-swappiness", "MemorySwappiness"}, {"cpu-rt-period", "CpuRealtimePeriod"},
+              {"cpu-rt-runtime", "CpuRealtimeRuntime"}};
   for (size_t i = 0; i < ARRAY_SIZE(ints); i++)
     if (set_int(hc, o, ints[i].flag, ints[i].field, err) < 0) return -EINVAL;
   set_str(hc, o, "cpuset-cpus", "CpusetCpus");
   set_str(hc, o, "cpuset-mems", "CpusetMems");
   set_bool(hc, o, "oom-kill-disable", "OomKillDisable");
+  if (blkio_lists(o, hc, err) < 0) return -EINVAL;
   return cpus(o, hc, err);
 }
 

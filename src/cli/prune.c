@@ -106,21 +106,59 @@ static int cmd_image_prune(struct cli *cli, struct cli_opts *o, struct berth_err
   return r;
 }
 
+/* print_names: "Deleted Networks:" and one name a line, as docker prints them */
+static void print_names(const char *title, json_t *names) {
+  size_t i;
+  json_t *v;
+  if (!json_array_size(names)) return;
+  printf("%s\n", title);
+  json_array_foreach(names, i, v) printf("%s\n", json_string_value(v) ? json_string_value(v) : "");
+  printf("\n");
+}
+
+/* prune_other: POST /networks/prune or /volumes/prune with the filters; prints what went */
+static int prune_other(struct cli *cli, struct cli_opts *o, const char *what, const char *key, const char *title,
+                       int64_t *reclaimed, struct berth_error **err) {
+  _cleanup_free_ char *q = NULL;
+  int r = filters_query(o, &q, err);
+  if (r < 0) return r;
+  _cleanup_free_ char *path = xasprintf("/%s/prune?%s", what, q);
+  _cleanup_json_ json_t *res = NULL;
+  if ((r = cli_call(cli, "POST", path, NULL, &res, NULL, err)) < 0) return r;
+  print_names(title, json_object_get(res, key));
+  *reclaimed += json_integer_value(json_object_get(res, "SpaceReclaimed"));
+  return 0;
+}
+
+/* system_prune_warning: docker's list of what will go, and the filters */
+static char *system_prune_warning(struct cli_opts *o, bool all, bool volumes) {
+  _cleanup_buf_ struct buf w = {0};
+  buf_puts(&w, "WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one "
+               "container\n");
+  if (volumes) buf_puts(&w, "  - all anonymous volumes not used by at least one container\n");
+  buf_printf(&w, "  - %s\n  - %s\n",
+             all ? "all images without at least one container associated to them" : "all dangling images",
+             all ? "all build cache" : "unused build cache");
+  char **f = opt_list(o, "filter");
+  if (f && f[0]) buf_puts(&w, "\n  Items to be pruned will be filtered with:\n");
+  for (size_t i = 0; f && f[i]; i++) buf_printf(&w, "  - %s\n", f[i]);
+  return buf_steal(&w);
+}
+
 static int cmd_system_prune(struct cli *cli, struct cli_opts *o, struct berth_error **err) {
-  bool all = opt_bool(o, "all");
-  if (opt_bool(o, "volumes")) return berr(err, ENOTSUP, "system prune --volumes is not supported yet");
-  _cleanup_free_ char *w = xasprintf("WARNING! This will remove:\n  - all stopped containers\n  - all networks not used "
-                                     "by at least one container\n  - %s\n  - all build cache\n",
-                                     all ? "all images without at least one container associated to them"
-                                         : "all dangling images");
+  bool all = opt_bool(o, "all"), volumes = opt_bool(o, "volumes");
+  char **f = opt_list(o, "filter");
+  for (size_t i = 0; volumes && f && f[i]; i++)
+    if (strncmp(f[i], "until=", 6) == 0) return berr(err, EINVAL, "ERROR: The \"until\" filter is not supported with \"--volumes\"");
+  _cleanup_free_ char *w = system_prune_warning(o, all, volumes);
   if (!opt_bool(o, "force") && !confirm(w)) return 0;
   int64_t n = 0;
   int r = prune_containers(cli, o, &n, err);
   if (r == 0) { /* networks: best effort, the daemon may not prune them yet */
     _cleanup_berr_ struct berth_error *e = NULL;
-    _cleanup_json_ json_t *res = NULL;
-    cli_call(cli, "POST", "/networks/prune", NULL, &res, NULL, &e);
+    prune_other(cli, o, "networks", "NetworksDeleted", "Deleted Networks:", &n, &e);
   }
+  if (r == 0 && volumes) r = prune_other(cli, o, "volumes", "VolumesDeleted", "Deleted Volumes:", &n, err);
   if (r == 0) r = prune_images(cli, o, all, &n, err);
   if (r == 0) print_reclaimed(n);
   return r;

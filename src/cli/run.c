@@ -64,6 +64,75 @@ int cli_pull(struct cli *cli, const char *image, FILE *out, struct berth_error *
   return cli_print_jsonmessages(&c, out, NULL, err);
 }
 
+/* go_duration: Go's time.ParseDuration ("1m30s", "500ms", "0"), the type of docker's duration flags */
+static int go_duration(const char *s, long long *ns) {
+  static const struct {
+    const char *unit;
+    double ns;
+  } units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  const char *p = s;
+  bool neg = *p == '-';
+  if (*p == '-' || *p == '+') p++;
+  if (strcmp(p, "0") == 0) return *ns = 0, 0;
+  if (!*p) return -EINVAL;
+  double total = 0;
+  while (*p) {
+    char *end;
+    if (!(*p >= '0' && *p <= '9') && *p != '.') return -EINVAL;
+    double v = strtod(p, &end);
+    if (end == p) return -EINVAL;
+    size_t best = ARRAY_SIZE(units);
+    for (size_t i = 0; i < ARRAY_SIZE(units); i++) /* the longest unit that matches: "ms" before "m" */
+      if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0 &&
+          (best == ARRAY_SIZE(units) || strlen(units[i].unit) > strlen(units[best].unit)))
+        best = i;
+    if (best == ARRAY_SIZE(units)) return -EINVAL;
+    total += v * units[best].ns;
+    p = end + strlen(units[best].unit);
+  }
+  *ns = (long long)(neg ? -total : total);
+  return 0;
+}
+
+/* health_config: docker's --health-* and --no-healthcheck into Config.Healthcheck (durations in ns) */
+static int health_config(struct cli_opts *o, json_t *body, struct berth_error **err) {
+  static const struct {
+    const char *flag, *field;
+  } durs[] = {{"health-interval", "Interval"}, {"health-timeout", "Timeout"}, {"health-start-period", "StartPeriod"}};
+  json_t *hc = json_object();
+  json_object_set_new(body, "Healthcheck", hc);
+  bool any = opt_str(o, "health-cmd") && *opt_str(o, "health-cmd");
+  for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
+    const char *v = opt_str(o, durs[i].flag);
+    long long ns = 0;
+    if (v && go_duration(v, &ns) < 0)
+      return berr(err, EINVAL, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"", v,
+                  durs[i].flag, v);
+    if (ns < 0) return berr(err, EINVAL, "--%s cannot be negative", durs[i].flag);
+    if (ns) json_object_set_new(hc, durs[i].field, json_integer(ns)), any = true;
+  }
+  long long retries = 0;
+  if (opt_int(o, "health-retries", 0, &retries, err) < 0) return -EINVAL;
+  if (retries < 0) return berr(err, EINVAL, "--health-retries cannot be negative");
+  if (retries) json_object_set_new(hc, "Retries", json_integer(retries)), any = true;
+  if (opt_bool(o, "no-healthcheck")) {
+    if (any) return berr(err, EINVAL, "--no-healthcheck conflicts with --health-* options");
+    json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+    return 0;
+  }
+  if (!any) return json_object_del(body, "Healthcheck"), 0;
+  const char *cmd = opt_str(o, "health-cmd");
+  if (cmd && *cmd) json_object_set_new(hc, "Test", json_pack("[s,s]", "CMD-SHELL", cmd));
+  return 0;
+}
+
+/* cidfile_check: docker refuses before it creates anything when the file is there */
+static int cidfile_check(const char *cidfile, struct berth_error **err) {
+  if (cidfile && access(cidfile, F_OK) == 0)
+    return berr(err, EEXIST, "Container ID file found, make sure the other container isn't running or delete %s", cidfile);
+  return 0;
+}
+
 static int post_create(struct cli *cli, const char *name, json_t *body, json_t **res, struct berth_error **err) {
   _cleanup_free_ char *enc = name ? cli_urlenc(name) : NULL;
   _cleanup_free_ char *path = enc ? xasprintf("/containers/create?name=%s", enc) : xstrdup("/containers/create");
@@ -74,6 +143,8 @@ int cli_container_create(struct cli *cli, struct cli_opts *o, char **id, struct 
   bool run = strcmp(o->cmd->name, "run") == 0;
   _cleanup_json_ json_t *body = NULL, *res = NULL;
   int r = cli_create_body(o, run, &body, err);
+  if (r == 0) r = health_config(o, body, err);
+  if (r == 0) r = cidfile_check(opt_str(o, "cidfile"), err);
   if (r < 0) return r;
   const char *pull = opt_str(o, "pull");
   if (pull && strcmp(pull, "always") && strcmp(pull, "missing") && strcmp(pull, "never"))
@@ -274,6 +345,7 @@ static const struct cli_flag create_flags[] = {
     {0, "add-host", FLAG_LIST, "Add a custom host-to-IP mapping (host:ip)", "list"},
     {'a', "attach", FLAG_LIST, "Attach to STDIN, STDOUT or STDERR", "list"},
     {0, "blkio-weight", FLAG_STRING, "Block IO (relative weight), between 10 and 1000, or 0 to disable", "uint16"},
+    {0, "blkio-weight-device", FLAG_LIST, "Block IO weight (relative device weight) (default [])", "list"},
     {0, "cap-add", FLAG_LIST, "Add Linux capabilities", "list"},
     {0, "cap-drop", FLAG_LIST, "Drop Linux capabilities", "list"},
     {0, "cgroup-parent", FLAG_STRING, "Optional parent cgroup for the container", "string"},
@@ -281,6 +353,8 @@ static const struct cli_flag create_flags[] = {
     {0, "cidfile", FLAG_STRING, "Write the container ID to the file", "string"},
     {0, "cpu-period", FLAG_STRING, "Limit CPU CFS (Completely Fair Scheduler) period", "int"},
     {0, "cpu-quota", FLAG_STRING, "Limit CPU CFS (Completely Fair Scheduler) quota", "int"},
+    {0, "cpu-rt-period", FLAG_STRING, "Limit CPU real-time period in microseconds", "int"},
+    {0, "cpu-rt-runtime", FLAG_STRING, "Limit CPU real-time runtime in microseconds", "int"},
     {'c', "cpu-shares", FLAG_STRING, "CPU shares (relative weight)", "int"},
     {0, "cpus", FLAG_STRING, "Number of CPUs", "decimal"},
     {0, "cpuset-cpus", FLAG_STRING, "CPUs in which to allow execution (0-3, 0,1)", "string"},
@@ -288,6 +362,10 @@ static const struct cli_flag create_flags[] = {
     {'d', "detach", FLAG_BOOL, "Run container in background and print container ID", NULL},
     {0, "detach-keys", FLAG_STRING, "Override the key sequence for detaching a container", "string"},
     {0, "device", FLAG_LIST, "Add a host device to the container", "list"},
+    {0, "device-read-bps", FLAG_LIST, "Limit read rate (bytes per second) from a device (default [])", "list"},
+    {0, "device-read-iops", FLAG_LIST, "Limit read rate (IO per second) from a device (default [])", "list"},
+    {0, "device-write-bps", FLAG_LIST, "Limit write rate (bytes per second) to a device (default [])", "list"},
+    {0, "device-write-iops", FLAG_LIST, "Limit write rate (IO per second) to a device (default [])", "list"},
     {0, "disable-content-trust", FLAG_BOOL, "Skip image verification (default true)", NULL},
     {0, "dns", FLAG_LIST, "Set custom DNS servers", "list"},
     {0, "dns-option", FLAG_LIST, "Set DNS options", "list"},
@@ -299,7 +377,11 @@ static const struct cli_flag create_flags[] = {
     {0, "expose", FLAG_LIST, "Expose a port or a range of ports", "list"},
     {0, "gpus", FLAG_STRING, "GPU devices to add to the container " UNSUPPORTED, "gpu-request"},
     {0, "group-add", FLAG_LIST, "Add additional groups to join", "list"},
-    {0, "health-cmd", FLAG_STRING, "Command to run to check health " UNSUPPORTED, "string"},
+    {0, "health-cmd", FLAG_STRING, "Command to run to check health", "string"},
+    {0, "health-interval", FLAG_STRING, "Time between running the check (ms|s|m|h) (default 0s)", "duration"},
+    {0, "health-retries", FLAG_STRING, "Consecutive failures needed to report unhealthy", "int"},
+    {0, "health-start-period", FLAG_STRING, "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)", "duration"},
+    {0, "health-timeout", FLAG_STRING, "Maximum time to allow one check to run (ms|s|m|h) (default 0s)", "duration"},
     {'h', "hostname", FLAG_STRING, "Container host name", "string"},
     {0, "init", FLAG_BOOL, "Run an init inside the container that forwards signals and reaps processes", NULL},
     {'i', "interactive", FLAG_BOOL, "Keep STDIN open even if not attached", NULL},
@@ -321,6 +403,7 @@ static const struct cli_flag create_flags[] = {
     {0, "net", FLAG_STRING, "Connect a container to a network", "network"},
     {0, "network", FLAG_STRING, "Connect a container to a network", "network"},
     {0, "network-alias", FLAG_LIST, "Add network-scoped alias for the container", "list"},
+    {0, "no-healthcheck", FLAG_BOOL, "Disable any container-specified HEALTHCHECK", NULL},
     {0, "oom-kill-disable", FLAG_BOOL, "Disable OOM Killer", NULL},
     {0, "oom-score-adj", FLAG_STRING, "Tune host's OOM preferences (-1000 to 1000)", "int"},
     {0, "pid", FLAG_STRING, "PID namespace to use", "string"},

@@ -4,6 +4,7 @@
 #include "common/xalloc.h"
 #include "daemon/ctr_security.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/volumes.h"
 #include "storage/storage.h"
 #include <errno.h>
@@ -200,6 +201,8 @@ static json_t *build_config(const json_t *body, const json_t *img, const char *s
   if (json_is_integer(st)) json_object_set(cfg, "StopTimeout", st);
   const char *mac = str_or(body, "MacAddress", NULL);
   if (mac && *mac) json_object_set_new(cfg, "MacAddress", json_string(mac));
+  json_t *health = health_config_merge(json_object_get(body, "Healthcheck"), json_object_get(img, "Healthcheck"));
+  if (health) json_object_set_new(cfg, "Healthcheck", health);
   return cfg;
 }
 
@@ -213,11 +216,14 @@ int ctr_create_parse(const json_t *body, const json_t *image_config, const char 
   if (given_hc && !json_is_object(given_hc) && !json_is_null(given_hc))
     return berr(err, EINVAL, "invalid JSON: HostConfig must be an object");
   int r = check_host_config(given_hc, err);
+  if (r == 0) r = health_config_check(json_object_get(body, "Healthcheck"), err);
   if (r < 0) return r;
   /* --ip / --network-alias: only user-defined networks take them (Docker's answer too) */
   const char *k;
   json_t *ep;
-  json_object_foreach(json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig"), k, ep) {
+  json_t *eps = json_object_get(json_object_get(body, "NetworkingConfig"), "EndpointsConfig");
+  json_object_foreach(eps, k, ep) {
+    if (net_mode_user(k)) continue;
     if (json_object_get(json_object_get(ep, "IPAMConfig"), "IPv4Address"))
       return berr(err, EINVAL, "user specified IP address is supported on user defined networks only");
     if (json_array_size(json_object_get(ep, "Aliases")))
@@ -243,6 +249,8 @@ int ctr_create_parse(const json_t *body, const json_t *image_config, const char 
   }
   out->config = cfg;
   out->host_config = host_config_with_defaults(given_hc);
+  /* kept (private, not shown) until the first start or a connect writes NetworkSettings */
+  if (json_object_size(eps)) json_object_set(out->host_config, "_EndpointsConfig", eps);
   if ((r = ctr_security_adapt(out->host_config, err)) < 0) {
     json_decref(argv);
     ctr_create_clear(out);
@@ -357,19 +365,35 @@ json_t *ctr_inspect_json(struct daemon *d, const struct store_container *c) {
   _cleanup_free_ char *log = ctr_log_path(d, c->id);
   json_t *net = loads_or(c->network_json, json_object());
   json_t *netd = json_loads(network_defaults, 0, NULL);
+  json_t *hc = loads_or(c->host_config_json, json_object());
+  if (!json_object_get(net, "Networks")) {
+    /* created, never started: its networks without addresses, like Docker */
+    char sid[13];
+    snprintf(sid, sizeof(sid), "%.12s", c->id);
+    json_decref(net);
+    net = net_settings_created(d->net, json_string_value(json_object_get(hc, "NetworkMode")),
+                               json_object_get(hc, "_EndpointsConfig"), sid);
+  }
+  json_object_del(hc, "_EndpointsConfig");
+  /* container:X: X's hostname, hosts and resolv.conf */
+  const char *etc = json_string_value(json_object_get(net, "_EtcDir"));
+  _cleanup_free_ char *etc_dir = xstrdup(etc ? etc : dir);
+  json_object_del(net, "_EtcDir");
   json_object_update(netd, net);
   json_decref(net);
   _cleanup_free_ char *name = xasprintf("/%s", c->name);
   json_t *j = json_pack("{s:s, s:s, s:s, s:o, s:o, s:s, s:s+, s:s+, s:s+, s:s, s:s, s:i, s:s, s:s}", "Id", c->id,
                         "Created", created, "Path", c->path, "Args", loads_or(c->args_json, json_array()), "State",
-                        state_json(c), "Image", c->image_id, "ResolvConfPath", dir, "/resolv.conf", "HostnamePath",
-                        dir, "/hostname", "HostsPath", dir, "/hosts", "LogPath", log, "Name", name, "RestartCount",
+                        state_json(c), "Image", c->image_id, "ResolvConfPath", etc_dir, "/resolv.conf", "HostnamePath",
+                        etc_dir, "/hostname", "HostsPath", etc_dir, "/hosts", "LogPath", log, "Name", name, "RestartCount",
                         c->restart_count, "Driver", storage_driver_name(d->storage), "Platform", "linux");
   json_object_set_new(j, "MountLabel", json_string(""));
   json_object_set_new(j, "ProcessLabel", json_string(""));
   json_object_set_new(j, "AppArmorProfile", json_string(""));
   json_object_set_new(j, "ExecIDs", exec_ids_json(d, c->id));
-  json_object_set_new(j, "HostConfig", loads_or(c->host_config_json, json_object()));
+  json_t *health = health_inspect_json(d, c->id);
+  if (health) json_object_set_new(json_object_get(j, "State"), "Health", health);
+  json_object_set_new(j, "HostConfig", hc);
   json_object_set_new(j, "GraphDriver", graph_driver_json(d, dir));
   json_object_set_new(j, "Mounts", vol_mounts_json(dir));
   json_t *cfg = loads_or(c->config_json, json_object());

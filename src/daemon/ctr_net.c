@@ -138,9 +138,61 @@ static void adjust_spec(json_t *spec, const char *netns, bool host_ns, const cha
   }
 }
 
+/* endpoints_of: the user networks a start attaches: the stored Networks (connected while
+ * stopped, or an earlier run), else create's NetworkingConfig.EndpointsConfig (kept in
+ * HostConfig._EndpointsConfig) */
+static json_t *endpoints_of(const struct store_container *c, const json_t *hc) {
+  _cleanup_json_ json_t *stored = json_loads(c->network_json ? c->network_json : "{}", 0, NULL);
+  json_t *nets = json_object_get(stored, "Networks");
+  json_t *want = json_object();
+  const char *k;
+  json_t *v;
+  if (!json_object_size(nets)) {
+    json_object_update(want, json_object_get(hc, "_EndpointsConfig"));
+    return want;
+  }
+  json_object_foreach(nets, k, v) {
+    json_t *aliases = json_array();
+    size_t i;
+    json_t *a;
+    /* the short id is added back by the network module */
+    json_array_foreach(json_object_get(v, "Aliases"), i, a) if (json_is_string(a) &&
+                                                                 strncmp(json_string_value(a), c->id, 12) != 0)
+        json_array_append(aliases, a);
+    json_t *e = json_pack("{s:o}", "Aliases", aliases);
+    json_t *ipam = json_object_get(v, "IPAMConfig");
+    if (json_is_object(ipam)) json_object_set(e, "IPAMConfig", ipam);
+    json_object_set_new(want, k, e);
+  }
+  return want;
+}
+
+/* share_etc: container:X uses X's hostname, hosts and resolv.conf (Docker points HostsPath and
+ * the others at X's files); _EtcDir tells inspect */
+static void share_etc(struct daemon *d, const char *mode, const char *dir, json_t *spec, json_t *settings) {
+  const char *other = net_mode_container(mode);
+  _cleanup_store_container_ struct store_container *o = NULL;
+  if (!other || store_container_find(d->store, other, &o, NULL) < 0) return;
+  _cleanup_free_ char *odir = ctr_dir(d, o->id);
+  json_t *mounts = json_object_get(spec, "mounts");
+  size_t i;
+  json_t *m;
+  json_array_foreach(mounts, i, m) {
+    const char *src = json_string_value(json_object_get(m, "source"));
+    size_t dl = strlen(dir);
+    if (!src || strncmp(src, dir, dl) != 0 || src[dl] != '/') continue;
+    static const char *const files[] = {"hostname", "hosts", "resolv.conf"};
+    for (size_t k = 0; k < ARRAY_SIZE(files); k++)
+      if (strcmp(src + dl + 1, files[k]) == 0)
+        json_object_set_new(m, "source", json_sprintf("%s/%s", odir, files[k]));
+  }
+  json_object_set_new(settings, "_EtcDir", json_string(odir));
+}
+
 int ctr_net_setup(struct daemon *d, const struct store_container *c, const json_t *cfg, const json_t *hc,
                   const char *dir, json_t *spec, struct berth_error **err) {
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  _cleanup_json_ json_t *endpoints = endpoints_of(c, hc);
   struct links l = {0};
   int r = resolve_links(d, hc, &l, err);
   struct net_request req = {
@@ -158,12 +210,14 @@ int ctr_net_setup(struct daemon *d, const struct store_container *c, const json_
       .publish_all = json_is_true(json_object_get(hc, "PublishAllPorts")),
       .exposed_ports = json_object_get(cfg, "ExposedPorts"),
       .mac_address = json_string_value(json_object_get(cfg, "MacAddress")),
+      .endpoints = endpoints,
   };
   _cleanup_json_ json_t *settings = NULL;
   _cleanup_free_ char *netns = NULL;
   if (r == 0) r = net_container_setup(d->net, c->id, &req, &settings, err);
   if (r == 0) r = netns_of(d, c->id, mode, settings, &netns, err);
   if (r == 0) r = net_container_files(d->net, dir, &req, settings, err);
+  if (r == 0) share_etc(d, mode, dir, spec, settings);
   if (r == 0) r = save_network(d, c->id, settings, err);
   if (r == 0) {
     bool host_ns = net_mode_is(mode, "host") || (net_mode_is(mode, "container") && !netns);
@@ -187,4 +241,93 @@ void ctr_net_teardown(struct daemon *d, const char *id, bool keep_row) {
   _cleanup_json_ json_t *stopped = net_settings_stopped(settings);
   berr_clear(&err);
   if (save_network(d, id, stopped, &err) < 0) log_warn("Network of %.12s: %s", id, berr_msg(err));
+}
+
+/* ---------- network connect / disconnect ---------- */
+
+static int check_connectable(const struct store_container *c, struct berth_error **err) {
+  _cleanup_json_ json_t *hc = json_loads(c->host_config_json, 0, NULL);
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (net_mode_is(mode, "host") || net_mode_is(mode, "none") || net_mode_is(mode, "container"))
+    return berr(err, EPERM,
+                "container sharing network namespace with another container or host cannot be connected to any "
+                "other network");
+  return 0;
+}
+
+/* connect_stopped: the network joins the stored NetworkSettings; the next start attaches it */
+static int connect_stopped(struct daemon *d, const struct store_container *c, const char *ref, const json_t *epcfg,
+                           struct berth_error **err) {
+  _cleanup_json_ json_t *settings = json_loads(c->network_json ? c->network_json : "{}", 0, NULL);
+  if (!json_object_size(json_object_get(settings, "Networks"))) {
+    _cleanup_json_ json_t *hc = json_loads(c->host_config_json, 0, NULL);
+    json_t *created = net_settings_created(d->net, json_string_value(json_object_get(hc, "NetworkMode")),
+                                           json_object_get(hc, "_EndpointsConfig"), NULL);
+    json_object_set(settings, "Networks", json_object_get(created, "Networks"));
+    json_decref(created);
+  }
+  char sid[13];
+  snprintf(sid, sizeof(sid), "%.12s", c->id);
+  _cleanup_free_ char *name = NULL;
+  _cleanup_json_ json_t *entry = NULL;
+  int r = net_endpoint_stopped(d->net, ref, epcfg, sid, &name, &entry, err);
+  if (r < 0) return r;
+  json_t *nets = json_object_get(settings, "Networks");
+  if (json_object_get(nets, name))
+    return berr(err, EPERM, "endpoint with name %s already exists in network %s", c->name, name);
+  json_object_set(nets, name, entry);
+  return save_network(d, c->id, settings, err);
+}
+
+static int connect_locked(struct daemon *d, struct ctr_state *st, const char *ctr_ref, const char *ref,
+                          const json_t *epcfg, bool connect, bool force, struct berth_error **err) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  int r = store_container_get(d->store, st->id, &c, err);
+  if (r < 0) return r;
+  if (connect && (r = check_connectable(c, err)) < 0) return r;
+  pthread_mutex_lock(&st->mu);
+  bool running = st->running;
+  pthread_mutex_unlock(&st->mu);
+  _cleanup_json_ json_t *settings = json_loads(c->network_json ? c->network_json : "{}", 0, NULL);
+  if (!json_is_object(settings)) settings = json_object();
+  if (!connect) {
+    _cleanup_free_ char *name = NULL;
+    if ((r = net_resolve(d->net, ref, &name, NULL, NULL, err)) < 0) return r;
+    if (!running && json_object_del(json_object_get(settings, "Networks"), name) < 0 && !force)
+      return berr(err, EINVAL, "container %s is not connected to network %s", c->id, name);
+    if (running && (r = net_container_disconnect(d->net, c->id, ref, settings, err)) < 0) return r;
+    return save_network(d, c->id, settings, err);
+  }
+  if (!running) return connect_stopped(d, c, ref, epcfg, err);
+  _cleanup_json_ json_t *hc = json_loads(c->host_config_json, 0, NULL);
+  struct links l = {0};
+  r = resolve_links(d, hc, &l, err);
+  if (r == 0) r = net_container_connect(d->net, c->id, c->name, ref, epcfg, l.v, l.n, settings, err);
+  links_clear(&l);
+  if (r == 0) r = save_network(d, c->id, settings, err);
+  (void)ctr_ref;
+  return r;
+}
+
+int ctr_net_connect(struct daemon *d, const char *ref, const char *ctr_ref, const json_t *epcfg, bool connect,
+                    bool force, struct berth_error **err) {
+  _cleanup_free_ char *name = NULL;
+  char nid[65];
+  bool predefined = false;
+  int r = net_resolve(d->net, ref, &name, nid, &predefined, err);
+  if (r < 0) return r;
+  if (predefined)
+    return berr(err, ENOTSUP, "%s the predefined network %s is not supported yet",
+                connect ? "connecting to" : "disconnecting from", name);
+  _cleanup_store_container_ struct store_container *c = NULL;
+  if ((r = store_container_find(d->store, ctr_ref ? ctr_ref : "", &c, err)) < 0) return r;
+  struct ctr_state *st = ctr_state_get(d->ctrs, c->id);
+  ctr_lifecycle_begin(st);
+  r = connect_locked(d, st, ctr_ref, nid, epcfg, connect, force, err);
+  ctr_lifecycle_end(st);
+  ctr_state_put(d->ctrs, st);
+  if (r == 0)
+    events_emit(d, "network", connect ? "connect" : "disconnect", nid,
+                json_pack("{s:s, s:s, s:s}", "container", c->id, "name", name, "type", "bridge"));
+  return r;
 }

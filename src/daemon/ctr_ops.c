@@ -7,6 +7,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/volumes.h"
 #include "storage/storage.h"
 #include <errno.h>
@@ -96,6 +97,10 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout_s, bool restart, str
   ctr_lifecycle_begin(st);
   restart_note_manual_stop(d, c->id);
   r = stop_locked(d, st, c, timeout_s, err);
+  if (r == -304 && restart_cancel(d, c->id)) { /* Docker: a stop ends the restart backoff, 204 */
+    berr_clear(err);
+    r = 0;
+  }
   if (r == 0) events_emit(d, "container", "stop", c->id, NULL);
   ctr_lifecycle_end(st);
   ctr_state_put(d->ctrs, st);
@@ -107,6 +112,7 @@ int ctr_stop(struct daemon *d, const char *ref, int timeout_s, bool restart, str
 }
 
 int ctr_remove_files(struct daemon *d, const char *id, struct berth_error **err) {
+  health_forget(d, id);
   _cleanup_free_ char *dir = ctr_dir(d, id);
   _cleanup_free_ char *shim = ctr_shim_dir(d, id);
   int r = store_container_set_status(d->store, id, "removing", err);
@@ -251,5 +257,6 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   char codes[16];
   snprintf(codes, sizeof(codes), "%d", code);
   events_emit(d, "container", "die", st->id, json_pack("{s:s}", "exitCode", codes));
+  events_volume_mounts(d, st->id, false);
   if (!restart_after_exit(d, st)) maybe_autoremove(d, st->id);
 }

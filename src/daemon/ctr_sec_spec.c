@@ -405,13 +405,16 @@ static void apply_resources(json_t *spec, const json_t *hc) {
   json_int_t period = int_of(hc, "CpuPeriod"), quota = int_of(hc, "CpuQuota");
   const char *cpus = json_string_value(json_object_get(hc, "CpusetCpus"));
   const char *mems = json_string_value(json_object_get(hc, "CpusetMems"));
+  json_int_t rt_period = int_of(hc, "CpuRealtimePeriod"), rt_runtime = int_of(hc, "CpuRealtimeRuntime");
   if (nano > 0) {
     /* --cpus: moby's 100 ms period and the matching quota */
     period = 100000;
     quota = nano * period / 1000000000LL;
   }
-  if (shares || period || quota || (cpus && *cpus) || (mems && *mems)) {
+  if (shares || period || quota || (cpus && *cpus) || (mems && *mems) || rt_period || rt_runtime) {
     json_t *c = obj(res, "cpu");
+    if (rt_period) set_int(c, "realtimePeriod", rt_period);
+    if (rt_runtime) set_int(c, "realtimeRuntime", rt_runtime);
     if (shares) set_int(c, "shares", shares);
     if (period) set_int(c, "period", period);
     if (quota) set_int(c, "quota", quota);
@@ -420,6 +423,45 @@ static void apply_resources(json_t *spec, const json_t *hc) {
   }
   json_t *pl = json_object_get(hc, "PidsLimit");
   if (json_is_integer(pl) && json_integer_value(pl) > 0) set_int(obj(res, "pids"), "limit", json_integer_value(pl));
+}
+
+/* Docker's {Path, Weight|Rate} device lists -> OCI blockIO entries by device number (moby stats the
+ * path when the container starts, so a missing device fails the start) */
+static int blkio_devices(json_t *io, const char *oci_key, const json_t *list, const char *hc_val, const char *oci_val,
+                         struct berth_error **err) {
+  size_t i;
+  json_t *d;
+  json_array_foreach(list, i, d) {
+    const char *path = json_string_value(json_object_get(d, "Path"));
+    struct stat st;
+    if (!path || stat(path, &st) < 0) return berr_sys(err, path ? errno : EINVAL, "blkio device \"%s\"", path ? path : "");
+    if (!S_ISBLK(st.st_mode)) return berr(err, EINVAL, "blkio device \"%s\" is not a block device", path);
+    json_array_append_new(arr(io, oci_key), json_pack("{s:I, s:I, s:I}", "major", (json_int_t)major(st.st_rdev), "minor",
+                                                      (json_int_t)minor(st.st_rdev), oci_val, int_of(d, hc_val)));
+  }
+  return 0;
+}
+
+/* BlkioWeight, BlkioWeightDevice and the four throttle lists -> linux.resources.blockIO */
+static int apply_blkio(json_t *spec, const json_t *hc, struct berth_error **err) {
+  static const struct { const char *hc, *oci, *hc_val, *oci_val; } lists[] = {
+      {"BlkioWeightDevice", "weightDevice", "Weight", "weight"},
+      {"BlkioDeviceReadBps", "throttleReadBpsDevice", "Rate", "rate"},
+      {"BlkioDeviceWriteBps", "throttleWriteBpsDevice", "Rate", "rate"},
+      {"BlkioDeviceReadIOps", "throttleReadIOPSDevice", "Rate", "rate"},
+      {"BlkioDeviceWriteIOps", "throttleWriteIOPSDevice", "Rate", "rate"},
+  };
+  json_int_t w = int_of(hc, "BlkioWeight");
+  bool any = w > 0;
+  for (size_t i = 0; i < ARRAY_SIZE(lists); i++) any |= json_array_size(json_object_get(hc, lists[i].hc)) > 0;
+  if (!any) return 0;
+  json_t *io = obj(obj(obj(spec, "linux"), "resources"), "blockIO");
+  if (w > 0) set_int(io, "weight", w);
+  for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+    int r = blkio_devices(io, lists[i].oci, json_object_get(hc, lists[i].hc), lists[i].hc_val, lists[i].oci_val, err);
+    if (r < 0) return r;
+  }
+  return 0;
 }
 
 static void apply_linux(json_t *spec, const json_t *hc, bool privileged) {
@@ -459,7 +501,11 @@ int ctr_security_apply(json_t *spec, const json_t *hc, const char *rootfs, struc
   apply_rlimits(spec, hc);
   r = apply_groups(spec, hc, rootfs, err);
   if (r < 0) return r;
+  /* Docker 20+ on kernels without kernel memory accounting: refused, not silently dropped */
+  if (int_of(hc, "KernelMemory") != 0)
+    return berr(err, EINVAL, "Kernel memory limits are not supported: the kernel no longer accounts kernel memory separately");
   apply_resources(spec, hc);
+  if ((r = apply_blkio(spec, hc, err)) < 0) return r;
   apply_linux(spec, hc, privileged);
   return apply_init(spec, hc, err);
 }

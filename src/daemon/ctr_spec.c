@@ -226,8 +226,11 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
   add_bind(mounts, dir, "hostname", "/etc/hostname");
   add_bind(mounts, dir, "hosts", "/etc/hosts");
   add_bind(mounts, dir, "resolv.conf", "/etc/resolv.conf");
-  /* a cgroup of its own, like Docker's /docker/ID: limits, stats and the host's view need it */
-  _cleanup_free_ char *cg = xasprintf("/berth/%s", c->id);
+  /* a cgroup of its own, like Docker's /docker/ID: limits, stats and the host's view need it;
+   * --cgroup-parent P gives P/ID (Docker's cgroupfs driver; a relative P is taken from the root) */
+  const char *parent = json_string_value(json_object_get(hc, "CgroupParent"));
+  _cleanup_free_ char *cg = parent && *parent ? xasprintf("%s%s/%s", parent[0] == '/' ? "" : "/", parent, c->id)
+                                              : xasprintf("/berth/%s", c->id);
   json_object_set_new(obj(spec, "linux"), "cgroupsPath", json_string(cg));
   add_device_rules(obj(obj(spec, "linux"), "resources"));
   /* capabilities, seccomp, devices, tmpfs, rlimits, cgroup limits, --init (ctr_sec_spec.c) */

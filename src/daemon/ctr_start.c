@@ -262,6 +262,7 @@ int ctr_start(struct daemon *d, const char *ref, struct berth_error **err) {
   ctr_lifecycle_begin(st);
   restart_on_start(d, st);
   r = start_locked(d, st, c, err);
+  if (r == 0) events_volume_mounts(d, c->id, true);
   if (r == 0) events_emit(d, "container", "start", c->id, NULL);
   ctr_lifecycle_end(st);
   ctr_state_put(d->ctrs, st);

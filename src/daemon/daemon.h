@@ -41,6 +41,7 @@ struct ctr_table;
 struct exec_table;
 struct monitor;
 struct events;
+struct health;
 
 struct daemon {
   struct daemon_config cfg;
@@ -52,6 +53,7 @@ struct daemon {
   struct exec_table *execs; /* exec instances, in memory only (exec.c) */
   struct network *net;
   struct events *events; /* ring and listeners of GET /events (events.c) */
+  struct health *health; /* health checks: table and scheduler thread (ctr_health.c, health.h) */
   bool restored;         /* startup restore is over: restart policies apply (restart.c) */
   char id[80];  /* stable daemon id (store meta) */
   int stop_efd; /* eventfd, readable once the daemon is stopping: long waits end */
@@ -215,6 +217,9 @@ int ctr_net_setup(struct daemon *d, const struct store_container *c, const json_
                   const char *dir, json_t *spec, struct berth_error **err);
 /* ctr_net_teardown: undo it (idempotent); with keep_row the store shows the stopped state */
 void ctr_net_teardown(struct daemon *d, const char *id, bool keep_row);
+/* ctr_net_connect: POST /networks/{ref}/connect (connect) or /disconnect, running or not */
+int ctr_net_connect(struct daemon *d, const char *ref, const char *ctr_ref, const json_t *epcfg, bool connect,
+                    bool force, struct berth_error **err);
 
 /* ---------- container operations (ctr_ops.c, ctr_start.c) ---------- */
 
@@ -262,6 +267,8 @@ int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_rename(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err);
+/* h_ctr_update: POST /containers/{id}/update (h_update.c) */
+int h_ctr_update(struct req *r, struct reply *out, struct berth_error **err);
 
 
 /* ---------- restart policies (restart.c) ---------- */
@@ -287,6 +294,8 @@ void restart_note_manual_stop(struct daemon *d, const char *id);
 void restart_on_start(struct daemon *d, struct ctr_state *st);
 /* restart_after_restore: startup is over: start the always/unless-stopped containers that are down */
 void restart_after_restore(struct daemon *d);
+/* restart_cancel: a stop of a container waiting to restart: it stays exited (true when it was waiting) */
+bool restart_cancel(struct daemon *d, const char *id);
 
 /* ---------- events (events.c) ---------- */
 
@@ -300,11 +309,17 @@ void events_emit(struct daemon *d, const char *type, const char *action, const c
 int events_parse_time(const char *s, int64_t *ns, struct berth_error **err);
 /* events_match: does ev pass filters ({"container":["x"], "event":[...], "label":["k=v"] ...})? */
 bool events_match(const json_t *filters, const json_t *ev);
+/* events_volume_mounts: Docker's volume "mount" (start) or "unmount" (stop) event for each named or
+ * anonymous volume of container id */
+void events_volume_mounts(struct daemon *d, const char *id, bool mount);
 int h_events(struct req *r, struct reply *out, struct berth_error **err);
 int h_networks_list(struct req *r, struct reply *out, struct berth_error **err);
 int h_network_inspect(struct req *r, struct reply *out, struct berth_error **err);
 int h_network_remove(struct req *r, struct reply *out, struct berth_error **err);
-int h_networks_unsupported(struct req *r, struct reply *out, struct berth_error **err);
+int h_network_create(struct req *r, struct reply *out, struct berth_error **err);
+int h_network_connect(struct req *r, struct reply *out, struct berth_error **err);
+int h_network_disconnect(struct req *r, struct reply *out, struct berth_error **err);
+int h_networks_prune(struct req *r, struct reply *out, struct berth_error **err);
 
 /* ---------- json-file log options (logopts.c) ---------- */
 

@@ -5,6 +5,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/volumes.h"
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -94,6 +95,28 @@ void events_emit(struct daemon *d, const char *type, const char *action, const c
   e->next++;
   pthread_cond_broadcast(&e->cond);
   pthread_mutex_unlock(&e->mu);
+}
+
+void events_volume_mounts(struct daemon *d, const char *id, bool mount) {
+  _cleanup_free_ char *dir = ctr_dir(d, id);
+  _cleanup_json_ json_t *mounts = vol_mounts_json(dir);
+  size_t i;
+  json_t *m;
+  json_array_foreach(mounts, i, m) {
+    const char *type = json_string_value(json_object_get(m, "Type"));
+    const char *name = json_string_value(json_object_get(m, "Name"));
+    if (!type || strcmp(type, "volume") != 0 || !name) continue;
+    const char *driver = json_string_value(json_object_get(m, "Driver"));
+    json_t *attrs = json_pack("{s:s, s:s}", "driver", driver ? driver : "local", "container", id);
+    if (mount) { /* moby setupMounts: where, how and with what propagation */
+      const char *dst = json_string_value(json_object_get(m, "Destination"));
+      const char *prop = json_string_value(json_object_get(m, "Propagation"));
+      json_object_set_new(attrs, "destination", json_string(dst ? dst : ""));
+      json_object_set_new(attrs, "read/write", json_string(json_is_false(json_object_get(m, "RW")) ? "false" : "true"));
+      json_object_set_new(attrs, "propagation", json_string(prop ? prop : ""));
+    }
+    events_emit(d, "volume", mount ? "mount" : "unmount", name, attrs);
+  }
 }
 
 /* ---------- GET /events ---------- */
@@ -214,6 +237,8 @@ bool events_match(const json_t *filters, const json_t *ev) {
   const char *name = json_string_value(json_object_get(attrs, "name"));
   const char *image = json_string_value(json_object_get(attrs, "image"));
   bool is_ctr = type && strcmp(type, "container") == 0, is_img = type && strcmp(type, "image") == 0;
+  bool is_vol = type && strcmp(type, "volume") == 0;
+  const char *vol_c[] = {is_vol ? id : NULL};
   const char *ctr_c[] = {is_ctr ? id : NULL, is_ctr ? name : NULL};
   const char *img_c[] = {is_img ? id : image, is_img ? name : NULL};
   /* "exec_start: sh -c x" is matched by "exec_start" */
@@ -233,7 +258,8 @@ bool events_match(const json_t *filters, const json_t *ev) {
     else if (strcmp(k, "type") == 0) ok = any_of(vals, type_c, 1);
     else if (strcmp(k, "scope") == 0) ok = any_of(vals, scope_c, 1);
     else if (strcmp(k, "label") == 0) ok = label_match(vals, attrs);
-    else ok = false; /* network, volume ...: berth emits no such events yet */
+    else if (strcmp(k, "volume") == 0) ok = any_of(vals, vol_c, 1);
+    else ok = false; /* network, plugin ...: berth emits no such events yet */
     if (!ok) return false;
   }
   return true;

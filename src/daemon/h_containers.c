@@ -4,6 +4,7 @@
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "daemon/volumes.h"
 #include "image/image.h"
 #include "storage/storage.h"
@@ -122,6 +123,7 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
       if (strcmp(key, "status") == 0) any = any || strcmp(c->status, v) == 0;
       else if (strcmp(key, "name") == 0) any = any || strstr(c->name, v[0] == '/' ? v + 1 : v);
       else if (strcmp(key, "id") == 0) any = any || strncmp(c->id, v, strlen(v)) == 0;
+      else if (strcmp(key, "health") == 0) any = true; /* health_match: the state is the daemon's */
       else if (strcmp(key, "exited") == 0)
         any = any || (strcmp(c->status, "exited") == 0 && c->exit_code == atoi(v));
       else if (strcmp(key, "label") == 0) {
@@ -141,6 +143,32 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
   return true;
 }
 
+/* health_match: the health filter (starting, healthy, unhealthy, none); "(healthy)" in Status */
+static bool health_match(struct daemon *d, const json_t *filters, const struct store_container *c) {
+  json_t *vals = json_object_get(filters, "health");
+  if (!vals) return true;
+  const char *have = health_status_name(health_status_of(d, c->id));
+  const char *k;
+  size_t i;
+  json_t *v;
+  if (json_is_object(vals)) {
+    json_object_foreach(vals, k, v) if (strcmp(k, have) == 0) return true;
+    return false;
+  }
+  json_array_foreach(vals, i, v) if (json_string_value(v) && strcmp(json_string_value(v), have) == 0) return true;
+  return false;
+}
+
+/* health_status_suffix: ps shows a running container's health after "Up 5 minutes" (moby State.String) */
+static void health_status_suffix(struct daemon *d, const struct store_container *c, json_t *sj) {
+  if (strcmp(c->status, "running") != 0) return;
+  enum health_status h = health_status_of(d, c->id);
+  if (h == HEALTH_NONE) return;
+  const char *st = json_string_value(json_object_get(sj, "Status"));
+  json_object_set_new(sj, "Status", json_sprintf("%s (%s%s)", st ? st : "", h == HEALTH_STARTING ? "health: " : "",
+                                                 health_status_name(h)));
+}
+
 static int parse_filters(struct req *r, json_t **out, struct berth_error **err) {
   const char *f = req_query(r, "filters");
   *out = NULL;
@@ -150,8 +178,8 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
     json_decref(j);
     return berr(err, EINVAL, "invalid filter: %s", f);
   }
-  static const char *const known[] = {"status", "name", "id", "label", "exited"};
-  static const char *const later[] = {"ancestor", "before", "since", "health", "network", "volume",
+  static const char *const known[] = {"status", "name", "id", "label", "exited", "health"};
+  static const char *const later[] = {"ancestor", "before", "since", "network", "volume",
                                       "publish",  "expose", "is-task", "isolation"};
   const char *key;
   json_t *v;
@@ -193,8 +221,9 @@ int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
     const char *st = list[i]->status;
     bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "restarting") == 0;
     if (!all && !up && !(filters && json_object_get(filters, "status"))) continue;
-    if (filters && !filter_match(filters, list[i])) continue;
+    if (filters && (!filter_match(filters, list[i]) || !health_match(r->d, filters, list[i]))) continue;
     json_t *sj = ctr_summary_json(list[i], now);
+    health_status_suffix(r->d, list[i], sj);
     _cleanup_free_ char *cdir = ctr_dir(r->d, list[i]->id);
     json_object_set_new(sj, "Mounts", vol_mounts_json(cdir));
     json_array_append_new(out->json, sj);

@@ -115,8 +115,23 @@ int h_image_history(struct req *r, struct reply *out, struct berth_error **err) 
 
 int h_images_prune(struct req *r, struct reply *out, struct berth_error **err) {
   const char *f = req_query(r, "filters");
-  bool all = f && strstr(f, "\"dangling\"") && strstr(f, "false");
-  return image_prune(r->d->images, all, &out->json, err);
+  _cleanup_json_ json_t *filters = f && *f ? json_loads(f, 0, NULL) : json_object();
+  if (!json_is_object(filters)) return berr(err, EINVAL, "invalid filter: %s", f);
+  struct image_prune_filter pf;
+  int rc = image_prune_filter_parse(filters, true, &pf, err);
+  if (rc == 0) rc = image_prune_filtered(r->d->images, &pf, &out->json, err);
+  image_prune_filter_clear(&pf);
+  size_t i;
+  json_t *v;
+  json_array_foreach(rc == 0 ? json_object_get(out->json, "ImagesDeleted") : NULL, i, v) {
+    const char *deleted = json_string_value(json_object_get(v, "Deleted"));
+    if (deleted) events_emit(r->d, "image", "delete", deleted, json_pack("{s:s}", "name", deleted));
+  }
+  if (rc == 0) { /* Docker's prune event: the bytes as a string attribute */
+    _cleanup_free_ char *n = xasprintf("%lld", (long long)json_integer_value(json_object_get(out->json, "SpaceReclaimed")));
+    events_emit(r->d, "image", "prune", "", json_pack("{s:s}", "reclaimed", n));
+  }
+  return rc;
 }
 
 static enum MHD_Result collect_names(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {

@@ -1,4 +1,5 @@
-/* h_prune.c - disk usage and cleanup: GET /system/df and POST /containers/prune */
+/* h_prune.c - disk usage and cleanup: GET /system/df and POST /containers/prune (filters until=,
+ * label=, label!=) */
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
@@ -58,16 +59,28 @@ static bool ctr_stopped(const struct store_container *c) {
   return false;
 }
 
+/* ctr_passes: the container's creation time and Config.Labels pass the prune filter */
+static bool ctr_passes(const struct image_prune_filter *pf, const struct store_container *c) {
+  json_auto_t *cfg = json_loads(c->config_json, 0, NULL);
+  return image_prune_filter_match(pf, c->created_ns, json_object_get(cfg, "Labels"));
+}
+
 int h_ctrs_prune(struct req *r, struct reply *out, struct berth_error **err) {
   const char *f = req_query(r, "filters");
-  if (f && strcmp(f, "{}") != 0 && *f) return berr(err, ENOTSUP, "filters for container prune are not supported yet");
+  _cleanup_json_ json_t *filters = f && *f ? json_loads(f, 0, NULL) : json_object();
+  if (!json_is_object(filters)) return berr(err, EINVAL, "invalid filter: %s", f);
+  struct image_prune_filter pf;
+  int rc = image_prune_filter_parse(filters, false, &pf, err);
   struct store_container **list = NULL;
-  int rc = store_container_list(r->d->store, &list, err);
-  if (rc < 0) return rc;
+  if (rc == 0) rc = store_container_list(r->d->store, &list, err);
+  if (rc < 0) {
+    image_prune_filter_clear(&pf);
+    return rc;
+  }
   json_t *deleted = json_array();
   int64_t reclaimed = 0;
   for (size_t i = 0; list[i]; i++) {
-    if (!ctr_stopped(list[i])) continue;
+    if (!ctr_stopped(list[i]) || !ctr_passes(&pf, list[i])) continue;
     int64_t size = ctr_size_rw(r->d, list[i]->id);
     _cleanup_berr_ struct berth_error *e = NULL;
     if (ctr_remove(r->d, list[i]->id, false, &e) < 0) continue; /* started meanwhile: kept */
@@ -75,6 +88,7 @@ int h_ctrs_prune(struct req *r, struct reply *out, struct berth_error **err) {
     reclaimed += size;
   }
   store_container_list_free(list);
+  image_prune_filter_clear(&pf);
   out->json = json_pack("{s:o, s:I}", "ContainersDeleted",
                         json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()), "SpaceReclaimed",
                         (json_int_t)reclaimed);

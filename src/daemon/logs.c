@@ -1,5 +1,5 @@
 /* logs.c - GET /containers/{id}/logs from the json-file log: stream choice, timestamps, tail,
- * stdcopy framing without a TTY (raw with one), and follow while the container runs */
+ * stdcopy framing without a TTY (raw with one), and follow while the container runs (until --until) */
 #include "api/api.h"
 #include "common/fs.h"
 #include "common/timeutil.h"
@@ -248,7 +248,9 @@ static ssize_t follow_read(void *cls, uint64_t pos, char *out, size_t max) {
       return (ssize_t)n;
     }
     if (f->d->stopping) return MHD_CONTENT_READER_END_OF_STREAM;
-    bool running = ctr_running(f);
+    /* --until with --follow: the stream ends at that time, as Docker's (its lines are all sent) */
+    bool past_until = f->o.until_ns && time_now_ns() > f->o.until_ns;
+    bool running = ctr_running(f) && !past_until;
     int n = follow_fill(f);
     if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
     if (n == 0 && rotated(f)) continue;

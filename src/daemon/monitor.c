@@ -1,11 +1,13 @@
 /* monitor.c - one thread watching every shim through its pidfd (epoll); on exit it reaps our
- * children and hands the container to ctr_handle_exit. Also startup reconciliation (restore). */
+ * children and hands the container to ctr_handle_exit. Also startup reconciliation (restore),
+ * and the start and stop of a container's health checks (ctr_health.c). */
 #define LOG_TAG "berthd"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
+#include "daemon/health.h"
 #include "storage/storage.h"
 #include <dirent.h>
 #include <errno.h>
@@ -46,6 +48,7 @@ static void *monitor_main(void *arg) {
         while (waitid((idtype_t)P_PIDFD, (id_t)pidfd, &si, WEXITED) < 0 && errno == EINTR) {
         }
       }
+      health_ctr_stopped(d, st->id);
       ctr_handle_exit(d, st);
       ctr_state_put(d->ctrs, st); /* the reference monitor_watch took */
     }
@@ -62,10 +65,11 @@ int monitor_start(struct daemon *d, struct berth_error **err) {
   int rc = pthread_create(&m->thread, NULL, monitor_main, d);
   if (rc != 0) return berr_sys(err, rc, "start the monitor thread");
   m->started = true;
-  return 0;
+  return health_open(d, err);
 }
 
 void monitor_stop(struct daemon *d) {
+  health_close(d);
   if (!d->mon) return;
   if (d->mon->started) pthread_join(d->mon->thread, NULL);
   if (d->mon->epfd >= 0) close(d->mon->epfd);
@@ -84,6 +88,7 @@ int monitor_watch(struct daemon *d, struct ctr_state *s, struct berth_error **er
     ctr_state_put(d->ctrs, ref);
     return berr_sys(err, s->shim_pidfd < 0 ? EBADF : e, "watch the shim of %.12s", s->id);
   }
+  health_ctr_started(d, s->id); /* a start, or a running container adopted at startup */
   return 0;
 }
 
@@ -106,6 +111,9 @@ static bool is_shim(pid_t pid) {
   return strcmp(base, "berth-shim") == 0;
 }
 
+/* adopt_or_reap: watch the shim of a container that runs; record the exit of one whose shim died.
+ * A container waiting out its restart backoff has no shim: it keeps its state, and
+ * restart_after_restore starts it (Docker restores a restarting container the same way) */
 static void adopt_or_reap(struct daemon *d, const struct store_container *c) {
   _cleanup_free_ char *shim_dir = ctr_shim_dir(d, c->id);
   struct ctr_state *st = ctr_state_get(d->ctrs, c->id);
@@ -114,6 +122,11 @@ static void adopt_or_reap(struct daemon *d, const struct store_container *c) {
   if (pidfd >= 0 && !is_shim(pid)) {
     close(pidfd);
     pidfd = -1;
+  }
+  if (pidfd < 0 && strcmp(c->status, "restarting") == 0) {
+    log_info("Container %.12s: it was waiting to restart; its restart policy decides again", c->id);
+    ctr_state_put(d->ctrs, st);
+    return;
   }
   if (pidfd < 0) {
     log_info("Container %.12s: its shim is gone; recording the exit", c->id);
@@ -164,6 +177,7 @@ int ctr_restore(struct daemon *d, struct berth_error **err) {
   for (size_t i = 0; list[i]; i++) {
     struct store_container *c = list[i];
     _cleanup_berr_ struct berth_error *e = NULL;
+    health_restore(d, c);
     if (strcmp(c->status, "running") == 0 || strcmp(c->status, "paused") == 0 ||
         strcmp(c->status, "restarting") == 0) {
       adopt_or_reap(d, c);

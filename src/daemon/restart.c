@@ -121,6 +121,23 @@ static int policy_of(const struct store_container *c, struct restart_policy *p) 
                               (int)json_integer_value(json_object_get(rp, "MaximumRetryCount")), p, &err);
 }
 
+/* still_restarting: the store still shows the container waiting for its restart */
+static bool still_restarting(struct daemon *d, const char *id) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  if (store_container_get(d->store, id, &c, NULL) < 0) return false;
+  return strcmp(c->status, "restarting") == 0;
+}
+
+bool restart_cancel(struct daemon *d, const char *id) {
+  if (!still_restarting(d, id)) return false;
+  _cleanup_berr_ struct berth_error *err = NULL;
+  if (store_container_set_status(d->store, id, "exited", &err) < 0) {
+    log_warn("Container %.12s: cancel its restart: %s", id, berr_msg(err));
+    return false;
+  }
+  return true;
+}
+
 struct pending {
   struct daemon *d;
   struct ctr_state *st; /* a reference held through the wait: the backoff lives in it */
@@ -142,7 +159,9 @@ static void *pending_main(void *arg) {
   }
   struct ctr_state *st = pd->st;
   _cleanup_berr_ struct berth_error *err = NULL;
-  if (!pd->fresh && manually_stopped(d, pd->id)) {
+  if (!pd->fresh && !still_restarting(d, pd->id)) {
+    /* stopped (restart_cancel), started or removed meanwhile: nothing left to do */
+  } else if (!pd->fresh && manually_stopped(d, pd->id)) {
     /* a stop while restarting: the container stays exited */
     store_container_set_status(d->store, pd->id, "exited", NULL);
   } else {
@@ -216,7 +235,13 @@ void restart_after_restore(struct daemon *d) {
   for (size_t i = 0; list[i]; i++) {
     struct store_container *c = list[i];
     struct restart_policy p;
-    bool down = strcmp(c->status, "exited") == 0 || strcmp(c->status, "restarting") == 0;
+    if (strcmp(c->status, "restarting") == 0) {
+      /* berthd went away during the backoff: the restart goes on where it was (count kept) */
+      log_info("Container %.12s: restarting it (restart policy)", c->id);
+      schedule(d, c->id, RESTART_FIRST_MS, false);
+      continue;
+    }
+    bool down = strcmp(c->status, "exited") == 0;
     if (!down || policy_of(c, &p) < 0) continue;
     int64_t delay = 0;
     if (!restart_decide(&p, c->exit_code, c->restart_count, manually_stopped(d, c->id), true, ran_ms(c), &delay))

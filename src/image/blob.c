@@ -60,7 +60,7 @@ int image_extract_layer(struct image_store *is, const char *tar_path, const char
   _cleanup_close_ int dfd = open(*tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) r = berr_sys(err, errno, "open \"%s\"", *tmp_dir);
   enum layer_whiteout wh =
-      strcmp(storage_driver_name(is->drv), "overlay") == 0 ? LAYER_WHITEOUT_OVERLAY : LAYER_WHITEOUT_DELETE;
+      strcmp(storage_driver_name(is->drv), "overlay2") == 0 ? LAYER_WHITEOUT_OVERLAY : LAYER_WHITEOUT_DELETE;
   if (r == 0) r = layer_apply_tar(dfd, a, wh, size, err);
   if (r < 0) {
     storage_layer_abort(is->drv, *tmp_dir);

@@ -195,7 +195,7 @@ static int commit_with(struct image_store *is, const struct image_commit_opts *o
 int image_commit(struct image_store *is, const struct image_commit_opts *o, char **out_id, struct berth_error **err) {
   _cleanup_free_ char *tag = NULL;
   if (o->repo_tag && *o->repo_tag) {
-    int r = reference_normalize(o->repo_tag, &tag, err);
+    int r = image_tag_ref(o->repo_tag, &tag, err);
     if (r < 0) return r;
   }
   _cleanup_image_ struct image *parent = NULL;

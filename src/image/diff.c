@@ -236,7 +236,7 @@ int layer_changes(struct image_store *is, const char *ctr_dir, char *const *chai
                   size_t *n, char **new_root, struct berth_error **err) {
   struct collect c = {0};
   *new_root = NULL;
-  bool overlay = strcmp(storage_driver_name(is->drv), "overlay") == 0;
+  bool overlay = strcmp(storage_driver_name(is->drv), "overlay2") == 0;
   int r = (overlay ? overlay_changes : vfs_changes)(is, ctr_dir, chain_ids, &c, new_root, err);
   if (r < 0) {
     layer_changes_free(c.v, c.n);

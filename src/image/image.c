@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 void image_sha256_hex(const void *data, size_t n, char out[65]) {
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -79,6 +80,29 @@ static int gc_layers(struct image_store *is, struct berth_error **err) {
   return 0;
 }
 
+/* gc_blobs: blobs no image (its config) and no layer row (its tar) names: a crash between the
+ * renames into blobs/ and the store transaction leaves those */
+static int gc_blobs(struct image_store *is, struct berth_error **err) {
+  _cleanup_closedir_ DIR *d = opendir(is->blobs);
+  if (!d) return berr_sys(err, errno, "open \"%s\"", is->blobs);
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    if (!id_is_hex(de->d_name, 64)) continue;
+    _cleanup_free_ char *digest = xasprintf("sha256:%s", de->d_name);
+    struct store_image *si = NULL;
+    _cleanup_berr_ struct berth_error *e = NULL;
+    int r = store_image_get(is->st, digest, &si, &e);
+    store_image_free(si);
+    if (r != -ENOENT) continue; /* an image's config, or a store error: keep */
+    berr_clear(&e);
+    r = store_diff_id_used(is->st, digest, &e);
+    if (r != 0) continue;
+    log_info("Removing unreferenced blob %s", digest);
+    if (unlinkat(dirfd(d), de->d_name, 0) < 0) log_warn("Cannot remove blob %s: %s", digest, strerror(errno));
+  }
+  return 0;
+}
+
 int image_store_open(const char *data_root, struct store *st, struct storage *drv, struct image_store **out,
                      struct berth_error **err) {
   struct image_store *is = xcalloc(1, sizeof(*is));
@@ -93,6 +117,7 @@ int image_store_open(const char *data_root, struct store *st, struct storage *dr
   if (r == 0) {
     clear_tmp(is->tmp);
     r = gc_layers(is, err);
+    if (r == 0) r = gc_blobs(is, err);
   }
   if (r < 0) {
     image_store_close(is);
@@ -132,7 +157,21 @@ static int by_prefix(struct image_store *is, const char *hex, const char *name, 
   return r < 0 ? hand_on(err, &e, r) : 0;
 }
 
-/* image_resolve: NAME -> "sha256:<hex>" in Docker's order: digest id, tag, id prefix */
+/* by_digest: "repo@sha256:<hex>" no reference names: the image whose id is that digest, as
+ * Docker's GetImage falls back to (the digest of a config is the image id) */
+static int by_digest(struct image_store *is, const char *ref, const char *name, char **id, struct berth_error **err) {
+  const char *dg = strchr(ref, '@') + 1;
+  struct store_image *si = NULL;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  int r = store_image_get(is->st, dg, &si, &e);
+  if (r == -ENOENT) return berr(err, ENOENT, "No such image: %s", name);
+  if (r < 0) return hand_on(err, &e, r);
+  *id = take_ptr(&si->id);
+  store_image_free(si);
+  return 0;
+}
+
+/* image_resolve: NAME -> "sha256:<hex>" in Docker's order: digest id, tag or digest reference, id prefix */
 int image_resolve(struct image_store *is, const char *name, char **id, struct berth_error **err) {
   if (strncmp(name, "sha256:", 7) == 0) {
     if (!id_is_hex(name + 7, 0)) return berr(err, EINVAL, "invalid reference format");
@@ -147,6 +186,7 @@ int image_resolve(struct image_store *is, const char *name, char **id, struct be
     int r = store_tag_lookup(is->st, ref, id, &e);
     if (r == 0) return 0;
     if (r != -ENOENT) return hand_on(err, &e, r);
+    if (strchr(ref, '@')) return by_digest(is, ref, name, id, err);
   }
   if (id_is_hex(name, 0)) return by_prefix(is, name, ref ? ref : name, id, err);
   if (pr < 0) return hand_on(err, &perr, pr);
@@ -191,7 +231,7 @@ int image_tag(struct image_store *is, const char *name, const char *repo, const 
   if (!repo || !*repo) return berr(err, EINVAL, "repository name must have at least one component");
   _cleanup_free_ char *want = tag && *tag ? xasprintf("%s:%s", repo, tag) : xstrdup(repo);
   _cleanup_free_ char *ref = NULL;
-  r = reference_normalize(want, &ref, err);
+  r = image_tag_ref(want, &ref, err);
   if (r < 0) return r;
   return store_tag_set(is->st, ref, id, err);
 }

@@ -2,6 +2,7 @@
  * The daemon's image handlers and container create call only this header (and storage.h). */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "common/error.h"
 #include "store/store.h"
@@ -26,8 +27,9 @@ static inline void cleanup_imagep(struct image **p) { image_free(*p); }
 #define _cleanup_image_ __attribute__((cleanup(cleanup_imagep)))
 
 /* image_get: resolve NAME = "repo[:tag]" (tag defaults to latest; "docker.io/library/" and
- * "library/" prefixes are equivalent to none), "sha256:<hex>", a full hex id or a unique id
- * prefix. ENOENT with "No such image: NAME" when unknown. */
+ * "library/" prefixes are equivalent to none), "repo@sha256:<hex>" (a digest the image was loaded
+ * or pulled with, or the image's own id), "sha256:<hex>", a full hex id or a unique id prefix.
+ * ENOENT with "No such image: NAME" when unknown. */
 int image_get(struct image_store *is, const char *name, struct image **out, struct berth_error **err);
 
 /* image_import: a rootfs tarball (plain, gzip, bzip2, xz or zstd) read from fd becomes a one-layer
@@ -50,7 +52,8 @@ int image_tag(struct image_store *is, const char *name, const char *repo, const 
 int image_count(struct image_store *is, int64_t *out, struct berth_error **err);
 
 /* reference_normalize: "busybox" -> "busybox:latest", "docker.io/library/x:1" -> "x:1",
- * "localhost:5000/a/b" -> "localhost:5000/a/b:latest"; EINVAL with Docker's message on a bad
+ * "localhost:5000/a/b" -> "localhost:5000/a/b:latest", "docker.io/library/x@sha256:<hex>" ->
+ * "x@sha256:<hex>" (a digest reference: no tag); EINVAL with Docker's message on a bad
  * reference ("invalid reference format"). Result is heap-allocated. */
 int reference_normalize(const char *ref, char **out, struct berth_error **err);
 
@@ -108,5 +111,22 @@ int image_history_json(struct image_store *is, const char *name, json_t **out, s
  * the older {"key":{"value":true}} form too); EINVAL for an unknown filter. NULL = none. */
 int image_list_json_filtered(struct image_store *is, int all, json_t *filters, json_t **out, struct berth_error **err);
 /* image_prune: POST /images/prune: dangling images (all: every image) no container uses;
- * *out = {"ImagesDeleted": [...] or null, "SpaceReclaimed": N}. Filters are not supported yet. */
+ * *out = {"ImagesDeleted": [...] or null, "SpaceReclaimed": N}. */
 int image_prune(struct image_store *is, int all, json_t **out, struct berth_error **err);
+
+/* The filters of container, image and system prune, from the decoded filters= JSON: until= (a
+ * Unix time, RFC 3339 time, date or a duration before now: created before it), label=k[=v],
+ * label!=k[=v] and, for images, dangling=true|false (false: tagged images too, prune -a).
+ * EINVAL "invalid filter 'x'" for any other key. */
+struct image_prune_filter {
+  int64_t until_ns; /* 0: none */
+  char **labels, **not_labels;
+  int dangling;     /* -1 unset (dangling only), 0 false (all), 1 true */
+};
+int image_prune_filter_parse(json_t *filters, bool images, struct image_prune_filter *f, struct berth_error **err);
+void image_prune_filter_clear(struct image_prune_filter *f);
+/* image_prune_filter_match: created_ns and labels (an object or NULL) pass until/label/label! */
+bool image_prune_filter_match(const struct image_prune_filter *f, int64_t created_ns, json_t *labels);
+/* image_prune_filtered: image_prune under the filter */
+int image_prune_filtered(struct image_store *is, const struct image_prune_filter *f, json_t **out,
+                         struct berth_error **err);

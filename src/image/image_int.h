@@ -29,6 +29,10 @@ enum layer_whiteout { LAYER_WHITEOUT_OVERLAY, LAYER_WHITEOUT_DELETE };
  * the bytes of regular file content. */
 int layer_apply_tar(int dirfd, struct archive *a, enum layer_whiteout wh, int64_t *size, struct berth_error **err);
 
+/* image_tag_ref: reference_normalize for a name that becomes a tag (load, commit, import, tag):
+ * a digest reference is refused with Docker's message */
+int image_tag_ref(const char *ref, char **out, struct berth_error **err);
+
 /* image_default_config: the zero container config Docker writes for an import (Cmd null ...) */
 json_t *image_default_config(void);
 /* image_apply_changes: apply Dockerfile instructions to a container config object; EINVAL with a

@@ -27,7 +27,8 @@ json_t *image_summary_json(struct store_image *si, json_t *config) {
   bool untagged = !si->tags || !si->tags[0];
   /* API < 1.43 (Docker 20.10-23): an untagged image is listed as <none>:<none> / <none>@<none> */
   json_t *tags = untagged ? json_pack("[s]", "<none>:<none>") : str_array(si->tags);
-  json_t *digests = untagged ? json_pack("[s]", "<none>@<none>") : json_array();
+  bool undigested = !si->digests || !si->digests[0];
+  json_t *digests = !undigested ? str_array(si->digests) : untagged ? json_pack("[s]", "<none>@<none>") : json_array();
   return json_pack("{s:i, s:I, s:s, s:O, s:s, s:o, s:o, s:i, s:I, s:I}", "Containers", -1, "Created",
                    (json_int_t)(si->created_ns / 1000000000), "Id", si->id, "Labels",
                    labels ? labels : json_null(), "ParentId", si->parent ? si->parent : "", "RepoDigests",
@@ -58,7 +59,7 @@ static json_t *inspect(struct image_store *is, struct store_image *si, json_t *c
   json_t *j = json_object();
   json_object_set_new(j, "Id", json_string(si->id));
   json_object_set_new(j, "RepoTags", str_array(si->tags));
-  json_object_set_new(j, "RepoDigests", json_array());
+  json_object_set_new(j, "RepoDigests", str_array(si->digests));
   json_object_set_new(j, "Parent", json_string(si->parent ? si->parent : str_or(config, "parent", "")));
   json_object_set_new(j, "Comment", json_string(str_or(config, "comment", "")));
   json_object_set_new(j, "Created", json_string(str_or(config, "created", TIME_ZERO_RFC3339)));

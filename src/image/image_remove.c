@@ -29,10 +29,10 @@ static int untag(struct rm *rm, const char *ref, struct berth_error **err) {
   return 0;
 }
 
-static int untag_all(struct rm *rm, struct berth_error **err) {
-  for (size_t i = 0; rm->img->tags[i]; i++) {
+static int untag_list(struct rm *rm, char **refs, struct berth_error **err) {
+  for (size_t i = 0; refs && refs[i]; i++) {
     _cleanup_berr_ struct berth_error *e = NULL;
-    int r = untag(rm, rm->img->tags[i], &e);
+    int r = untag(rm, refs[i], &e);
     if (r < 0 && r != -ENOENT) {
       if (err && !*err) *err = take_ptr(&e);
       return r;
@@ -41,18 +41,55 @@ static int untag_all(struct rm *rm, struct berth_error **err) {
   return 0;
 }
 
-/* repo_of: "a/b:tag" -> length of "a/b" */
+static int untag_all(struct rm *rm, struct berth_error **err) {
+  int r = untag_list(rm, rm->img->tags, err);
+  return r < 0 ? r : untag_list(rm, rm->img->digests, err);
+}
+
+/* repo_of: "a/b:tag" or "a/b@sha256:..." -> length of "a/b" */
 static size_t repo_len(const char *ref) {
+  const char *at = strchr(ref, '@');
+  if (at) return (size_t)(at - ref);
   const char *slash = strrchr(ref, '/');
   const char *colon = strrchr(slash ? slash : ref, ':');
   return colon ? (size_t)(colon - ref) : strlen(ref);
 }
 
-/* one_repository: every tag names the same repository (busybox:1, busybox:latest) */
-static bool one_repository(char **tags) {
-  for (size_t i = 1; tags[0] && tags[i]; i++)
-    if (repo_len(tags[i]) != repo_len(tags[0]) || strncmp(tags[i], tags[0], repo_len(tags[0])) != 0) return false;
+static bool same_repo(const char *a, const char *b) {
+  return repo_len(a) == repo_len(b) && strncmp(a, b, repo_len(a)) == 0;
+}
+
+/* one_repository: every tag and digest names the same repository (busybox:1, busybox:latest) */
+static bool one_repository(const struct store_image *img) {
+  const char *first = img->tags[0] ? img->tags[0] : img->digests[0];
+  for (size_t i = 0; first && img->tags[i]; i++)
+    if (!same_repo(img->tags[i], first)) return false;
+  for (size_t i = 0; first && img->digests[i]; i++)
+    if (!same_repo(img->digests[i], first)) return false;
   return true;
+}
+
+/* untag_repo_digests: after the tag ref went, digest references of its repository go too when
+ * no other tag of that repository is left (moby's ImageDelete) */
+static int untag_repo_digests(struct rm *rm, const char *ref, struct berth_error **err) {
+  if (strchr(ref, '@')) return 0;
+  for (size_t i = 0; rm->img->tags[i]; i++)
+    if (strcmp(rm->img->tags[i], ref) != 0 && same_repo(rm->img->tags[i], ref)) return 0;
+  for (size_t i = 0; rm->img->digests[i]; i++) {
+    if (!same_repo(rm->img->digests[i], ref)) continue;
+    int r = untag(rm, rm->img->digests[i], err);
+    if (r < 0 && r != -ENOENT) return r;
+  }
+  return 0;
+}
+
+/* is_ref_of: ref is one of the image's tags or digest references */
+static bool is_ref_of(const struct store_image *img, const char *ref) {
+  for (size_t i = 0; img->tags[i]; i++)
+    if (strcmp(img->tags[i], ref) == 0) return true;
+  for (size_t i = 0; img->digests[i]; i++)
+    if (strcmp(img->digests[i], ref) == 0) return true;
+  return false;
 }
 
 static int conflict(struct rm *rm, bool hard, const char *why, const char *ctr, struct berth_error **err) {
@@ -124,13 +161,14 @@ static int remove_locked(struct rm *rm, const char *name, bool force, struct ber
   int r = image_resolve(rm->is, name, &id, err);
   if (r == 0) r = store_image_get(rm->is->st, id, &rm->img, err);
   if (r < 0) return r;
-  rm->tags_left = strv_len(rm->img->tags);
+  rm->tags_left = strv_len(rm->img->tags) + strv_len(rm->img->digests);
   const char *n = strncmp(name, "sha256:", 7) == 0 ? name + 7 : name;
   bool by_id = strncmp(id + 7, n, strlen(n)) == 0;
+  _cleanup_free_ char *ref = NULL;
+  /* a digest reference no row has named the image by its id */
+  if (!by_id && (r = reference_normalize(name, &ref, err)) < 0) return r;
+  if (!by_id && !is_ref_of(rm->img, ref)) by_id = true;
   if (!by_id) {
-    _cleanup_free_ char *ref = NULL;
-    r = reference_normalize(name, &ref, err);
-    if (r < 0) return r;
     if (!force && rm->tags_left == 1) {
       /* the last name of an image a container uses: removing it would leave that dangling */
       _cleanup_free_ char *running = NULL, *stopped = NULL;
@@ -144,11 +182,12 @@ static int remove_locked(struct rm *rm, const char *name, bool force, struct ber
                     name, user, id + 7);
     }
     r = untag(rm, ref, err);
+    if (r == 0) r = untag_repo_digests(rm, ref, err);
     if (r < 0) return r;
     if (rm->tags_left > 0) return 0;
     return delete_image(rm, force, true, err);
   }
-  if (one_repository(rm->img->tags)) {
+  if (one_repository(rm->img)) {
     _cleanup_free_ char *running = NULL, *stopped = NULL;
     int64_t children = 0;
     r = store_image_users(rm->is->st, id, &running, &stopped, err);

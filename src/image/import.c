@@ -42,7 +42,7 @@ int image_import(struct image_store *is, int fd, const char *repo_tag, const cha
                  char **out_id, struct berth_error **err) {
   _cleanup_free_ char *tag = NULL;
   if (repo_tag && *repo_tag) {
-    int r = reference_normalize(repo_tag, &tag, err);
+    int r = image_tag_ref(repo_tag, &tag, err);
     if (r < 0) return r;
   }
   json_auto_t *cfg = image_default_config();

@@ -1,6 +1,6 @@
 /* reference.c - Docker image references: parse, validate and reduce to the familiar "repo:tag"
  * form the tag table is keyed by (grammar: distribution/reference's reference.go) */
-#include "image/image.h"
+#include "image/image_int.h"
 #include "common/ids.h"
 #include "common/xalloc.h"
 #include <ctype.h>
@@ -88,11 +88,27 @@ static int check_path(const char *path, struct berth_error **err) {
   }
 }
 
+/* digest_ref: "name[:tag]@sha256:<hex>" -> "familiar-name@sha256:<hex>" (a tag beside a digest
+ * is ignored for lookups, as Docker's reference store keys canonical references by name and digest) */
+static int digest_ref(const char *ref, const char *at, char **out, struct berth_error **err) {
+  const char *dg = at + 1;
+  if (strncmp(dg, "sha256:", 7) != 0 || !id_is_hex(dg + 7, 64)) return bad(err, NULL);
+  _cleanup_free_ char *name = xstrndup(ref, (size_t)(at - ref));
+  _cleanup_free_ char *norm = NULL;
+  if (strchr(name, '@')) return bad(err, NULL);
+  int r = reference_normalize(name, &norm, err);
+  if (r < 0) return r;
+  *strrchr(norm, ':') = '\0'; /* normalize always adds a tag */
+  *out = xasprintf("%s@%s", norm, dg);
+  return 0;
+}
+
 int reference_normalize(const char *ref, char **out, struct berth_error **err) {
   if (!ref || !*ref) return bad(err, NULL);
   if (id_is_hex(ref, 64))
     return berr(err, EINVAL, "invalid repository name (%s), cannot specify 64-byte hexadecimal strings", ref);
-  if (strchr(ref, '@')) return berr(err, EINVAL, "digest references (%s) are not supported yet", ref);
+  const char *at = strchr(ref, '@');
+  if (at) return digest_ref(ref, at, out, err);
   _cleanup_free_ char *name = xstrdup(ref);
   const char *tag = "latest";
   char *last_slash = strrchr(name, '/');
@@ -126,4 +142,9 @@ int reference_normalize(const char *ref, char **out, struct berth_error **err) {
     *out = xasprintf("%.*s/%s:%s", (int)domain_len, domain, path, tag);
   }
   return 0;
+}
+
+int image_tag_ref(const char *ref, char **out, struct berth_error **err) {
+  if (ref && strchr(ref, '@')) return berr(err, EINVAL, "refusing to create a tag with a digest reference");
+  return reference_normalize(ref, out, err);
 }

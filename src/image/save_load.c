@@ -1,12 +1,11 @@
-/* save_load.c - `docker save` and `docker load`: images as a tar of manifest.json, configs and
- * layer tars (Docker's format; load also takes the OCI-layout archives newer Docker writes,
- * whose manifest.json names blobs/sha256/... paths) */
+/* save_load.c - `docker save`: images as a tar of manifest.json, configs and layer tars in
+ * Docker 25's layout (blobs/sha256/..., also an OCI image layout with index.json); load.c reads
+ * them back */
 #define LOG_TAG "image"
 #include "image/image_int.h"
 #include "common/fs.h"
 #include "common/log.h"
 #include "common/strv.h"
-#include "common/syscalls.h"
 #include "common/xalloc.h"
 #include <archive_entry.h>
 #include <errno.h>
@@ -15,8 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define CONFIG_MAX (16u << 20)
 
 /* ---------- save ---------- */
 
@@ -173,8 +170,8 @@ static int save_one(struct saver *sv, const char *name, struct berth_error **err
   _cleanup_free_ char *ref = NULL;
   _cleanup_berr_ struct berth_error *ignored = NULL;
   bool by_ref = strncmp(name, "sha256:", 7) != 0 && strncmp(img->id + 7, name, strlen(name)) != 0 &&
-                reference_normalize(name, &ref, &ignored) == 0;
-  /* a name saves that tag; an id saves the image untagged, like Docker */
+                reference_normalize(name, &ref, &ignored) == 0 && !strchr(ref, '@');
+  /* a name saves that tag; an id or a digest reference saves the image untagged, like Docker */
   if (by_ref) save_tag(sv, entry, ref, n ? json_string_value(json_array_get(diffs, n - 1)) : NULL, desc);
   else json_array_append(sv->index, desc);
   return 0;
@@ -209,243 +206,4 @@ int image_save(struct image_store *is, char *const *names, int out_fd, struct be
   if (r == 0) r = save_layout_files(&sv, err);
   if (r == 0 && archive_write_close(w) != ARCHIVE_OK) r = berr(err, EIO, "save: %s", archive_error_string(w));
   return r;
-}
-
-/* ---------- load ---------- */
-
-/* open_member: a file of the unpacked archive, never outside it */
-static int open_member(int dirfd, const char *path, struct berth_error **err) {
-  struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-  int fd = sys_openat2(dirfd, path, &how);
-  if (fd < 0) return berr_sys(err, errno, "load: archive member \"%s\"", path);
-  return fd;
-}
-
-static int unpack(struct image_store *is, int in_fd, char **dir, int *dirfd, struct berth_error **err) {
-  *dir = xasprintf("%s/load-XXXXXX", is->tmp);
-  if (!mkdtemp(*dir)) return berr_sys(err, errno, "mkdtemp \"%s\"", *dir);
-  *dirfd = open(*dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (*dirfd < 0) return berr_sys(err, errno, "open \"%s\"", *dir);
-  _cleanup_archive_read_ struct archive *a = archive_read_new();
-  archive_read_support_filter_all(a);
-  archive_read_support_format_tar(a);
-  if (archive_read_open_fd(a, in_fd, 65536) != ARCHIVE_OK)
-    return berr(err, EINVAL, "load: %s", archive_error_string(a));
-  /* the same contained extraction as for layers: an archive cannot write outside tmp/load-* */
-  int r = layer_apply_tar(*dirfd, a, LAYER_WHITEOUT_DELETE, NULL, err);
-  return r < 0 ? berr_prefix(err, "load") : 0;
-}
-
-/* is_plain: the member starts like no compressed stream libarchive knows (gzip, zstd, bzip2, xz) */
-static bool is_plain(int fd) {
-  static const struct {
-    const char *magic;
-    size_t n;
-  } magics[] = {{"\x1f\x8b", 2}, {"\x28\xb5\x2f\xfd", 4}, {"BZh", 3}, {"\xfd" "7zXZ", 5}};
-  unsigned char head[8] = {0};
-  ssize_t n = pread(fd, head, sizeof(head), 0);
-  if (n < 0) return false;
-  for (size_t i = 0; i < ARRAY_SIZE(magics); i++)
-    if ((size_t)n >= magics[i].n && memcmp(head, magics[i].magic, magics[i].n) == 0) return false;
-  return true;
-}
-
-/* adopt_plain: an uncompressed layer member becomes the temporary blob itself (a new link in
- * tmp/, no copy); its digest is taken from the same open file */
-static int adopt_plain(struct image_store *is, int fd, struct image_tmp *t, char hex[65], struct berth_error **err) {
-  struct stat st;
-  if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) return berr(err, EINVAL, "load: a layer is not a regular file");
-  if (st.st_size == 0) return berr(err, EINVAL, "the image tarball is empty");
-  _cleanup_free_ char *proc = xasprintf("/proc/self/fd/%d", fd);
-  int r = image_digest_file(proc, hex, err);
-  if (r < 0) return r;
-  for (int tries = 0; tries < 100; tries++) {
-    char *path = xasprintf("%s/layer-%08x%08x", is->tmp, (unsigned)random(), (unsigned)tries);
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0) {
-      t->path = path;
-      t->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-      return t->fd < 0 ? berr_sys(err, errno, "dup") : 0;
-    }
-    int e = errno;
-    free(path);
-    if (e != EEXIST) return berr_sys(err, e, "link a layer into \"%s\"", is->tmp);
-  }
-  return berr(err, EEXIST, "link a layer into \"%s\"", is->tmp);
-}
-
-/* load_layer: member path as layer number i over parent; its diff id must be the config's */
-static int load_layer(struct image_store *is, int dirfd, const char *path, const char *want_diff, const char *parent,
-                      char chain[72], int64_t *size, struct berth_error **err) {
-  _cleanup_close_ int fd = open_member(dirfd, path, err);
-  if (fd < 0) return fd;
-  _cleanup_image_tmp_ struct image_tmp t = {.fd = -1};
-  char hex[65];
-  int r = is_plain(fd) ? adopt_plain(is, fd, &t, hex, err) : image_tmp_make(is, "layer", &t, err);
-  if (r == 0 && !t.path) r = berr(err, EIO, "load: no temporary layer file");
-  if (r == 0 && !is_plain(fd)) r = image_decompress(fd, &t, hex, err);
-  if (r < 0) return r;
-  if (strncmp(want_diff, "sha256:", 7) != 0 || strcmp(want_diff + 7, hex) != 0)
-    return berr(err, EINVAL, "load: layer \"%s\" has diff id sha256:%s, the config says %s", path, hex, want_diff);
-  image_chain_id(parent, want_diff, chain);
-  if (image_layer_known(is, chain, size)) return 0;
-  _cleanup_free_ char *tmp_dir = NULL;
-  r = image_extract_layer(is, t.path, parent, &tmp_dir, size, err);
-  if (r < 0) return r;
-  return image_keep_layer(is, tmp_dir, chain, &t, want_diff, err);
-}
-
-static int load_tags(json_t *entry, char ***tags, struct berth_error **err) {
-  *tags = xcalloc(1, sizeof(char *));
-  size_t i;
-  json_t *x;
-  json_array_foreach(json_object_get(entry, "RepoTags"), i, x) {
-    char *ref = NULL;
-    int r = reference_normalize(json_string_value(x) ? json_string_value(x) : "", &ref, err);
-    if (r < 0) return r;
-    *tags = strv_push_take(*tags, ref);
-  }
-  return 0;
-}
-
-static int load_one(struct image_store *is, int dirfd, json_t *entry, json_t *out, struct berth_error **err) {
-  const char *cfg_path = json_string_value(json_object_get(entry, "Config"));
-  json_t *layers = json_object_get(entry, "Layers");
-  if (!cfg_path || !json_is_array(layers)) return berr(err, EINVAL, "load: manifest.json entry lacks Config or Layers");
-  _cleanup_close_ int cfd = open_member(dirfd, cfg_path, err);
-  if (cfd < 0) return cfd;
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
-  int r = read_all(cfd, &text, &len, CONFIG_MAX);
-  if (r < 0) return berr_sys(err, -r, "load: read \"%s\"", cfg_path);
-  json_auto_t *config = json_loadb(text, len, 0, NULL);
-  json_t *diffs = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
-  if (!json_is_array(diffs) || json_array_size(diffs) != json_array_size(layers))
-    return berr(err, EINVAL, "load: config \"%s\" and manifest disagree on the layers", cfg_path);
-  _cleanup_strv_ char **tags = NULL;
-  r = load_tags(entry, &tags, err);
-  if (r < 0) return r;
-  size_t n = json_array_size(layers);
-  struct store_layer_rec *recs = xcalloc(n + 1, sizeof(*recs));
-  char (*chains)[72] = xcalloc(n + 1, 72);
-  int64_t total = 0;
-  for (size_t i = 0; i < n && r == 0; i++) {
-    const char *lp = json_string_value(json_array_get(layers, i));
-    const char *diff = json_string_value(json_array_get(diffs, i));
-    if (!lp || !diff) r = berr(err, EINVAL, "load: bad layer entry %zu", i);
-    if (r == 0) r = load_layer(is, dirfd, lp, diff, i ? chains[i - 1] : NULL, chains[i], &recs[i].size, err);
-    recs[i] = (struct store_layer_rec){chains[i], diff, i ? chains[i - 1] : NULL, recs[i].size};
-    total += recs[i].size;
-  }
-  char *id = NULL;
-  struct image_reg reg = {.config_text = text, .layers = recs, .n_layers = n, .size = total,
-                          .tag = tags[0], .extra_tags = tags[0] ? tags + 1 : NULL};
-  if (r == 0) r = image_register(is, &reg, &id, err);
-  for (size_t i = 0; r == 0 && tags[i]; i++) json_array_append_new(out, json_sprintf("Loaded image: %s", tags[i]));
-  if (r == 0 && !tags[0]) json_array_append_new(out, json_sprintf("Loaded image ID: %s", id));
-  free(id);
-  free(recs);
-  free(chains);
-  return r;
-}
-
-/* blob_path: "sha256:<hex>" -> "blobs/sha256/<hex>" (heap), NULL for anything else */
-static char *blob_path(json_t *desc) {
-  const char *d = json_string_value(json_object_get(desc, "digest"));
-  if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71 || strchr(d + 7, '/')) return NULL;
-  return xasprintf("blobs/sha256/%s", d + 7);
-}
-
-static json_t *read_json_member(int dirfd, const char *path, struct berth_error **err) {
-  _cleanup_close_ int fd = open_member(dirfd, path, err);
-  if (fd < 0) return NULL;
-  _cleanup_free_ char *text = NULL;
-  size_t len = 0;
-  if (read_all(fd, &text, &len, CONFIG_MAX) < 0) {
-    berr(err, EINVAL, "load: cannot read \"%s\"", path);
-    return NULL;
-  }
-  json_t *j = json_loadb(text, len, 0, NULL);
-  if (!j) berr(err, EINVAL, "load: \"%s\" is not JSON", path);
-  return j;
-}
-
-/* oci_entry: one index.json descriptor as a manifest.json entry {Config, Layers, RepoTags} */
-static json_t *oci_entry(int dirfd, json_t *desc, struct berth_error **err) {
-  _cleanup_free_ char *mp = blob_path(desc);
-  if (!mp) return berr(err, EINVAL, "load: index.json: bad manifest digest"), NULL;
-  json_auto_t *m = read_json_member(dirfd, mp, err);
-  if (!m) return NULL;
-  if (json_object_get(m, "manifests"))
-    return berr(err, ENOTSUP, "load: nested OCI image indexes (multi-platform archives) are not supported yet"), NULL;
-  _cleanup_free_ char *cp = blob_path(json_object_get(m, "config"));
-  if (!cp) return berr(err, EINVAL, "load: manifest \"%s\" has no config", mp), NULL;
-  json_t *layers = json_array(), *l, *tags = json_array();
-  size_t i;
-  json_array_foreach(json_object_get(m, "layers"), i, l) {
-    char *lp = blob_path(l);
-    if (!lp) {
-      json_decref(layers);
-      json_decref(tags);
-      return berr(err, EINVAL, "load: manifest \"%s\": bad layer digest", mp), NULL;
-    }
-    json_array_append_new(layers, json_string(lp));
-    free(lp);
-  }
-  json_t *ann = json_object_get(desc, "annotations");
-  const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-  if (name) json_array_append_new(tags, json_string(name));
-  return json_pack("{s:s, s:o, s:o}", "Config", cp, "Layers", layers, "RepoTags", tags);
-}
-
-/* oci_manifest: the manifest.json an OCI layout without one would have had, from index.json */
-static json_t *oci_manifest(int dirfd, struct berth_error **err) {
-  json_auto_t *idx = read_json_member(dirfd, "index.json", NULL);
-  if (!idx) return berr(err, EINVAL, "load: the archive has neither manifest.json nor index.json (not an image archive)"), NULL;
-  json_t *out = json_array(), *d;
-  size_t i;
-  json_array_foreach(json_object_get(idx, "manifests"), i, d) {
-    json_t *e = oci_entry(dirfd, d, err);
-    if (!e) {
-      json_decref(out);
-      return NULL;
-    }
-    json_array_append_new(out, e);
-  }
-  return out;
-}
-
-/* load_manifest: manifest.json (Docker's), else the OCI layout's index.json */
-static json_t *load_manifest(int dirfd, struct berth_error **err) {
-  _cleanup_close_ int mfd = open_member(dirfd, "manifest.json", NULL);
-  if (mfd < 0) return oci_manifest(dirfd, err);
-  _cleanup_free_ char *mtext = NULL;
-  if (read_all(mfd, &mtext, NULL, CONFIG_MAX) < 0) return berr(err, EINVAL, "load: cannot read manifest.json"), NULL;
-  json_t *m = json_loads(mtext, 0, NULL);
-  if (!json_is_array(m)) {
-    json_decref(m);
-    return berr(err, EINVAL, "load: manifest.json is not a JSON array"), NULL;
-  }
-  return m;
-}
-
-int image_load(struct image_store *is, int in_fd, json_t **out, struct berth_error **err) {
-  _cleanup_free_ char *dir = NULL;
-  _cleanup_close_ int dirfd = -1;
-  int r = unpack(is, in_fd, &dir, &dirfd, err);
-  json_auto_t *manifest = r == 0 ? load_manifest(dirfd, err) : NULL;
-  if (r == 0 && !manifest) r = -EINVAL;
-  json_t *lines = json_array();
-  size_t i;
-  json_t *entry;
-  if (r == 0) json_array_foreach(manifest, i, entry) {
-      r = load_one(is, dirfd, entry, lines, err);
-      if (r < 0) break;
-    }
-  if (dir) rm_rf(dir, NULL);
-  if (r < 0) {
-    json_decref(lines);
-    return r;
-  }
-  *out = lines;
-  return 0;
 }

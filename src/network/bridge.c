@@ -4,8 +4,10 @@
 #include "common/fs.h"
 #include "common/ids.h"
 #include "common/log.h"
+#include "common/strv.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "network/dns.h"
 #include "network/net_int.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -93,6 +95,8 @@ static int open_steps(struct network *n, const struct net_options *o, struct ber
   if ((r = ipam_init(&n->ipam, &n->subnet, &n->range, n->subnet.addr, err)) < 0) return r;
   if (o->ip_forward && (r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err)) < 0) return r;
   if ((r = load_state(n, err)) < 0) return r;
+  if ((r = unet_load_all(n, err)) < 0) return r;
+  unet_dns_start(n);
   if (!n->iptables) return 0;
   /* 127.0.0.1:PORT DNATed to a container leaves through the bridge with a loopback source */
   _cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
@@ -106,8 +110,14 @@ int net_nft_rebuild(struct network *n, struct berth_error **err) {
   _cleanup_free_ char *table = nft_table_script(n->table, n->bridge, &n->subnet, n->icc, NET_IFGROUP(n->bridge_index));
   buf_puts(&b, table);
   pthread_mutex_lock(&n->mu);
+  unet_nft(n, &b);
   for (struct ctr_net *c = n->ctrs; c; c = c->next)
     if (c->done) nft_elements(&b, "add", n->table, c->ip, c->ports, c->nports);
+  for (struct ctr_net *c = n->ctrs; c && !n->icc; c = c->next)
+    if (c->done) nft_link_elements(&b, "add", n->table, c->link_elems);
+  for (struct unet *u = n->unets; u; u = u->next)
+    for (struct uep *e = u->eps; e; e = e->next)
+      if (e->done) nft_elements(&b, "add", n->table, e->ip, e->ports, e->nports);
   pthread_mutex_unlock(&n->mu);
   int r = nft_run(n, b.p, err);
   buf_free(&b);
@@ -162,6 +172,7 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
   pthread_mutex_init(&n->mu, NULL);
   pthread_mutex_init(&n->write_mu, NULL);
   pthread_mutex_init(&n->nft_mu, NULL);
+  pthread_mutex_init(&n->unet_mu, NULL);
   int r = choose_bridge(n, o, err);
   if (r < 0) {
     net_close(n);
@@ -177,6 +188,7 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
   _cleanup_free_ char *dir = path_join(data_root, "network");
   _cleanup_free_ char *file = xasprintf("%s.json", br);
   n->state_path = path_join(dir, file);
+  n->data_dir = xstrdup(dir);
   n->netns_dir = path_join(exec_root, "netns");
   r = mkdir_p(dir, 0700, err);
   if (r == 0) r = mkdir_p(n->netns_dir, 0755, err);
@@ -196,7 +208,7 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
 /* drop_auto_bridge: a bridge picked only because the default one was taken goes away with its
  * daemon when no container uses it */
 static void drop_auto_bridge(struct network *n) {
-  if (!n->auto_bridge || n->ctrs || !n->bridge_index) return;
+  if (!n->auto_bridge || n->ctrs || n->unets || !n->bridge_index) return;
   _cleanup_free_ char *script = xasprintf("delete table ip %s", n->table);
   _cleanup_free_ char *script2 = xasprintf("delete table bridge %s", n->table);
   nft_run(n, script, NULL);
@@ -208,11 +220,19 @@ static void drop_auto_bridge(struct network *n) {
 
 void net_close(struct network *n) {
   if (!n) return;
+  if (n->dns) dns_server_stop(n->dns);
   drop_auto_bridge(n);
   if (n->lock_fd > 0) close(n->lock_fd);
+  for (struct unet *u = n->unets, *next; u; u = next) {
+    next = u->next;
+    unet_free(u);
+  }
+  free(n->data_dir);
+  pthread_mutex_destroy(&n->unet_mu);
   for (struct ctr_net *c = n->ctrs, *next; c; c = next) {
     next = c->next;
     free(c->ports);
+    strv_free(c->link_elems);
     free(c);
   }
   ipam_free(&n->ipam);
@@ -242,8 +262,10 @@ static json_t *ctr_json(const struct ctr_net *c) {
     ip_str(p->host_ip, hip);
     json_array_append_new(ports, json_pack("[s, s, i, i]", proto_name(p->proto), hip, p->host_port, p->ctr_port));
   }
-  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "IP", ip, "Veth", c->veth, "Name", c->name, "Mac", c->mac,
-                   "EndpointID", c->epid, "Ports", ports);
+  json_t *links = json_array();
+  for (char **p = c->link_elems; p && *p; p++) json_array_append_new(links, json_string(*p));
+  return json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "IP", ip, "Veth", c->veth, "Name", c->name, "Mac", c->mac,
+                   "EndpointID", c->epid, "Ports", ports, "LinkRules", links);
 }
 
 int net_state_save(struct network *n, struct berth_error **err) {
@@ -281,6 +303,8 @@ static int load_ctr(struct network *n, const char *id, const json_t *v) {
     m->host_port = m->host_lo = m->host_hi = (uint16_t)json_integer_value(json_array_get(p, 2));
     m->ctr_port = (uint16_t)json_integer_value(json_array_get(p, 3));
   }
+  json_array_foreach(json_object_get(v, "LinkRules"), i, p) if (json_is_string(p)) c->link_elems =
+      strv_push(c->link_elems, json_string_value(p));
   c->done = true;
   if (ip_parse(json_string_value(json_object_get(v, "IP")), &c->ip) < 0 ||
       ipam_alloc(&n->ipam, c->ip, &c->ip, NULL) < 0) {

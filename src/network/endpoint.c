@@ -35,7 +35,9 @@ int net_mode_check(const char *mode, struct berth_error **err) {
     if (net_mode_is(mode, known[i])) return 0;
   const char *c = net_mode_container(mode);
   if (c) return *c ? 0 : berr(err, EINVAL, "invalid container format container:<name|id>");
-  return berr(err, ENOTSUP, "network %s not found (user-defined networks are not supported yet)", mode);
+  /* a user-defined network: whether it exists is known when the container starts */
+  if (!name_is_valid(mode)) return berr(err, ENOENT, "network %s not found", mode);
+  return 0;
 }
 
 char *net_netns_path(struct network *n, const char *id) { return path_join(n->netns_dir, id); }
@@ -118,14 +120,36 @@ static int wire(struct network *n, struct ctr_net *c, const char *path, const ui
   if (!n->iptables) return 0;
   _cleanup_buf_ struct buf b = {0};
   nft_elements(&b, "add", n->table, c->ip, c->ports, c->nports);
+  if (!n->icc) nft_link_elements(&b, "add", n->table, c->link_elems);
   if (b.len && (r = nft_run(n, b.p, err)) < 0) return r;
   return 0;
+}
+
+/* link_elems: --icc=false lets through exactly the exposed ports of each linked container */
+static void link_elems(struct network *n, struct ctr_net *c, const struct net_request *req) {
+  char me[16];
+  ip_str(c->ip, me);
+  for (size_t i = 0; i < req->nlinks && !n->icc; i++) {
+    const struct net_link *l = &req->links[i];
+    uint32_t peer;
+    if (!l->ip || ip_parse(l->ip, &peer) < 0) continue;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)l->exposed_ports, key, v) {
+      unsigned port = (unsigned)strtoul(key, NULL, 10);
+      const char *slash = strchr(key, '/');
+      const char *proto = slash ? slash + 1 : "tcp";
+      if (!port || port > 65535 || (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)) continue;
+      c->link_elems = strv_push_take(c->link_elems, xasprintf("%s . %s . %s . %u", me, l->ip, proto, port));
+    }
+  }
 }
 
 static void unwire(struct network *n, struct ctr_net *c, const char *path) {
   if (n->iptables && c) {
     _cleanup_buf_ struct buf b = {0};
     nft_elements(&b, "delete", n->table, c->ip, c->ports, c->nports);
+    if (!n->icc) nft_link_elements(&b, "delete", n->table, c->link_elems);
     _cleanup_berr_ struct berth_error *e = NULL;
     /* one transaction; if some element is missing (a half-made setup) the batch fails as a
      * whole, then element by element so the others still go */
@@ -155,8 +179,8 @@ static json_t *endpoint_json(struct network *n, const char *netname, const char 
 }
 
 /* settings_json: NetworkSettings as Docker's inspect shows it */
-static json_t *settings_json(struct network *n, const char *id, const struct net_request *req, const char *net,
-                             const struct ctr_net *c, const char *mac, const char *sandbox_key) {
+json_t *net_settings_json(struct network *n, const char *id, const struct net_request *req, const char *net,
+                          const struct ctr_net *c, const char *mac, const char *sandbox_key) {
   char ip[16] = "", gw[16] = "", sid[BERTH_ID_LEN + 1], epid[BERTH_ID_LEN + 1] = "";
   int prefix = 0;
   id_random(sid);
@@ -197,10 +221,12 @@ static int setup_bridge_mode(struct network *n, const char *id, const struct net
   int r = reserve(n, id, req, c, err);
   if (r < 0) {
     free(c->ports);
+    strv_free(c->link_elems);
     free(c);
     return r;
   }
   if (!req->mac_address || !*req->mac_address) mac_from_ip(c->ip, mac);
+  link_elems(n, c, req);
   mac_str(mac, c->mac);
   _cleanup_free_ char *path = net_netns_path(n, id);
   r = wire(n, c, path, mac, err);
@@ -218,12 +244,13 @@ static int setup_bridge_mode(struct network *n, const char *id, const struct net
     ipam_release(&n->ipam, c->ip);
     pthread_mutex_unlock(&n->mu);
     free(c->ports);
+    strv_free(c->link_elems);
     free(c);
     return r;
   }
   char macs[18];
   mac_str(mac, macs);
-  *settings = settings_json(n, id, req, "bridge", c, macs, path);
+  *settings = net_settings_json(n, id, req, "bridge", c, macs, path);
   _cleanup_berr_ struct berth_error *e = NULL;
   if (net_state_save(n, &e) < 0) log_warn("%s", berr_msg(e));
   return 0;
@@ -233,21 +260,32 @@ int net_container_setup(struct network *n, const char *id, const struct net_requ
                         struct berth_error **err) {
   int r = net_mode_check(req->mode, err);
   if (r < 0) return r;
-  if (net_mode_is(req->mode, "bridge")) return setup_bridge_mode(n, id, req, settings, err);
+  if (net_mode_is(req->mode, "bridge")) {
+    if ((r = setup_bridge_mode(n, id, req, settings, err)) < 0) return r;
+    if ((r = uep_setup_extras(n, id, req, *settings, err)) < 0) {
+      net_container_teardown(n, id, *settings, NULL);
+      json_decref(*settings);
+      *settings = NULL;
+    }
+    return r;
+  }
+  if (net_mode_user(req->mode)) return uep_setup_user(n, id, req, settings, err);
   if (net_mode_is(req->mode, "none")) {
     /* a namespace of its own with only lo */
     _cleanup_free_ char *path = net_netns_path(n, id);
     _cleanup_nl_ struct nl inner = {0};
     if ((r = netns_create(path, &inner, err)) < 0) return r;
-    *settings = settings_json(n, id, req, "none", NULL, "", path);
+    *settings = net_settings_json(n, id, req, "none", NULL, "", path);
     return 0;
   }
   /* host: the host's stack; container:X: X's (the daemon passes X's SandboxKey to the runtime) */
-  *settings = settings_json(n, id, req, net_mode_is(req->mode, "host") ? "host" : NULL, NULL, "", NULL);
+  *settings = net_settings_json(n, id, req, net_mode_is(req->mode, "host") ? "host" : NULL, NULL, "", NULL);
   return 0;
 }
 
 int net_container_teardown(struct network *n, const char *id, const json_t *settings, struct berth_error **err) {
+  (void)settings;
+  uep_teardown(n, id);
   pthread_mutex_lock(&n->mu);
   struct ctr_net *c = unlink_ctr(n, id);
   if (c) ports_index_rebuild(n);
@@ -259,6 +297,7 @@ int net_container_teardown(struct network *n, const char *id, const json_t *sett
   ipam_release(&n->ipam, c->ip);
   pthread_mutex_unlock(&n->mu);
   free(c->ports);
+  strv_free(c->link_elems);
   free(c);
   return net_state_save(n, err);
 }
@@ -345,8 +384,10 @@ int net_repair(struct network *n, char *const *live_ids, struct berth_error **er
     next = c->next;
     log_info("Repair: releasing the network of %.12s", c->id);
     free(c->ports);
+    strv_free(c->link_elems);
     free(c);
   }
+  uep_repair(n, live_ids);
   repair_links(n);
   repair_netns(n, live_ids);
   int r = net_nft_rebuild(n, err);

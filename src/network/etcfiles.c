@@ -161,6 +161,34 @@ char *resolv_text(const char *host, const json_t *dns, const json_t *search, con
   return buf_steal(&b);
 }
 
+/* resolv_embedded: a container on a user network asks the embedded DNS (Docker's text: the
+ * search domains kept, ndots:0 before the options given) */
+static char *resolv_embedded(const char *host, const json_t *search, const json_t *options) {
+  _cleanup_free_ char *plain = resolv_rebuild(host, NULL, search, NULL);
+  struct buf b = {0};
+  for (char *save = NULL, *l = strtok_r(plain, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+    if (strncmp(l, "search", 6) == 0) buf_printf(&b, "%s\n", l);
+  buf_puts(&b, "nameserver 127.0.0.11\noptions ndots:0");
+  size_t i;
+  json_t *v;
+  json_array_foreach((json_t *)options, i, v) buf_printf(&b, " %s", json_string_value(v) ?: "");
+  buf_putc(&b, '\n');
+  return buf_steal(&b);
+}
+
+/* primary_ip: the default bridge's address, else the first user network's */
+static const char *primary_ip(const json_t *settings) {
+  const char *ip = json_string_value(json_object_get(settings, "IPAddress"));
+  if (ip && *ip) return ip;
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(settings, "Networks"), k, v) {
+    ip = json_string_value(json_object_get(v, "IPAddress"));
+    if (ip && *ip) return ip;
+  }
+  return NULL;
+}
+
 static int write_if_missing(const char *dir, const char *name, const char *text, struct berth_error **err) {
   _cleanup_free_ char *p = path_join(dir, name);
   if (access(p, F_OK) == 0) return 0;
@@ -186,7 +214,7 @@ int net_container_files(struct network *n, const char *dir, const struct net_req
     if (!json_array_size(req->dns) && !json_array_size(req->dns_search) && !json_array_size(req->dns_options))
       resolv = xstrdup(host_resolv ? host_resolv : "");
   } else {
-    struct etc_info e = {.ip = json_string_value(json_object_get(settings, "IPAddress")),
+    struct etc_info e = {.ip = primary_ip(settings),
                          .hostname = req->hostname,
                          .domainname = req->domainname,
                          .links = req->links,
@@ -194,12 +222,13 @@ int net_container_files(struct network *n, const char *dir, const struct net_req
                          .extra_hosts = req->extra_hosts};
     hosts = hosts_text(&e);
   }
+  if (!resolv && net_uses_dns(req)) resolv = resolv_embedded(host_resolv, req->dns_search, req->dns_options);
   if (!resolv) resolv = resolv_text(host_resolv, req->dns, req->dns_search, req->dns_options);
   _cleanup_free_ char *hp = path_join(dir, "hosts");
   _cleanup_free_ char *old = NULL;
   if (!host && read_file(hp, &old, NULL, NULL) == 0) {
     /* a restart: edits made inside are kept, our own lines get the new addresses */
-    struct etc_info e = {.ip = json_string_value(json_object_get(settings, "IPAddress")),
+    struct etc_info e = {.ip = primary_ip(settings),
                          .hostname = req->hostname,
                          .domainname = req->domainname,
                          .links = req->links,

@@ -6,6 +6,11 @@
 #include "common/buf.h"
 #include "network/network.h"
 
+#ifndef _cleanup_json_
+static inline void net_cleanup_jsonp(json_t **j) { json_decref(*j); }
+#define _cleanup_json_ __attribute__((cleanup(net_cleanup_jsonp)))
+#endif
+
 /* ---------- addresses (addr.c) ---------- */
 
 /* An IPv4 prefix; addr in host byte order, may have host bits set (a gateway "172.18.0.1/16") */
@@ -104,6 +109,13 @@ int nl_route_overlap(struct nl *nl, const struct cidr *c, int skip_index, bool *
 /* nl_veth_create: host end NAME in the bridge master, up; the peer eth0 in the netns of netns_fd */
 int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int netns_fd, const uint8_t mac[6],
                    uint32_t group, struct berth_error **err);
+/* nl_veth_create_peer: the same with the peer named PEER (eth1... for a second network) */
+int nl_veth_create_peer(struct nl *nl, const char *name, const char *peer, int master, int mtu, int netns_fd,
+                        const uint8_t mac[6], uint32_t group, struct berth_error **err);
+/* nl_bridge_create_alias: a bridge whose ifalias marks it as ours ("berth:OWNER:NETID") */
+int nl_set_alias(struct nl *nl, int index, const char *alias, struct berth_error **err);
+/* nl_links_alias_prefix: names of the links whose ifalias starts with prefix (NULL-terminated) */
+int nl_links_alias_prefix(struct nl *nl, const char *prefix, char ***names, struct berth_error **err);
 int nl_link_del(struct nl *nl, const char *name, struct berth_error **err);
 int nl_route_default(struct nl *nl, int index, uint32_t gw, struct berth_error **err);
 /* nl_diag_ports: fn(data, local port) for every socket of family/proto whose state is in states
@@ -117,6 +129,8 @@ int nl_bridge_ports(struct nl *nl, int master, char ***names, struct berth_error
 
 /* netns_create: a new network namespace bound at path, lo up, and a netlink socket inside it */
 int netns_create(const char *path, struct nl *inner, struct berth_error **err);
+/* netns_enter_nl: a netlink socket inside the namespace bound at path */
+int netns_enter_nl(const char *path, struct nl *inner, struct berth_error **err);
 /* netns_remove: unmount and unlink; missing is fine */
 int netns_remove(const char *path, struct berth_error **err);
 
@@ -129,9 +143,77 @@ char *nft_table_script(const char *table, const char *bridge, const struct cidr 
 /* NET_IFGROUP: the interface group of the veths of the bridge with that index ("bt" + index) */
 #define NET_IFGROUP(bridge_index) (0x62740000u | ((uint32_t)(bridge_index)&0xffffu))
 int nft_run(struct network *n, const char *script, struct berth_error **err);
+/* nft_link_elements: "add|delete element" lines of the --icc=false link set ("A . B . tcp . 80") */
+void nft_link_elements(struct buf *b, const char *verb, const char *table, char *const *elems);
 /* nft_elements: "add|delete element" lines for ports of a container at ip */
 void nft_elements(struct buf *b, const char *verb, const char *table, uint32_t ip, const struct port_map *p,
                   size_t n);
+
+/* ---------- user-defined networks (usernet.c, uendpoint.c) ---------- */
+
+/* A container's endpoint on a user-defined network */
+struct uep {
+  struct uep *next;
+  char ctr[65];
+  char name[128];  /* the container's name */
+  char epid[65];
+  char veth[16];   /* host end */
+  char ifname[16]; /* in the container: eth0, eth1... */
+  char mac[18];
+  uint32_t ip;
+  bool static_ip;
+  char **aliases;  /* network-scoped aliases (strv) */
+  char **links;    /* legacy links "alias=name" (DNS answers them on this network) */
+  struct port_map *ports; /* published ports (only on the container's first network) */
+  size_t nports;
+  bool done;
+};
+
+struct unet {
+  struct unet *next;
+  char id[65];
+  char *name;
+  char *bridge;
+  char created[64];
+  struct cidr subnet; /* the gateway's address and the prefix */
+  struct cidr range;  /* --ip-range (the subnet when none) */
+  bool has_range, internal, attachable;
+  int mtu;
+  int bridge_index;
+  json_t *options, *labels;
+  struct ipam ipam;
+  struct uep *eps;
+};
+
+struct dns_server;
+struct ctr_net;
+/* unet_load_all: networks of DATA_ROOT/network/networks/, their bridges made or adopted */
+int unet_load_all(struct network *n, struct berth_error **err);
+void unet_free(struct unet *u);
+/* unet_save: the network's state file (n->mu not held) */
+int unet_save(struct network *n, struct unet *u, struct berth_error **err);
+/* unet_nft: our chains for user networks (masquerade, isolation, internal), inside the table */
+void unet_nft(struct network *n, struct buf *b);
+/* unet_find: by name, full id, or unique id prefix; n->mu held */
+struct unet *unet_find(struct network *n, const char *ref);
+json_t *unet_json(struct network *n, struct unet *u, bool containers);
+/* uep_repair: endpoints of containers not in live dropped, DNS sockets of live ones opened */
+void uep_repair(struct network *n, char *const *live);
+void uep_free(struct uep *e);
+/* uep_setup_user: a container whose NetworkMode is a user network: netns, eth0 there, the
+ * other networks of req->endpoints as eth1..., DNS */
+int uep_setup_user(struct network *n, const char *id, const struct net_request *req, json_t **settings,
+                   struct berth_error **err);
+/* uep_setup_extras: the user networks of req->endpoints for a container already set up
+ * (default bridge): Networks of settings gets them */
+int uep_setup_extras(struct network *n, const char *id, const struct net_request *req, json_t *settings,
+                     struct berth_error **err);
+void uep_teardown(struct network *n, const char *id);
+void unet_dns_start(struct network *n);
+/* net_settings_json: NetworkSettings; net: the predefined network's entry or NULL; c: the
+ * default bridge endpoint or NULL */
+json_t *net_settings_json(struct network *n, const char *id, const struct net_request *req, const char *net,
+                          const struct ctr_net *c, const char *mac, const char *sandbox_key);
 
 /* ---------- the network (network.c) ---------- */
 
@@ -146,6 +228,7 @@ struct ctr_net {
   struct port_map *ports;
   size_t nports;
   bool done;  /* setup completed (a half-made one belongs to a setup still running) */
+  char **link_elems; /* --icc=false: elements of the links set opening its links' ports */
 };
 
 struct network {
@@ -171,6 +254,10 @@ struct network {
   pthread_mutex_t write_mu; /* orders the state file's writes */
   pthread_mutex_t nft_mu;   /* libnftables contexts are not thread-safe */
   struct nft_ctx *nft;
+  char *data_dir;       /* DATA_ROOT/network */
+  struct unet *unets;   /* user-defined networks (n->mu) */
+  pthread_mutex_t unet_mu; /* orders creation and removal of networks (held across I/O) */
+  struct dns_server *dns; /* embedded DNS for containers on user networks, or NULL */
 };
 
 /* net_state_save: write the state file (containers whose setup is done) */

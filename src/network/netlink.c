@@ -200,6 +200,11 @@ int nl_route_overlap(struct nl *nl, const struct cidr *c, int skip_index, bool *
 
 int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int netns_fd, const uint8_t mac[6],
                    uint32_t group, struct berth_error **err) {
+  return nl_veth_create_peer(nl, name, "eth0", master, mtu, netns_fd, mac, group, err);
+}
+
+int nl_veth_create_peer(struct nl *nl, const char *name, const char *peer_name, int master, int mtu, int netns_fd,
+                        const uint8_t mac[6], uint32_t group, struct berth_error **err) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK);
   struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
@@ -220,7 +225,7 @@ int nl_veth_create(struct nl *nl, const char *name, int master, int mtu, int net
   memset(pm, 0, NLMSG_ALIGN(sizeof(*pm)));
   pm->ifi_family = AF_UNSPEC;
   h->nlmsg_len += NLMSG_ALIGN(sizeof(*pm));
-  mnl_attr_put_strz(h, IFLA_IFNAME, "eth0");
+  mnl_attr_put_strz(h, IFLA_IFNAME, peer_name);
   mnl_attr_put_u32(h, IFLA_NET_NS_FD, (uint32_t)netns_fd);
   mnl_attr_put(h, IFLA_ADDRESS, 6, mac);
   if (mtu > 0) mnl_attr_put_u32(h, IFLA_MTU, (uint32_t)mtu);
@@ -324,5 +329,49 @@ int nl_diag_ports(int family, int proto, uint32_t states, void (*fn)(void *data,
   int r = talk(&nl, h, diag_cb, &q);
   nl_close(&nl);
   if (r < 0) return berr_sys(err, -r, "sock_diag: list sockets");
+  return 0;
+}
+
+int nl_set_alias(struct nl *nl, int index, const char *alias, struct berth_error **err) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *h = msg_start(nl, buf, RTM_NEWLINK, NLM_F_ACK);
+  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = index;
+  mnl_attr_put_strz(h, IFLA_IFALIAS, alias);
+  int r = talk(nl, h, NULL, NULL);
+  if (r < 0) return berr_sys(err, -r, "netlink: set the alias of link %d", index);
+  return 0;
+}
+
+struct alias_query {
+  const char *prefix;
+  char **names;
+};
+
+static int alias_cb(const struct nlmsghdr *h, void *data) {
+  struct alias_query *q = data;
+  const char *name = NULL, *alias = NULL;
+  const struct nlattr *a;
+  mnl_attr_for_each(a, h, sizeof(struct ifinfomsg)) {
+    if (mnl_attr_get_type(a) == IFLA_IFNAME) name = mnl_attr_get_str(a);
+    if (mnl_attr_get_type(a) == IFLA_IFALIAS) alias = mnl_attr_get_str(a);
+  }
+  if (name && alias && strncmp(alias, q->prefix, strlen(q->prefix)) == 0) q->names = strv_push(q->names, name);
+  return MNL_CB_OK;
+}
+
+int nl_links_alias_prefix(struct nl *nl, const char *prefix, char ***names, struct berth_error **err) {
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  struct nlmsghdr *h = msg_start(nl, buf, RTM_GETLINK, NLM_F_DUMP);
+  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
+  ifm->ifi_family = AF_UNSPEC;
+  struct alias_query q = {.prefix = prefix};
+  int r = talk(nl, h, alias_cb, &q);
+  if (r < 0) {
+    strv_free(q.names);
+    return berr_sys(err, -r, "netlink: list links");
+  }
+  *names = q.names;
   return 0;
 }

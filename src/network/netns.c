@@ -65,3 +65,37 @@ int netns_remove(const char *path, struct berth_error **err) {
   if (unlink(path) < 0 && errno != ENOENT) return berr_sys(err, errno, "remove \"%s\"", path);
   return 0;
 }
+
+struct enter_job {
+  const char *path;
+  struct nl *inner;
+  struct berth_error *err;
+  int rc;
+};
+
+/* enter_thread: setns changes only this short-lived thread; the socket it opens stays inside */
+static void *enter_thread(void *arg) {
+  struct enter_job *j = arg;
+  int fd = open(j->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    j->rc = berr_sys(&j->err, errno, "open \"%s\"", j->path);
+    return NULL;
+  }
+  if (setns(fd, CLONE_NEWNET) < 0) j->rc = berr_sys(&j->err, errno, "enter the network namespace \"%s\"", j->path);
+  close(fd);
+  if (j->rc == 0) j->rc = nl_open(j->inner, &j->err);
+  return NULL;
+}
+
+int netns_enter_nl(const char *path, struct nl *inner, struct berth_error **err) {
+  struct enter_job j = {.path = path, .inner = inner};
+  pthread_t t;
+  int r = pthread_create(&t, NULL, enter_thread, &j);
+  if (r != 0) return berr_sys(err, r, "start a thread");
+  pthread_join(t, NULL);
+  if (j.rc < 0) {
+    if (err && !*err) *err = j.err;
+    else berr_free(j.err);
+  }
+  return j.rc;
+}

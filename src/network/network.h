@@ -53,6 +53,10 @@ struct net_request {
   const json_t *exposed_ports; /* Config.ExposedPorts */
   const char *mac_address;     /* Config.MacAddress, or NULL */
   const char *ip;              /* a static address asked for (refused on the default bridge, like Docker) */
+  /* the user-defined networks it is on besides its mode's: {"NAME": {"Aliases":[...],
+   * "IPAMConfig":{"IPv4Address":"..."}}} (NetworkingConfig.EndpointsConfig or the stored
+   * Networks); the mode's own network takes its entry from here too */
+  const json_t *endpoints;
 };
 
 /* net_mode_check: validate a NetworkMode value ("container:" needs a name); 0 or EINVAL/ENOTSUP */
@@ -94,3 +98,42 @@ json_t *net_networks_json(struct network *n);
 int net_network_inspect(struct network *n, const char *ref, json_t **out, struct berth_error **err);
 /* net_bridge_name: the bridge in use (for info and messages) */
 const char *net_bridge_name(struct network *n);
+
+/* ---------- user-defined networks (usernet.c, uendpoint.c) ---------- */
+
+struct net_create {
+  const char *name;
+  const char *driver;    /* "" or "bridge"; others are refused */
+  bool internal, attachable, enable_ipv6;
+  const json_t *ipam;    /* {"Driver":"default", "Config":[{"Subnet","Gateway","IPRange"}]} */
+  const json_t *options; /* com.docker.network.bridge.name, com.docker.network.driver.mtu... */
+  const json_t *labels;
+};
+/* net_create: a bridge network of its own; *out is {"Id", "Warning"}. EEXIST for a taken name,
+ * EPERM for a predefined name or an overlapping subnet, ENOTSUP for other drivers */
+int net_create(struct network *n, const struct net_create *c, json_t **out, struct berth_error **err);
+/* net_remove: by name, id or id prefix. EPERM for predefined ones and ones with endpoints,
+ * -ENOENT (no message) when unknown. *name (heap) and id receive what was removed */
+int net_remove(struct network *n, const char *ref, char **name, char id[65], struct berth_error **err);
+/* net_resolve: name and id of the network ref names; predefined: bridge/host/none. ENOENT */
+int net_resolve(struct network *n, const char *ref, char **name, char id[65], bool *predefined,
+                struct berth_error **err);
+/* net_mode_user: NetworkMode names a user-defined network (not bridge/none/host/container:) */
+bool net_mode_user(const char *mode);
+
+/* net_container_connect: attach a running container (its namespace is SandboxKey of settings)
+ * to the user network ref: a new veth ethN, address, DNS. settings gets Networks[NAME]. */
+int net_container_connect(struct network *n, const char *id, const char *ctr_name, const char *ref,
+                          const json_t *epcfg, const struct net_link *links, size_t nlinks, json_t *settings,
+                          struct berth_error **err);
+/* net_container_disconnect: the reverse (veth deleted, address released); settings updated */
+int net_container_disconnect(struct network *n, const char *id, const char *ref, json_t *settings,
+                             struct berth_error **err);
+/* net_endpoint_stopped: a Networks entry for a container that is not running (no addresses);
+ * *name (heap) is the network's name */
+int net_endpoint_stopped(struct network *n, const char *ref, const json_t *epcfg, const char *short_id, char **name,
+                         json_t **entry, struct berth_error **err);
+/* net_settings_created: NetworkSettings of a created container: its networks, no addresses */
+json_t *net_settings_created(struct network *n, const char *mode, const json_t *endpoints, const char *short_id);
+/* net_resolv_user: does this container use the embedded DNS (it is on a user network)? */
+bool net_uses_dns(const struct net_request *req);

@@ -58,6 +58,9 @@ static json_t *network_json(struct network *n, int which) {
 json_t *net_networks_json(struct network *n) {
   json_t *a = json_array();
   for (int i = 0; i < 3; i++) json_array_append_new(a, network_json(n, i));
+  pthread_mutex_lock(&n->mu);
+  for (struct unet *u = n->unets; u; u = u->next) json_array_append_new(a, unet_json(n, u, true));
+  pthread_mutex_unlock(&n->mu);
   return a;
 }
 
@@ -66,6 +69,14 @@ int net_network_inspect(struct network *n, const char *ref, json_t **out, struct
   const char *ids[] = {n->network_id, n->host_id, n->none_id};
   size_t len = ref ? strlen(ref) : 0;
   int found = -1;
+  pthread_mutex_lock(&n->mu);
+  struct unet *u = unet_find(n, ref);
+  /* a predefined network's name wins over an id prefix */
+  for (int i = 0; i < 3 && u; i++)
+    if (strcmp(ref, names[i]) == 0) u = NULL;
+  if (u) *out = unet_json(n, u, true);
+  pthread_mutex_unlock(&n->mu);
+  if (u) return 0;
   for (int i = 0; i < 3 && found < 0; i++)
     if (len && (strcmp(ref, names[i]) == 0 || strcmp(ref, ids[i]) == 0)) found = i;
   for (int i = 0; i < 3 && found < 0; i++)
@@ -73,4 +84,30 @@ int net_network_inspect(struct network *n, const char *ref, json_t **out, struct
   if (found < 0) return berr(err, ENOENT, "network %s not found", ref ? ref : "");
   *out = network_json(n, found);
   return 0;
+}
+
+json_t *net_settings_created(struct network *n, const char *mode, const json_t *endpoints, const char *short_id) {
+  json_t *nets = json_object();
+  const char *k;
+  json_t *v;
+  if (!net_mode_user(mode) && !net_mode_is(mode, "container")) {
+    const char *name = net_mode_is(mode, "bridge") ? "bridge" : net_mode_is(mode, "host") ? "host" : "none";
+    const char *id = name[0] == 'b' ? n->network_id : name[0] == 'h' ? n->host_id : n->none_id;
+    json_object_set_new(nets, name,
+                        json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
+                                  "Links", "Aliases", "NetworkID", id, "EndpointID", "", "Gateway", "", "IPAddress", "",
+                                  "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "", "GlobalIPv6PrefixLen",
+                                  0, "MacAddress", "", "DriverOpts"));
+  }
+  json_t *want = json_is_object(endpoints) ? json_deep_copy(endpoints) : json_object();
+  if (net_mode_user(mode) && !json_object_get(want, mode)) json_object_set_new(want, mode, json_object());
+  json_object_foreach(want, k, v) {
+    if (!net_mode_user(k)) continue;
+    char *name = NULL;
+    json_t *entry = NULL;
+    if (net_endpoint_stopped(n, k, v, short_id, &name, &entry, NULL) == 0) json_object_set_new(nets, name, entry);
+    free(name);
+  }
+  json_decref(want);
+  return json_pack("{s:o}", "Networks", nets);
 }

@@ -56,10 +56,15 @@ char *nft_table_script(const char *table, const char *bridge, const struct cidr 
    * every kernel) */
   buf_printf(&b, "add table bridge %s\ndelete table bridge %s\n", table, table);
   if (!icc)
+    /* links: Docker opens exactly the linked container's exposed ports between the two; the
+     * set holds (source . linked container . protocol . port), answers match it reversed */
     buf_printf(&b,
-               "table bridge %s {\n  chain forward { type filter hook forward priority 0; policy accept;\n"
+               "table bridge %s {\n  set links { type ipv4_addr . ipv4_addr . inet_proto . inet_service; }\n"
+               "  chain forward { type filter hook forward priority 0; policy accept;\n"
+               "    meta iifgroup %u meta oifgroup %u ip saddr . ip daddr . meta l4proto . th dport @links accept\n"
+               "    meta iifgroup %u meta oifgroup %u ip daddr . ip saddr . meta l4proto . th sport @links accept\n"
                "    meta iifgroup %u meta oifgroup %u ether type ip drop\n  }\n}\n",
-               table, group, group);
+               table, group, group, group, group, group, group);
   return buf_steal(&b);
 }
 
@@ -112,4 +117,8 @@ int nft_run(struct network *n, const char *script, struct berth_error **err) {
   }
   pthread_mutex_unlock(&n->nft_mu);
   return r;
+}
+
+void nft_link_elements(struct buf *b, const char *verb, const char *table, char *const *elems) {
+  for (char *const *p = elems; p && *p; p++) buf_printf(b, "%s element bridge %s links { %s }\n", verb, table, *p);
 }

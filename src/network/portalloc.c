@@ -24,6 +24,8 @@ void ports_index_add(struct network *n, const struct port_map *v, size_t cnt) {
 void ports_index_rebuild(struct network *n) {
   memset(n->port_used, 0, sizeof(n->port_used));
   for (struct ctr_net *c = n->ctrs; c; c = c->next) ports_index_add(n, c->ports, c->nports);
+  for (struct unet *u = n->unets; u; u = u->next)
+    for (struct uep *e = u->eps; e; e = e->next) ports_index_add(n, e->ports, e->nports);
 }
 
 static bool port_clash(const struct port_map *a, const struct port_map *b) {
@@ -37,6 +39,10 @@ static bool taken_by_ours(struct network *n, const struct port_map *m) {
   for (struct ctr_net *c = n->ctrs; c; c = c->next)
     for (size_t i = 0; i < c->nports; i++)
       if (!c->ports[i].exposed_only && port_clash(&c->ports[i], m)) return true;
+  for (struct unet *u = n->unets; u; u = u->next)
+    for (struct uep *e = u->eps; e; e = e->next)
+      for (size_t i = 0; i < e->nports; i++)
+        if (!e->ports[i].exposed_only && port_clash(&e->ports[i], m)) return true;
   return false;
 }
 

@@ -1,4 +1,4 @@
-/* cgroup.c - the container's cgroups (v1 memory/pids/cpu, or v2) and its read-only cgroupfs view */
+/* cgroup.c - the container's cgroups: host detection, create/join/destroy, pids, freezer, cgroupfs view */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,26 +12,28 @@
 #include "common/fs.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
+#include "runtime/cgroup.h"
 #include "runtime/runtime.h"
 
 #ifndef CGROUP2_SUPER_MAGIC
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
-struct hier {
-  char *mountpoint;
-  char *controllers; /* "memory", "cpu,cpuacct", "name=systemd"; "" for cgroup2 */
-};
+/* ---- the context: which trees, where ---- */
 
-static void hiers_free(struct hier *h) {
-  for (struct hier *p = h; p && p->mountpoint; p++) {
+static void hiers_free(struct cg_hier *h) {
+  for (struct cg_hier *p = h; p && p->mountpoint; p++) {
     free(p->mountpoint);
     free(p->controllers);
   }
   free(h);
 }
-static inline void cleanup_hiersp(struct hier **h) { hiers_free(*h); }
-#define _cleanup_hiers_ __attribute__((cleanup(cleanup_hiersp)))
+
+static void hiers_add(struct cg_hier **h, size_t *n, char *mountpoint, char *controllers) {
+  *h = xrealloc(*h, (*n + 2) * sizeof(**h));
+  (*h)[*n] = (struct cg_hier){.mountpoint = mountpoint, .controllers = controllers};
+  (*h)[++*n] = (struct cg_hier){0};
+}
 
 /* the cgroup controllers among a v1 mount's super options (rw,memory -> memory) */
 static char *controllers_of(const char *superopts) {
@@ -50,9 +52,9 @@ static char *controllers_of(const char *superopts) {
 }
 
 /* cgroup mounts from /proc/self/mountinfo, the array ends with a NULL mountpoint */
-static struct hier *hiers_load(void) {
+static struct cg_hier *hiers_load(void) {
   _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-  struct hier *h = xcalloc(1, sizeof(*h));
+  struct cg_hier *h = xcalloc(1, sizeof(*h));
   size_t n = 0;
   char line[4096];
   while (f && fgets(line, sizeof(line), f)) {
@@ -63,15 +65,45 @@ static struct hier *hiers_load(void) {
       continue;
     bool v2 = strcmp(fstype, "cgroup2") == 0;
     if (!v2 && strcmp(fstype, "cgroup") != 0) continue;
-    h = xrealloc(h, (n + 2) * sizeof(*h));
-    h[n].mountpoint = xstrdup(mp);
-    h[n].controllers = v2 ? xstrdup("") : controllers_of(sopts);
-    h[++n] = (struct hier){0};
+    hiers_add(&h, &n, xstrdup(mp), v2 ? xstrdup("") : controllers_of(sopts));
   }
   return h;
 }
 
-static bool has_controller(const struct hier *h, const char *ctrl) {
+static bool is_cgroup2(const char *path) {
+  struct statfs sf;
+  return statfs(path, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+void cg_ctx_host(struct cg_ctx *ctx) {
+  *ctx = (struct cg_ctx){.root = xstrdup("/sys/fs/cgroup"), .mode = CG_V1};
+  if (is_cgroup2("/sys/fs/cgroup")) {
+    ctx->mode = CG_V2;
+    ctx->hiers = xcalloc(1, sizeof(*ctx->hiers));
+    return;
+  }
+  if (is_cgroup2("/sys/fs/cgroup/unified")) ctx->mode = CG_HYBRID;
+  ctx->hiers = hiers_load();
+}
+
+void cg_ctx_fake(struct cg_ctx *ctx, const char *root, enum cg_mode mode) {
+  *ctx = (struct cg_ctx){.root = xstrdup(root), .mode = mode, .fake = true, .hiers = xcalloc(1, sizeof(struct cg_hier))};
+  _cleanup_closedir_ DIR *d = mode == CG_V2 ? NULL : opendir(root);
+  struct dirent *de;
+  size_t n = 0;
+  while (d && (de = readdir(d))) {
+    if (de->d_name[0] == '.' || de->d_type != DT_DIR) continue;
+    hiers_add(&ctx->hiers, &n, path_join(root, de->d_name), xstrdup(de->d_name));
+  }
+}
+
+void cg_ctx_clear(struct cg_ctx *ctx) {
+  free(ctx->root);
+  hiers_free(ctx->hiers);
+  *ctx = (struct cg_ctx){0};
+}
+
+static bool has_controller(const struct cg_hier *h, const char *ctrl) {
   _cleanup_free_ char *copy = xstrdup(h->controllers);
   char *save = NULL;
   for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
@@ -79,231 +111,13 @@ static bool has_controller(const struct hier *h, const char *ctrl) {
   return false;
 }
 
-static bool unified_only(void) {
-  struct statfs sf;
-  return statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC;
+const struct cg_hier *cg_v1_hier(const struct cg_ctx *ctx, const char *ctrl) {
+  for (const struct cg_hier *p = ctx->hiers; p && p->mountpoint; p++)
+    if (has_controller(p, ctrl)) return p;
+  return NULL;
 }
 
-static int write_at(const char *dir, const char *file, const char *value, struct berth_error **err) {
-  _cleanup_free_ char *p = path_join(dir, file);
-  _cleanup_close_ int fd = open(p, O_WRONLY | O_CLOEXEC);
-  if (fd < 0 || write_all(fd, value, strlen(value)) < 0) return berr_sys(err, errno, "write \"%s\" to %s", value, p);
-  return 0;
-}
-
-struct res_file {
-  const char *ctrl;      /* v1 controller */
-  const char *group, *key;
-  const char *v1file, *v2file;
-};
-/* linux.resources fields this runtime applies; cpu.shares differs in v2 (weight), left to v1 */
-static const struct res_file res_files[] = {
-    {"memory", "memory", "limit", "memory.limit_in_bytes", "memory.max"},
-    {"memory", "memory", "reservation", "memory.soft_limit_in_bytes", "memory.low"},
-    {"memory", "memory", "swap", "memory.memsw.limit_in_bytes", NULL},
-    {"pids", "pids", "limit", "pids.max", "pids.max"},
-    {"cpu", "cpu", "shares", "cpu.shares", NULL},
-    {"cpu", "cpu", "period", "cpu.cfs_period_us", NULL},
-    {"cpu", "cpu", "quota", "cpu.cfs_quota_us", NULL},
-};
-
-static int apply_resources(const char *dir, const char *ctrl, bool v2, json_t *res, struct berth_error **err) {
-  for (size_t i = 0; i < ARRAY_SIZE(res_files); i++) {
-    const struct res_file *rf = &res_files[i];
-    json_t *v = json_object_get(json_object_get(res, rf->group), rf->key);
-    const char *file = v2 ? rf->v2file : rf->v1file;
-    if (!json_is_integer(v) || !file || (!v2 && strcmp(rf->ctrl, ctrl) != 0)) continue;
-    json_int_t n = json_integer_value(v);
-    /* Docker writes 0 for "not set" (cpu.shares 0 would even be refused by the kernel) */
-    if (n == 0 && strcmp(rf->group, "pids") != 0) continue;
-    char text[32];
-    if (strcmp(rf->group, "pids") == 0 && n <= 0) snprintf(text, sizeof(text), "max");
-    else if (n < 0) snprintf(text, sizeof(text), "%s", v2 ? "max" : "-1");
-    else snprintf(text, sizeof(text), "%lld", (long long)n);
-    _cleanup_free_ char *path = path_join(dir, file);
-    if (strcmp(rf->key, "swap") == 0 && access(path, F_OK) < 0) continue; /* swap accounting is off */
-    int r = write_at(dir, file, text, err);
-    if (r < 0) return r;
-  }
-  return 0;
-}
-
-static int device_rule(const char *dir, json_t *d, bool allow, struct berth_error **err) {
-  const char *type = json_string_value(json_object_get(d, "type"));
-  const char *access = json_string_value(json_object_get(d, "access"));
-  json_t *maj = json_object_get(d, "major"), *min = json_object_get(d, "minor");
-  char majs[24] = "*", mins[24] = "*", rule[96];
-  if (json_is_integer(maj) && json_integer_value(maj) >= 0) snprintf(majs, sizeof(majs), "%lld", (long long)json_integer_value(maj));
-  if (json_is_integer(min) && json_integer_value(min) >= 0) snprintf(mins, sizeof(mins), "%lld", (long long)json_integer_value(min));
-  snprintf(rule, sizeof(rule), "%s %s:%s %s", type && *type ? type : "a", majs, mins, access && *access ? access : "rwm");
-  return write_at(dir, allow ? "devices.allow" : "devices.deny", rule, err);
-}
-
-/* the nodes the runtime itself makes in /dev (and mknod of anything, which is harmless without
- * read/write), as runc allows them whatever linux.resources.devices says */
-static const char *const default_allow[] = {
-    "c *:* m",   "b *:* m",   "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",   "c 1:8 rwm",
-    "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm",
-};
-
-/* linux.resources.devices in order, then the defaults and the nodes of linux.devices */
-static int apply_devices(const char *dir, json_t *lx, struct berth_error **err) {
-  size_t i;
-  json_t *d;
-  json_array_foreach(json_object_get(json_object_get(lx, "resources"), "devices"), i, d) {
-    int r = device_rule(dir, d, json_is_true(json_object_get(d, "allow")), err);
-    if (r < 0) return r;
-  }
-  for (i = 0; i < ARRAY_SIZE(default_allow); i++) {
-    int r = write_at(dir, "devices.allow", default_allow[i], err);
-    if (r < 0) return r;
-  }
-  json_array_foreach(json_object_get(lx, "devices"), i, d) {
-    int r = device_rule(dir, d, true, err);
-    if (r < 0) return r;
-  }
-  return 0;
-}
-
-/* a new v1 cpuset cgroup starts with no cpus and no mems (nothing could join it): each level
- * below the mount point gets its parent's, then the container's own are written */
-static int apply_cpuset(const char *mount, const char *dir, json_t *cpu, struct berth_error **err) {
-  static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-  for (const char *sl = dir + strlen(mount); sl && *sl; sl = strchr(sl + 1, '/')) {
-    _cleanup_free_ char *level = xstrndup(dir, (size_t)(strchr(sl + 1, '/') ? strchr(sl + 1, '/') - dir : (long)strlen(dir)));
-    _cleanup_free_ char *parent = xstrdup(level);
-    *strrchr(parent, '/') = '\0';
-    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
-      _cleanup_free_ char *mine = NULL, *theirs = NULL, *mp = path_join(level, files[i]), *pp = path_join(parent, files[i]);
-      if (read_file(mp, &mine, NULL, NULL) == 0 && mine[0] != '\n' && mine[0]) continue;
-      int r = read_file(pp, &theirs, NULL, err);
-      if (r == 0) r = write_at(level, files[i], theirs, err);
-      if (r < 0) return r;
-    }
-  }
-  const char *cpus = json_string_value(json_object_get(cpu, "cpus")), *mems = json_string_value(json_object_get(cpu, "mems"));
-  int r = cpus && *cpus ? write_at(dir, "cpuset.cpus", cpus, err) : 0;
-  if (r == 0 && mems && *mems) r = write_at(dir, "cpuset.mems", mems, err);
-  return r;
-}
-
-/* v1 memory settings that are not plain numbers of the res_files table */
-static int apply_memory_v1(const char *dir, json_t *mem, struct berth_error **err) {
-  json_t *sw = json_object_get(mem, "swappiness");
-  char text[32];
-  int r = 0;
-  if (json_is_integer(sw) && json_integer_value(sw) >= 0 && json_integer_value(sw) <= 100) {
-    snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(sw));
-    r = write_at(dir, "memory.swappiness", text, err);
-  }
-  if (r == 0 && json_is_true(json_object_get(mem, "disableOOMKiller"))) r = write_at(dir, "memory.oom_control", "1", err);
-  return r;
-}
-
-static int prepare(const char *dir, const char *ctrl, bool v2, json_t *lx, struct berth_error **err) {
-  json_t *res = json_object_get(lx, "resources");
-  int r = mkdir_p(dir, 0755, err);
-  if (r == 0 && ctrl && strcmp(ctrl, "devices") == 0) r = apply_devices(dir, lx, err);
-  if (r == 0 && ctrl && strcmp(ctrl, "memory") == 0) r = apply_memory_v1(dir, json_object_get(res, "memory"), err);
-  if (r == 0) r = apply_resources(dir, ctrl, v2, res, err);
-  return r;
-}
-
-int rt_cgroup_create(const char *path, json_t *lx, struct berth_error **err) {
-  json_t *res = json_object_get(lx, "resources");
-  static const char *const v1_ctrls[] = {"memory", "pids", "devices", "cpu", "cpuset"};
-  if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
-  json_t *cpu = json_object_get(res, "cpu");
-  bool cpuset = json_object_get(cpu, "cpus") || json_object_get(cpu, "mems");
-  if (unified_only()) {
-    if (cpuset) return berr(err, EINVAL, "linux.resources.cpu.cpus and .mems on cgroup v2 are not supported yet");
-    if (json_array_size(json_object_get(res, "devices")))
-      return berr(err, EINVAL, "linux.resources.devices on cgroup v2 (eBPF device filter) is not supported yet");
-    _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
-    /* controllers must be enabled down the tree for memory.max and pids.max to exist */
-    write_at("/sys/fs/cgroup", "cgroup.subtree_control", "+memory +pids", NULL);
-    int r = prepare(dir, NULL, true, lx, err);
-    return r < 0 ? berr_prefix(err, "cgroup") : 0;
-  }
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  for (size_t k = 0; k < ARRAY_SIZE(v1_ctrls); k++) {
-    /* cpu only when asked: each hierarchy costs a mkdir on the run path */
-    if (strcmp(v1_ctrls[k], "cpu") == 0 && !json_object_get(res, "cpu")) continue;
-    if (strcmp(v1_ctrls[k], "devices") == 0 && !json_object_get(res, "devices")) continue;
-    if (strcmp(v1_ctrls[k], "cpuset") == 0 && !cpuset) continue;
-    for (struct hier *p = h; p->mountpoint; p++) {
-      if (!has_controller(p, v1_ctrls[k])) continue;
-      _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-      int r = prepare(dir, v1_ctrls[k], false, lx, err);
-      if (r == 0 && strcmp(v1_ctrls[k], "cpuset") == 0) r = apply_cpuset(p->mountpoint, dir, cpu, err);
-      if (r < 0) return berr_prefix(err, "cgroup");
-      break;
-    }
-  }
-  return 0;
-}
-
-static int rmdir_retry(const char *dir, struct berth_error **err) {
-  /* a task that has just died may still be leaving the cgroup: EBUSY for a moment */
-  for (int i = 0; i < 1000; i++) {
-    if (rmdir(dir) == 0 || errno == ENOENT) return 0;
-    if (errno != EBUSY) break;
-    nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
-  }
-  return berr_sys(err, errno, "remove cgroup \"%s\"", dir);
-}
-
-int rt_cgroup_destroy(const char *path, struct berth_error **err) {
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  int ret = 0;
-  for (struct hier *p = h; p->mountpoint; p++) {
-    _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-    int r = rmdir_retry(dir, err);
-    if (ret == 0) ret = r;
-  }
-  return ret;
-}
-
-/* moving a whole process (cgroup.procs) write-locks a global percpu rwsem: an RCU grace period,
- * ~10 ms here; a single-threaded process moving itself by writing "0" to v1's tasks skips that
- * lock (kernel >= 6.1), so the init and exec'd processes join their cgroups themselves */
-int rt_cgroup_join_self(const char *path, struct berth_error **err) {
-  if (unified_only()) {
-    _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
-    return write_at(dir, "cgroup.procs", "0", err);
-  }
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  for (struct hier *p = h; p->mountpoint; p++) {
-    if (!*p->controllers) continue; /* the hybrid's empty cgroup2 tree: nothing made there */
-    _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-    if (access(dir, F_OK) < 0) continue;
-    int r = write_at(dir, "tasks", "0", err);
-    if (r < 0) return berr_prefix(err, "join cgroup");
-  }
-  return 0;
-}
-
-int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n) {
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  *pids = NULL;
-  *n = 0;
-  for (struct hier *p = h; p->mountpoint; p++) {
-    if (!has_controller(p, "pids") && !has_controller(p, "memory") && *p->controllers) continue;
-    _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-    _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
-    _cleanup_fclose_ FILE *f = fopen(file, "re");
-    int pid;
-    if (!f) continue;
-    while (fscanf(f, "%d", &pid) == 1) {
-      *pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
-      (*pids)[(*n)++] = pid;
-    }
-    return 0;
-  }
-  return -ENOENT;
-}
-
-/* our own cgroup in the hierarchy with these controllers, from /proc/self/cgroup */
+/* our own cgroup in the hierarchy with these controllers ("" for v2), from /proc/self/cgroup */
 static char *own_cgroup(const char *controllers) {
   _cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
   char line[4096];
@@ -318,7 +132,266 @@ static char *own_cgroup(const char *controllers) {
   return NULL;
 }
 
-static int bind_hierarchy(int rootfd, const char *dest, const struct hier *p, unsigned long flags,
+char *cg_dir(const struct cg_ctx *ctx, const struct cg_hier *h, const char *path) {
+  const char *mount = h ? h->mountpoint : ctx->root;
+  if (path[0] == '/' || ctx->fake) return path_join(mount, path);
+  /* relative: below the cgroup the runtime itself is in (runc's and the spec's reading) */
+  _cleanup_free_ char *own = own_cgroup(h ? h->controllers : "");
+  _cleanup_free_ char *base = path_join(mount, own ? own : "/");
+  return path_join(base, path);
+}
+
+int cg_write(const struct cg_ctx *ctx, const char *dir, const char *file, const char *value, struct berth_error **err) {
+  _cleanup_free_ char *p = path_join(dir, file);
+  bool fake = ctx && ctx->fake;
+  _cleanup_close_ int fd = open(p, fake ? O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC : O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0 || write_all(fd, value, strlen(value)) < 0 || (fake && write_all(fd, "\n", 1) < 0))
+    return berr_sys(err, errno, "write \"%s\" to %s", value, p);
+  return 0;
+}
+
+bool cg_read_int(const char *dir, const char *file, int64_t *out) {
+  _cleanup_free_ char *p = path_join(dir, file), *text = NULL;
+  if (read_file(p, &text, NULL, NULL) < 0) return false;
+  char *end;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (errno || end == text) return false;
+  *out = v;
+  return true;
+}
+
+bool cg_file_exists(const char *dir, const char *file) {
+  _cleanup_free_ char *p = path_join(dir, file);
+  return access(p, F_OK) == 0;
+}
+
+/* ---- create ---- */
+
+/* mkdir each missing level of dir, remembering the new ones (to remove them again on failure) */
+static int mkdir_tracked(const char *dir, char ***made, struct berth_error **err) {
+  if (mkdir(dir, 0755) == 0) {
+    *made = strv_push(*made, dir);
+    return 0;
+  }
+  if (errno == EEXIST) return 0;
+  if (errno != ENOENT) return berr_sys(err, errno, "mkdir \"%s\"", dir);
+  _cleanup_free_ char *parent = xstrdup(dir);
+  char *sl = strrchr(parent, '/');
+  if (!sl || sl == parent) return berr_sys(err, ENOENT, "mkdir \"%s\"", dir);
+  *sl = '\0';
+  int r = mkdir_tracked(parent, made, err);
+  if (r < 0) return r;
+  if (mkdir(dir, 0755) < 0 && errno != EEXIST) return berr_sys(err, errno, "mkdir \"%s\"", dir);
+  *made = strv_push(*made, dir);
+  return 0;
+}
+
+static int create_v2(const struct cg_ctx *ctx, const char *path, json_t *lx, char ***made, struct berth_error **err) {
+  json_t *res = json_object_get(lx, "resources");
+  _cleanup_free_ char *dir = cg_dir(ctx, NULL, path);
+  int r = mkdir_tracked(dir, made, err);
+  if (r == 0) r = cg_v2_enable(ctx, dir, err);
+  if (r == 0) r = cg_v2_apply(ctx, dir, res, err);
+  if (r == 0 && json_array_size(json_object_get(res, "devices")) && !ctx->fake) r = cg_bpf_devices_apply(dir, lx, err);
+  return r;
+}
+
+static int create_v1(const struct cg_ctx *ctx, const char *path, json_t *lx, char ***made, struct berth_error **err) {
+  json_t *unified = json_object_get(json_object_get(lx, "resources"), "unified");
+  if (json_object_size(unified)) return berr(err, ENOTSUP, "linux.resources.unified needs cgroup v2 (this host has v1)");
+  const char *ctrl;
+  for (size_t k = 0; (ctrl = cg_v1_ctrl_name(k)); k++) {
+    if (!cg_v1_needed(ctrl, lx)) continue;
+    const struct cg_hier *h = cg_v1_hier(ctx, ctrl);
+    if (!h && (strcmp(ctrl, "memory") == 0 || strcmp(ctrl, "pids") == 0)) continue; /* asked for nothing */
+    if (!h) return berr(err, ENOTSUP, "linux.resources asks for the %s controller, which is not mounted", ctrl);
+    _cleanup_free_ char *dir = cg_dir(ctx, h, path);
+    int r = mkdir_tracked(dir, made, err);
+    if (r == 0) r = cg_v1_apply(ctx, ctrl, h->mountpoint, dir, lx, err);
+    if (r < 0) return r;
+  }
+  return 0;
+}
+
+int cg_create(const struct cg_ctx *ctx, const char *path, json_t *lx, struct berth_error **err) {
+  if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
+  if (!*path || strstr(path, "..")) return berr(err, EINVAL, "invalid cgroupsPath \"%s\"", path);
+  _cleanup_strv_ char **made = NULL;
+  int r = cg_check_resources(json_object_get(lx, "resources"), err);
+  if (r == 0) r = ctx->mode == CG_V2 ? create_v2(ctx, path, lx, &made, err) : create_v1(ctx, path, lx, &made, err);
+  if (r < 0) {
+    /* leave nothing behind: remove what this call made, deepest first */
+    for (size_t i = strv_len(made); i-- > 0;) rmdir(made[i]);
+    return berr_prefix(err, "cgroup");
+  }
+  return 0;
+}
+
+int rt_cgroup_create(const char *path, json_t *lx, struct berth_error **err) {
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_host(&ctx);
+  return cg_create(&ctx, path, lx, err);
+}
+
+/* ---- destroy, join, pids ---- */
+
+static int rmdir_retry(const char *dir, struct berth_error **err) {
+  /* a task that has just died may still be leaving the cgroup: EBUSY for a moment */
+  for (int i = 0; i < 1000; i++) {
+    if (rmdir(dir) == 0 || errno == ENOENT) return 0;
+    if (errno != EBUSY) break;
+    nanosleep(&(struct timespec){.tv_nsec = 2 * 1000 * 1000}, NULL);
+  }
+  return berr_sys(err, errno, "remove cgroup \"%s\"", dir);
+}
+
+int cg_destroy(const struct cg_ctx *ctx, const char *path, struct berth_error **err) {
+  if (ctx->mode == CG_V2) {
+    _cleanup_free_ char *dir = cg_dir(ctx, NULL, path);
+    return rmdir_retry(dir, err);
+  }
+  int ret = 0;
+  for (const struct cg_hier *p = ctx->hiers; p->mountpoint; p++) {
+    _cleanup_free_ char *dir = cg_dir(ctx, p, path);
+    int r = rmdir_retry(dir, err);
+    if (ret == 0) ret = r;
+  }
+  return ret;
+}
+
+int rt_cgroup_destroy(const char *path, struct berth_error **err) {
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_host(&ctx);
+  return cg_destroy(&ctx, path, err);
+}
+
+/* moving a whole process (cgroup.procs) write-locks a global percpu rwsem: an RCU grace period,
+ * ~10 ms here; a single-threaded process moving itself by writing "0" to v1's tasks skips that
+ * lock (kernel >= 6.1), so the init and exec'd processes join their cgroups themselves */
+int rt_cgroup_join_self(const char *path, struct berth_error **err) {
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_host(&ctx);
+  if (ctx.mode == CG_V2) {
+    _cleanup_free_ char *dir = cg_dir(&ctx, NULL, path);
+    return cg_write(&ctx, dir, "cgroup.procs", "0", err);
+  }
+  for (struct cg_hier *p = ctx.hiers; p->mountpoint; p++) {
+    if (!*p->controllers) continue; /* the hybrid's cgroup2 tree: nothing made there */
+    _cleanup_free_ char *dir = cg_dir(&ctx, p, path);
+    if (access(dir, F_OK) < 0) continue;
+    int r = cg_write(&ctx, dir, "tasks", "0", err);
+    if (r < 0) return berr_prefix(err, "join cgroup");
+  }
+  return 0;
+}
+
+int cg_pids(const struct cg_ctx *ctx, const char *path, pid_t **pids, size_t *n) {
+  *pids = NULL;
+  *n = 0;
+  for (const struct cg_hier *p = ctx->hiers; p->mountpoint || ctx->mode == CG_V2; p++) {
+    if (ctx->mode != CG_V2 && !has_controller(p, "pids") && !has_controller(p, "memory")) continue;
+    _cleanup_free_ char *dir = cg_dir(ctx, ctx->mode == CG_V2 ? NULL : p, path);
+    _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
+    _cleanup_fclose_ FILE *f = fopen(file, "re");
+    int pid;
+    if (!f && ctx->mode == CG_V2) break;
+    if (!f) continue;
+    while (fscanf(f, "%d", &pid) == 1) {
+      *pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
+      (*pids)[(*n)++] = pid;
+    }
+    return 0;
+  }
+  return -ENOENT;
+}
+
+int rt_cgroup_pids(const char *path, pid_t **pids, size_t *n) {
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_host(&ctx);
+  return cg_pids(&ctx, path, pids, n);
+}
+
+/* in_procs: pid is listed in dir/cgroup.procs */
+static bool in_procs(const char *dir, pid_t pid) {
+  _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
+  _cleanup_fclose_ FILE *f = fopen(file, "re");
+  int p;
+  while (f && fscanf(f, "%d", &p) == 1)
+    if (p == pid) return true;
+  return false;
+}
+
+/* the container's processes are not in the v1 hierarchies create skipped (freezer, cpu ... the run
+ * path stays short): move them into dir, again until no newcomer is left */
+int cg_v1_move_pids(const struct cg_ctx *ctx, const char *path, const char *dir, struct berth_error **err) {
+  _cleanup_strv_ char **made = NULL;
+  int r = mkdir_tracked(dir, &made, err);
+  for (int round = 0; r == 0 && round < 100; round++) {
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n = 0, moved = 0;
+    if (cg_pids(ctx, path, &pids, &n) < 0) return berr(err, ENOENT, "the container's cgroup \"%s\" is gone", path);
+    for (size_t i = 0; i < n; i++) {
+      if (in_procs(dir, pids[i])) continue;
+      char text[24];
+      snprintf(text, sizeof(text), "%d", (int)pids[i]);
+      _cleanup_berr_ struct berth_error *e = NULL;
+      if (cg_write(ctx, dir, "cgroup.procs", text, &e) == 0) moved++; /* ESRCH: it exited meanwhile */
+    }
+    if (moved == 0) return 0;
+  }
+  return r < 0 ? r : berr(err, EAGAIN, "processes of \"%s\" keep forking: cannot move them all to \"%s\"", path, dir);
+}
+
+/* ---- freezer (pause/resume) ---- */
+
+/* wait_state: poll file in dir until it contains want (the kernel freezes tasks asynchronously) */
+static int wait_state(const char *dir, const char *file, const char *want, const char *retry_value,
+                      struct berth_error **err) {
+  _cleanup_free_ char *p = path_join(dir, file);
+  for (int i = 0; i < 2000; i++) {
+    _cleanup_free_ char *text = NULL;
+    if (read_file(p, &text, NULL, err) < 0) return -EIO;
+    if (strstr(text, want)) return 0;
+    if (retry_value && cg_write(NULL, dir, file, retry_value, err) < 0) return -EIO;
+    nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
+  }
+  return berr(err, ETIMEDOUT, "%s did not become \"%s\"", p, want);
+}
+
+static int freeze_v2(const struct cg_ctx *ctx, const char *path, bool freeze, struct berth_error **err) {
+  _cleanup_free_ char *dir = cg_dir(ctx, NULL, path);
+  _cleanup_free_ char *file = path_join(dir, "cgroup.freeze");
+  _cleanup_free_ char *now = NULL;
+  /* thawing what is not frozen (every delete asks): one read, no write */
+  if (!freeze && (read_file(file, &now, NULL, NULL) < 0 || now[0] != '1')) return 0;
+  int r = cg_write(ctx, dir, "cgroup.freeze", freeze ? "1" : "0", err);
+  return r < 0 ? r : wait_state(dir, "cgroup.events", freeze ? "frozen 1" : "frozen 0", NULL, err);
+}
+
+int rt_cgroup_freeze(const char *path, bool freeze, struct berth_error **err) {
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_host(&ctx);
+  if (ctx.mode == CG_V2) return freeze_v2(&ctx, path, freeze, err);
+  const struct cg_hier *h = cg_v1_hier(&ctx, "freezer");
+  if (!h) return berr(err, ENOTSUP, "no cgroup freezer hierarchy is mounted: pause is not possible");
+  _cleanup_free_ char *dir = cg_dir(&ctx, h, path);
+  if (!freeze) {
+    if (access(dir, F_OK) < 0) return 0; /* never frozen */
+    int r = cg_write(&ctx, dir, "freezer.state", "THAWED", err);
+    return r < 0 ? r : wait_state(dir, "freezer.state", "THAWED", NULL, err);
+  }
+  int r = cg_v1_move_pids(&ctx, path, dir, err);
+  if (r == 0) r = cg_write(&ctx, dir, "freezer.state", "FROZEN", err);
+  /* FREEZING can stick while a task is busy in the kernel: writing FROZEN again retries */
+  if (r == 0) r = wait_state(dir, "freezer.state", "FROZEN", "FROZEN", err);
+  if (r < 0) cg_write(&ctx, dir, "freezer.state", "THAWED", NULL);
+  return r;
+}
+
+/* ---- the "cgroup" mount type ---- */
+
+static int bind_hierarchy(int rootfd, const char *dest, const struct cg_hier *p, unsigned long flags,
                           struct berth_error **err) {
   _cleanup_free_ char *own = own_cgroup(p->controllers);
   if (!own) return 0; /* a hierarchy we are not in (or a second cgroup2 mount): nothing to show */
@@ -352,15 +425,16 @@ int rt_mount_cgroupfs(int rootfd, const char *dest, unsigned long flags, struct 
   if (fd < 0) return fd;
   char t[64];
   snprintf(t, sizeof(t), "/proc/self/fd/%d", fd);
-  if (unified_only()) {
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_host(&ctx);
+  if (ctx.mode == CG_V2) {
     if (mount("cgroup2", t, "cgroup2", flags, NULL) < 0) return berr_sys(err, errno, "mount cgroup2 on \"%s\"", dest);
     return 0;
   }
   /* v1 (or hybrid): a tmpfs holding a bind mount of our own cgroup in each hierarchy */
   if (mount("tmpfs", t, "tmpfs", (flags & ~MS_RDONLY) | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
     return berr_sys(err, errno, "mount tmpfs on \"%s\"", dest);
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  for (struct hier *p = h; p->mountpoint; p++) {
+  for (const struct cg_hier *p = ctx.hiers; p->mountpoint; p++) {
     if (strncmp(p->mountpoint, "/sys/fs/cgroup/", 15) != 0) continue;
     int r = bind_hierarchy(rootfd, dest, p, flags, err);
     if (r < 0) return r;
@@ -375,76 +449,3 @@ int rt_mount_cgroupfs(int rootfd, const char *dest, unsigned long flags, struct 
   return 0;
 }
 
-/* ---- freezer (pause/resume) ---- */
-
-/* in_procs: pid is listed in dir/cgroup.procs */
-static bool in_procs(const char *dir, pid_t pid) {
-  _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
-  _cleanup_fclose_ FILE *f = fopen(file, "re");
-  int p;
-  while (f && fscanf(f, "%d", &p) == 1)
-    if (p == pid) return true;
-  return false;
-}
-
-/* v1_freezer_join: the container's processes are not in a freezer cgroup (create skips that
- * hierarchy to keep the run path short): move them there, again until no newcomer is left */
-static int v1_freezer_join(const char *path, const char *dir, struct berth_error **err) {
-  int r = mkdir_p(dir, 0755, err);
-  for (int round = 0; r == 0 && round < 100; round++) {
-    _cleanup_free_ pid_t *pids = NULL;
-    size_t n = 0, moved = 0;
-    if (rt_cgroup_pids(path, &pids, &n) < 0) return berr(err, ENOENT, "the container's cgroup \"%s\" is gone", path);
-    for (size_t i = 0; i < n; i++) {
-      if (in_procs(dir, pids[i])) continue;
-      char text[24];
-      snprintf(text, sizeof(text), "%d", (int)pids[i]);
-      _cleanup_berr_ struct berth_error *e = NULL;
-      if (write_at(dir, "cgroup.procs", text, &e) == 0) moved++; /* ESRCH: it exited meanwhile */
-    }
-    if (moved == 0) return 0;
-  }
-  return r < 0 ? r : berr(err, EAGAIN, "processes of \"%s\" keep forking: cannot freeze them", path);
-}
-
-/* wait_state: poll file in dir until it contains want (the kernel freezes tasks asynchronously) */
-static int wait_state(const char *dir, const char *file, const char *want, const char *retry_value,
-                      struct berth_error **err) {
-  _cleanup_free_ char *p = path_join(dir, file);
-  for (int i = 0; i < 2000; i++) {
-    _cleanup_free_ char *text = NULL;
-    if (read_file(p, &text, NULL, err) < 0) return -EIO;
-    if (strstr(text, want)) return 0;
-    if (retry_value && write_at(dir, file, retry_value, err) < 0) return -EIO;
-    nanosleep(&(struct timespec){.tv_nsec = 1000 * 1000}, NULL);
-  }
-  return berr(err, ETIMEDOUT, "%s did not become \"%s\"", p, want);
-}
-
-int rt_cgroup_freeze(const char *path, bool freeze, struct berth_error **err) {
-  if (unified_only()) {
-    _cleanup_free_ char *dir = path_join("/sys/fs/cgroup", path);
-    _cleanup_free_ char *file = path_join(dir, "cgroup.freeze");
-    _cleanup_free_ char *now = NULL;
-    /* thawing what is not frozen (every delete asks): one read, no write */
-    if (!freeze && (read_file(file, &now, NULL, NULL) < 0 || now[0] != '1')) return 0;
-    int r = write_at(dir, "cgroup.freeze", freeze ? "1" : "0", err);
-    return r < 0 ? r : wait_state(dir, "cgroup.events", freeze ? "frozen 1" : "frozen 0", NULL, err);
-  }
-  _cleanup_hiers_ struct hier *h = hiers_load();
-  struct hier *p = h;
-  while (p->mountpoint && !has_controller(p, "freezer")) p++;
-  if (!p->mountpoint) return berr(err, ENOTSUP, "no cgroup freezer hierarchy is mounted: pause is not possible");
-  _cleanup_free_ char *dir = path_join(p->mountpoint, path);
-  if (!freeze) {
-    if (access(dir, F_OK) < 0) return 0; /* never frozen */
-    int r = write_at(dir, "freezer.state", "THAWED", err);
-    return r < 0 ? r : wait_state(dir, "freezer.state", "THAWED", NULL, err);
-  }
-  int r = v1_freezer_join(path, dir, err);
-  if (r == 0) r = write_at(dir, "freezer.state", "FROZEN", err);
-  /* FREEZING can stick while a task is busy in the kernel: writing FROZEN again retries */
-  if (r == 0) r = wait_state(dir, "freezer.state", "FROZEN", "FROZEN", err);
-  if (r < 0) write_at(dir, "freezer.state", "THAWED", NULL);
-  return r;
-}

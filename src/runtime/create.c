@@ -23,21 +23,13 @@
 static const struct {
   const char *parent, *key;
 } unsupported[] = {
-    {NULL, "hooks"},           {"process", "apparmorProfile"}, {"process", "selinuxLabel"},
-    {"linux", "mountLabel"},   {"linux", "intelRdt"},          {"linux", "personality"},
-    {"linux", "timeOffsets"},  {"process", "ioPriority"},      {"process", "scheduler"},
+    {"linux", "intelRdt"}, {"linux", "personality"}, {"process", "ioPriority"}, {"process", "scheduler"},
 };
 
 static int check_supported(json_t *spec, struct berth_error **err) {
   for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
     json_t *obj = unsupported[i].parent ? json_object_get(spec, unsupported[i].parent) : spec;
     json_t *v = json_object_get(obj, unsupported[i].key);
-    if (v && json_is_object(v) && !unsupported[i].parent) { /* hooks: {"prestart": []} asks for nothing */
-      const char *k;
-      json_t *a, *any = NULL;
-      json_object_foreach(v, k, a) if (json_array_size(a)) any = a;
-      if (!any) continue;
-    }
     bool empty = !v || json_is_null(v) || (json_is_string(v) && !json_string_length(v)) ||
                  ((json_is_object(v) || json_is_array(v)) && json_object_size(v) == 0 && json_array_size(v) == 0);
     if (!empty)
@@ -57,6 +49,7 @@ static int load_config(const char *bundle, json_t **out, struct berth_error **er
   }
   int r = oci_spec_validate(spec, err);
   if (r == 0) r = check_supported(spec, err);
+  if (r == 0) r = rt_lsm_check(spec, err);
   if (r < 0) {
     json_decref(spec);
     return berr_prefix(err, "%s", path);
@@ -65,16 +58,68 @@ static int load_config(const char *bundle, json_t **out, struct berth_error **er
   return 0;
 }
 
+/* a time namespace applies to children: made (with its offsets) or joined here, before the fork */
+static int plan_timens(struct rt_container *c, const char *path, struct berth_error **err) {
+  if ((c->own_timens = open("/proc/self/ns/time", O_RDONLY | O_CLOEXEC)) < 0)
+    return berr_sys(err, errno, "open /proc/self/ns/time");
+  if (path && *path) {
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return berr_sys(err, errno, "open time namespace \"%s\"", path);
+    if (setns(fd, CLONE_NEWTIME) < 0) return berr_sys(err, errno, "join time namespace \"%s\"", path);
+    return 0;
+  }
+  if (unshare(CLONE_NEWTIME) < 0) return berr_sys(err, errno, "unshare the time namespace");
+  static const char *const clocks[] = {"monotonic", "boottime"};
+  json_t *offs = json_object_get(json_object_get(c->spec, "linux"), "timeOffsets");
+  for (size_t i = 0; i < ARRAY_SIZE(clocks); i++) {
+    json_t *o = json_object_get(offs, clocks[i]);
+    if (!o) continue;
+    char text[96];
+    int n = snprintf(text, sizeof(text), "%s %lld %lld\n", clocks[i], (long long)json_integer_value(json_object_get(o, "secs")),
+                     (long long)json_integer_value(json_object_get(o, "nanosecs")));
+    _cleanup_close_ int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, (size_t)n) != n) return berr_sys(err, errno, "linux.timeOffsets: set %s", clocks[i]);
+  }
+  return 0;
+}
+
+static bool same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* a mount namespace joined by path is set up like a new one, except the runtime's own (or none at
+ * all): then the mounts are made in the host's namespace and undone by delete */
+static int plan_mntns(struct rt_container *c, bool listed, const char *path, struct berth_error **err) {
+  json_t *lx = json_object_get(c->spec, "linux");
+  if (!listed || (path && *path && same_file(path, "/proc/self/ns/mnt"))) c->mnt_mode = RT_MNT_HOST;
+  else c->mnt_mode = path && *path ? RT_MNT_JOINED : RT_MNT_NEW;
+  if (c->mnt_mode != RT_MNT_HOST) return 0;
+  if (json_array_size(json_object_get(lx, "maskedPaths")) || json_array_size(json_object_get(lx, "readonlyPaths")))
+    return berr(err, EINVAL, "linux.maskedPaths and linux.readonlyPaths need a private mount namespace");
+  if (json_is_true(json_object_get(json_object_get(c->spec, "root"), "readonly")))
+    return berr(err, EINVAL, "root.readonly needs a private mount namespace");
+  return 0;
+}
+
 /* namespaces to create with clone; joined ones (with a path) are entered by the init, except
- * pid, which only takes effect for children and so is entered here before the fork */
+ * pid and time, which only take effect for children and so are entered here before the fork */
 static int plan_namespaces(struct rt_container *c, struct berth_error **err) {
   json_t *nss = json_object_get(json_object_get(c->spec, "linux"), "namespaces"), *ns;
+  const char *mnt_path = NULL;
+  bool mnt_listed = false, time_listed = false;
   size_t i;
   json_array_foreach(nss, i, ns) {
     const char *type = json_string_value(json_object_get(ns, "type"));
     const char *path = json_string_value(json_object_get(ns, "path"));
-    int flag = oci_namespace_clone_flag(type);
+    int flag = oci_namespace_clone_flag(type), r;
     if (flag == CLONE_NEWUSER) c->userns = true;
+    if (flag == CLONE_NEWNS) mnt_listed = true, mnt_path = path;
+    if (flag == CLONE_NEWTIME) {
+      time_listed = true;
+      if ((r = plan_timens(c, path, err)) < 0) return r;
+      continue;
+    }
     if (!path || !*path) {
       c->clone_flags |= flag;
       continue;
@@ -86,7 +131,9 @@ static int plan_namespaces(struct rt_container *c, struct berth_error **err) {
     if (fd < 0) return berr_sys(err, errno, "open pid namespace \"%s\"", path);
     if (setns(fd, CLONE_NEWPID) < 0) return berr_sys(err, errno, "join pid namespace \"%s\"", path);
   }
-  return 0;
+  if (!time_listed && json_object_size(json_object_get(json_object_get(c->spec, "linux"), "timeOffsets")))
+    return berr(err, EINVAL, "linux.timeOffsets needs a time namespace in linux.namespaces");
+  return plan_mntns(c, mnt_listed, mnt_path, err);
 }
 
 static int write_idmap(pid_t pid, const char *file, json_t *maps, struct berth_error **err) {
@@ -125,6 +172,38 @@ static int parent_setup(struct rt_container *c, pid_t pid, struct berth_error **
   return r;
 }
 
+/* back to our own pid and time namespaces for any later child (hooks among them) */
+static void restore_namespaces(struct rt_container *c) {
+  if (c->own_pidns >= 0) {
+    setns(c->own_pidns, CLONE_NEWPID);
+    close(c->own_pidns);
+    c->own_pidns = -1;
+  }
+  if (c->own_timens >= 0) {
+    setns(c->own_timens, CLONE_NEWTIME);
+    close(c->own_timens);
+    c->own_timens = -1;
+  }
+}
+
+/* the init's mounts are made: prestart (deprecated, same time) and createRuntime run here, in
+ * the runtime's namespaces, while the init waits */
+static int run_prestart_hooks(struct rt_container *c, int sync_fd, struct berth_error **err) {
+  json_t *hooks = json_object_get(c->spec, "hooks");
+  if (!rt_hooks_any(hooks, "prestart") && !rt_hooks_any(hooks, "createRuntime")) return 0;
+  int r = rt_sync_wait(sync_fd, SYNC_HOOKS, err);
+  if (r < 0) return r;
+  _cleanup_json_ json_t *st = rt_hook_state(c->id, c->pid, "created", c->bundle, json_object_get(c->spec, "annotations"));
+  r = rt_hooks_run(hooks, "prestart", st, false, err);
+  if (r == 0) {
+    json_object_set_new(st, "status", json_string("creating"));
+    r = rt_hooks_run(hooks, "createRuntime", st, false, err);
+  }
+  if (r == 0 && (r = rt_sync_send(sync_fd, SYNC_HOOKS_DONE, 0, NULL)) < 0)
+    r = berr_sys(err, -r, "sync with the container init");
+  return r;
+}
+
 static int spawn_init(struct rt_container *c, pid_t *out, struct berth_error **err) {
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return berr_sys(err, errno, "socketpair");
@@ -144,16 +223,14 @@ static int spawn_init(struct rt_container *c, pid_t *out, struct berth_error **e
     rt_init_main(c);
   }
   close(sv[1]);
-  if (c->own_pidns >= 0) { /* back to our own pid namespace for any later child */
-    setns(c->own_pidns, CLONE_NEWPID);
-    close(c->own_pidns);
-    c->own_pidns = -1;
-  }
+  restore_namespaces(c);
+  c->pid = pid;
   int r = parent_setup(c, pid, err);
   if (r == 0) {
-    r = rt_sync_send(parent_fd, SYNC_GO, 0, NULL);
+    r = rt_sync_send(parent_fd, SYNC_GO, (int)pid, NULL);
     if (r < 0) r = berr_sys(err, -r, "sync with the container init");
   }
+  if (r == 0) r = run_prestart_hooks(c, parent_fd, err);
   if (r == 0) r = rt_sync_wait(parent_fd, SYNC_READY, err);
   if (r < 0) {
     kill(pid, SIGKILL);
@@ -184,6 +261,18 @@ static int write_pid_file(const char *path, pid_t pid, struct berth_error **err)
   return write_file_atomic(path, text, (size_t)n, 0644, 0, err);
 }
 
+/* a failed create leaves no process, cgroup or mount behind (the caller removes the state dir) */
+static void undo_create(struct rt_container *c, pid_t pid) {
+  if (pid > 0) {
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {}
+  }
+  restore_namespaces(c);
+  if (c->mnt_mode == RT_MNT_HOST) rt_umount_under(c->rootfs, NULL);
+  const char *cg = json_string_value(json_object_get(json_object_get(c->spec, "linux"), "cgroupsPath"));
+  if (cg && *cg) rt_cgroup_destroy(cg, NULL);
+}
+
 /* everything after the state directory exists; on failure the caller removes it */
 static int create_in_dir(const struct rt_opts *o, const struct rt_create_opts *co, struct rt_container *c,
                          pid_t *pid, struct berth_error **err) {
@@ -204,7 +293,10 @@ static int create_in_dir(const struct rt_opts *o, const struct rt_create_opts *c
   if (r == 0 && sc) r = rt_seccomp_prepare(sc, cache, &c->seccomp, err);
   if (r == 0) r = spawn_init(c, pid, err);
   rt_seccomp_free(take_ptr(&c->seccomp));
-  if (r < 0) return r;
+  if (r < 0) {
+    undo_create(c, 0);
+    return r;
+  }
   char created[64];
   time_now_rfc3339nano(created, sizeof(created));
   json_t *lx = json_object_get(c->spec, "linux");
@@ -212,15 +304,12 @@ static int create_in_dir(const struct rt_opts *o, const struct rt_create_opts *c
       .id = (char *)co->id, .pid = *pid, .start_time = rt_proc_start_time(*pid), .bundle = c->bundle,
       .rootfs = c->rootfs, .created = created,
       .cgroup_path = (char *)json_string_value(json_object_get(lx, "cgroupsPath")),
-      .annotations = json_object_get(c->spec, "annotations"),
+      .annotations = json_object_get(c->spec, "annotations"), .hooks = json_object_get(c->spec, "hooks"),
+      .host_mounts = c->mnt_mode == RT_MNT_HOST,
   };
   r = rt_state_save(o, &st, err);
   if (r == 0 && co->pid_file) r = write_pid_file(co->pid_file, *pid, err);
-  if (r < 0) {
-    kill(*pid, SIGKILL);
-    while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR) {}
-    if (st.cgroup_path) rt_cgroup_destroy(st.cgroup_path, NULL);
-  }
+  if (r < 0) undo_create(c, *pid);
   return r;
 }
 
@@ -244,7 +333,8 @@ int rt_create(const struct rt_opts *o, const struct rt_create_opts *co, pid_t *p
     return berr_sys(err, errno, "mkdir \"%s\"", statedir);
   }
   struct rt_container c = {.id = co->id, .bundle = bundle, .rootfs = rootfs, .statedir = statedir,
-                           .spec = spec, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .own_pidns = -1};
+                           .spec = spec, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .own_pidns = -1,
+                           .own_timens = -1};
   r = create_in_dir(o, co, &c, pid, err);
   if (r < 0) rm_rf(statedir, NULL);
   return r;

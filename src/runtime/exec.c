@@ -142,6 +142,20 @@ static int spawn_exec(struct rt_container *c, struct ns_fds *n, pid_t *out,
   return 0;
 }
 
+/* runc's --cap: bounding, effective, permitted; ambient too when the process has inheritable caps */
+static void add_caps(json_t *p, char **caps) {
+  static const char *const sets[] = {"bounding", "effective", "permitted", "ambient"};
+  if (!caps || !*caps) return;
+  json_t *c = json_object_get(p, "capabilities");
+  if (!c) json_object_set_new(p, "capabilities", c = json_object());
+  bool ambient = json_array_size(json_object_get(c, "inheritable")) > 0;
+  for (size_t s = 0; s < ARRAY_SIZE(sets) - (ambient ? 0 : 1); s++) {
+    json_t *a = json_object_get(c, sets[s]);
+    if (!a) json_object_set_new(c, sets[s], a = json_array());
+    for (char **k = caps; *k; k++) json_array_append_new(a, json_string(*k));
+  }
+}
+
 /* process.json as given, or the container's process with args, env, cwd, user and tty replaced */
 static json_t *exec_process(json_t *config, const struct rt_exec_opts *x, struct berth_error **err) {
   if (x->process_file) {
@@ -159,6 +173,7 @@ static json_t *exec_process(json_t *config, const struct rt_exec_opts *x, struct
   for (char **e = x->env; e && *e; e++) json_array_append_new(env, json_string(*e));
   if (x->cwd) json_object_set_new(p, "cwd", json_string(x->cwd));
   json_object_set_new(p, "terminal", json_boolean(x->tty));
+  add_caps(p, x->caps);
   if (x->user) {
     unsigned uid = 0, gid = 0;
     int k = sscanf(x->user, "%u:%u", &uid, &gid);
@@ -188,7 +203,7 @@ int rt_exec(const struct rt_opts *o, const struct rt_exec_opts *x, pid_t *pid, s
   struct ns_fds n = {.own_pid = -1};
   for (size_t i = 0; i < ARRAY_SIZE(exec_ns); i++) n.fd[i] = -1;
   struct rt_container c = {.id = x->id, .sync_fd = -1, .fifo_fd = -1, .console_fd = -1, .spec = spec,
-                           .cgroup_path = st.cgroup_path, .own_pidns = -1};
+                           .cgroup_path = st.cgroup_path, .own_pidns = -1, .own_timens = -1};
   if (rt_state_status(o, &st) != RT_RUNNING) r = berr(err, EINVAL, "cannot exec in a container that is not running");
   if (r == 0) r = load_bundle_config(st.bundle, &config, err);
   json_t *proc = r == 0 ? exec_process(config, x, err) : NULL;

@@ -39,33 +39,64 @@ static int join_namespaces(struct rt_container *c, struct berth_error **err) {
   return 0;
 }
 
-/* block until start opens the read side of exec.fifo; the fifo lives outside the new root, so it is
- * reached through the O_PATH fd opened before pivot_root */
+/* block until start opens the read side of exec.fifo, run the startContainer hooks, and tell start
+ * how they went: "0", or "1MESSAGE" (one write, under PIPE_BUF, so start reads it whole). The fifo
+ * lives outside the new root, so it is reached through the O_PATH fd opened before pivot_root */
 static int wait_for_start(struct rt_container *c, struct berth_error **err) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
-  int fd;
+  _cleanup_close_ int fd = -1;
   do fd = open(path, O_WRONLY | O_CLOEXEC);
   while (fd < 0 && errno == EINTR);
   if (fd < 0) return berr_sys(err, errno, "open exec fifo");
-  int r = write_all(fd, "0", 1);
-  close(fd);
+  json_t *hooks = json_object_get(c->spec, "hooks");
+  struct berth_error *herr = NULL;
+  if (rt_hooks_any(hooks, "startContainer")) {
+    _cleanup_json_ json_t *st = rt_hook_state(c->id, c->pid, "created", c->bundle, json_object_get(c->spec, "annotations"));
+    rt_hooks_run(hooks, "startContainer", st, false, &herr);
+  }
+  char msg[512];
+  int n = snprintf(msg, sizeof(msg), "%s%s", herr ? "1" : "0", herr ? berr_msg(herr) : "");
+  berr_free(herr);
+  int r = write_all(fd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
   if (r < 0) return berr_sys(err, -r, "write exec fifo");
-  return 0;
+  return msg[0] == '0' ? 0 : berr(err, ECANCELED, "%s", msg + 1);
+}
+
+/* between the mounts and pivot_root: the parent runs prestart and createRuntime, we run
+ * createContainer (in the container's namespaces, the host's root still visible) */
+static int run_create_hooks(struct rt_container *c, struct berth_error **err) {
+  json_t *hooks = json_object_get(c->spec, "hooks");
+  int r = 0;
+  if (rt_hooks_any(hooks, "prestart") || rt_hooks_any(hooks, "createRuntime")) {
+    r = rt_sync_send(c->sync_fd, SYNC_HOOKS, 0, NULL);
+    if (r < 0) return berr_sys(err, -r, "sync with the runtime");
+    r = rt_sync_wait(c->sync_fd, SYNC_HOOKS_DONE, err);
+  }
+  if (r == 0 && rt_hooks_any(hooks, "createContainer")) {
+    _cleanup_json_ json_t *st = rt_hook_state(c->id, c->pid, "creating", c->bundle, json_object_get(c->spec, "annotations"));
+    r = rt_hooks_run(hooks, "createContainer", st, false, err);
+  }
+  return r;
 }
 
 static int setup_all(struct rt_container *c, char **path, char ***envp, struct berth_error **err) {
   const char *cg = json_string_value(json_object_get(json_object_get(c->spec, "linux"), "cgroupsPath"));
-  int r = rt_sync_wait(c->sync_fd, SYNC_GO, err);
+  int pid = 0;
+  int r = rt_sync_recv(c->sync_fd, SYNC_GO, &pid, err);
+  c->pid = pid;
   /* before any setresuid: the host's cgroup files check our (still host root) euid */
   if (r == 0 && cg && *cg) r = rt_cgroup_join_self(cg, err);
   if (r == 0 && (c->clone_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
     r = berr_sys(err, errno, "unshare the cgroup namespace");
   if (r == 0) r = join_namespaces(c, err);
   if (r == 0) r = rt_setup_process_early(c, err);
-  if (r == 0) r = rt_setup_rootfs(c, err);
+  if (r == 0) r = rt_rootfs_prepare(c, err);
+  if (r == 0) r = run_create_hooks(c, err);
+  if (r == 0) r = rt_rootfs_finish(c, err);
   if (r == 0) r = rt_setup_console(c, err);
   if (r == 0) r = rt_prepare_exec(c, path, envp, err);
+  if (r == 0) r = rt_lsm_apply(json_object_get(c->spec, "process"), err);
   if (r < 0) return r;
   bool nnp = json_is_true(json_object_get(json_object_get(c->spec, "process"), "noNewPrivileges"));
   /* without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it before the caps go */
@@ -101,8 +132,9 @@ __attribute__((noreturn)) void rt_init_main(struct rt_container *c) {
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   rt_sync_send(c->sync_fd, SYNC_READY, 0, NULL);
   close(c->sync_fd);
-  if (wait_for_start(c, &err) < 0) {
-    dprintf(2, "berth-runtime: %s\n", berr_msg(err));
+  r = wait_for_start(c, &err);
+  if (r < 0) { /* a failed startContainer hook is start's error (ECANCELED): it says so */
+    if (r != -ECANCELED) dprintf(2, "berth-runtime: %s\n", berr_msg(err));
     _exit(127);
   }
   /* the container gets only fds 0-2 (and its console) */

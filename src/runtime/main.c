@@ -14,6 +14,7 @@
 #include "common/strv.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
+#include "runtime/cgroup.h"
 #include "runtime/runtime.h"
 #include "runtime/spec.h"
 
@@ -175,10 +176,11 @@ static int cmd_exec(const struct rt_opts *o, int argc, char **argv, struct berth
       {"process", required_argument, NULL, 'p'}, {"detach", no_argument, NULL, 'd'},
       {"pid-file", required_argument, NULL, 'P'}, {"console-socket", required_argument, NULL, 'c'},
       {"tty", no_argument, NULL, 't'}, {"cwd", required_argument, NULL, 'w'},
-      {"env", required_argument, NULL, 'e'}, {"user", required_argument, NULL, 'u'}, {NULL, 0, NULL, 0}};
-  static const char usage[] = "exec [--process FILE] [-d] [--pid-file F] [--console-socket P] [-t] [--cwd D] [-e K=V] [-u UID[:GID]] ID [COMMAND...]";
+      {"env", required_argument, NULL, 'e'}, {"user", required_argument, NULL, 'u'},
+      {"cap", required_argument, NULL, 'C'}, {NULL, 0, NULL, 0}};
+  static const char usage[] = "exec [--process FILE] [-d] [--pid-file F] [--console-socket P] [-t] [--cwd D] [-e K=V] [-u UID[:GID]] [--cap CAP] ID [COMMAND...]";
   struct rt_exec_opts x = {0};
-  _cleanup_strv_ char **env = NULL;
+  _cleanup_strv_ char **env = NULL, **caps = NULL;
   bool detach = false;
   int ch, status = 0;
   while ((ch = getopt_long(argc, argv, "+p:dc:te:u:", opts, NULL)) != -1) {
@@ -191,6 +193,7 @@ static int cmd_exec(const struct rt_opts *o, int argc, char **argv, struct berth
     case 'w': x.cwd = optarg; break;
     case 'e': env = strv_push(env, optarg); break;
     case 'u': x.user = optarg; break;
+    case 'C': caps = strv_push(caps, optarg); break;
     default: return berr(err, EINVAL, "usage: berth-runtime %s", usage);
     }
   }
@@ -198,6 +201,7 @@ static int cmd_exec(const struct rt_opts *o, int argc, char **argv, struct berth
   x.id = argv[optind];
   x.args = argv + optind + 1;
   x.env = env;
+  x.caps = caps;
   pid_t pid;
   int r = rt_exec(o, &x, &pid, err);
   if (r < 0 || detach) return r;
@@ -234,6 +238,13 @@ static int cmd_list(const struct rt_opts *o, int argc, char **argv, struct berth
   return 0;
 }
 
+static int cmd_features(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
+  _cleanup_json_ json_t *f = rt_features();
+  json_dumpf(f, stdout, JSON_INDENT(4));
+  putchar('\n');
+  return 0;
+}
+
 static int cmd_spec(const struct rt_opts *o, int argc, char **argv, struct berth_error **err) {
   _cleanup_json_ json_t *spec = oci_spec_default();
   json_dumpf(spec, stdout, JSON_INDENT(2));
@@ -247,9 +258,16 @@ static int freeze_cmd(const struct rt_opts *o, int argc, char **argv, bool freez
   int r = need_id(argc, argv, 0, freeze ? "pause ID" : "resume ID", err);
   if (r == 0) r = rt_state_load(o, argv[optind], &st, err);
   if (r < 0) return r;
-  if (rt_state_status(o, &st) != RT_RUNNING) r = berr(err, EINVAL, "container \"%s\" is not running", st.id);
+  enum rt_status s = rt_state_status(o, &st);
+  _cleanup_free_ char *dir = rt_statedir(o, st.id);
+  _cleanup_free_ char *mark = path_join(dir, RT_PAUSED_MARK);
+  if (s != (freeze ? RT_RUNNING : RT_PAUSED))
+    r = berr(err, EINVAL, "container \"%s\" is not %s", st.id, freeze ? "running" : "paused");
   else if (!st.cgroup_path) r = berr(err, EINVAL, "container \"%s\" has no cgroup to freeze", st.id);
   else r = rt_cgroup_freeze(st.cgroup_path, freeze, err);
+  /* the mark makes state say "paused" without a look at the freezer */
+  if (r == 0 && freeze) r = write_file_atomic(mark, "", 0, 0600, 0, err);
+  if (r == 0 && !freeze && unlink(mark) < 0) r = berr_sys(err, errno, "remove \"%s\"", mark);
   rt_state_clear(&st);
   return r;
 }
@@ -272,8 +290,10 @@ static const struct cmd cmds[] = {
     {"exec", cmd_exec, "run a process in a running container, wait for it unless -d"},
     {"pause", cmd_pause, "freeze every process of a running container"},
     {"resume", cmd_resume, "thaw a paused container"},
+    {"update", rt_cmd_update, "apply new linux.resources (--resources FILE|- or runc's flags) to a container"},
     {"list", cmd_list, "list containers"},
-    {"ps", cmd_list, NULL},
+    {"ps", rt_cmd_ps, "list the processes of a container (--format table|json ID [PS_ARGS...])"},
+    {"features", cmd_features, "print the OCI features this runtime implements, as JSON"},
     {"spec", cmd_spec, "print Docker's default config.json"},
 };
 

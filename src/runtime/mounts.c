@@ -37,6 +37,12 @@ static const struct {
     {"unbindable", OPT_PROP, MS_UNBINDABLE}, {"runbindable", OPT_PROP, MS_UNBINDABLE | MS_REC},
 };
 
+json_t *rt_mount_option_names(void) {
+  json_t *a = json_array();
+  for (size_t k = 0; k < ARRAY_SIZE(mount_opts); k++) json_array_append_new(a, json_string(mount_opts[k].name));
+  return a;
+}
+
 void rt_parse_mount_options(json_t *options, struct rt_mount_opts *mo) {
   struct buf data = {0};
   size_t i, k;
@@ -152,19 +158,20 @@ static bool source_is_dir(const char *src) {
   return stat(src, &st) < 0 || S_ISDIR(st.st_mode);
 }
 
-static int do_mount(int rootfd, const char *bundle, json_t *m, struct berth_error **err) {
+static int do_mount(int rootfd, struct rt_container *c, json_t *m, struct berth_error **err) {
   const char *dest = json_string_value(json_object_get(m, "destination"));
   const char *type = json_string_value(json_object_get(m, "type"));
   const char *src = json_string_value(json_object_get(m, "source"));
   struct rt_mount_opts mo;
   rt_parse_mount_options(json_object_get(m, "options"), &mo);
-  _cleanup_free_ char *data = mo.data;
+  _cleanup_free_ char *data = rt_lsm_mount_data(c->spec, type, mo.data);
+  free(mo.data);
   bool bind = (mo.flags & MS_BIND) || (type && strcmp(type, "bind") == 0);
   if (bind) mo.flags |= MS_BIND;
   if (!bind && type && strcmp(type, "cgroup") == 0) return rt_mount_cgroupfs(rootfd, dest, mo.flags, err);
   if (bind && !src) return berr(err, EINVAL, "bind mount on \"%s\" has no source", dest);
   /* a relative bind source is relative to the bundle, as in runc */
-  _cleanup_free_ char *abs_src = bind && src[0] != '/' ? path_join(bundle, src) : NULL;
+  _cleanup_free_ char *abs_src = bind && src[0] != '/' ? path_join(c->bundle, src) : NULL;
   if (abs_src) src = abs_src;
   _cleanup_close_ int fd = rt_open_in_root(rootfd, dest, true, bind && !source_is_dir(src), err);
   if (fd < 0) return fd;
@@ -335,34 +342,95 @@ static int mount_all(struct rt_container *c, struct berth_error **err) {
   json_t *mounts = json_object_get(c->spec, "mounts"), *m;
   size_t i;
   json_array_foreach(mounts, i, m) {
-    int r = do_mount(rootfd, c->bundle, m, err);
+    int r = do_mount(rootfd, c, m, err);
     if (r < 0) return r;
   }
   if (dev_is_fresh(mounts)) return setup_devices(c, rootfd, err);
   return 0;
 }
 
-int rt_setup_rootfs(struct rt_container *c, struct berth_error **err) {
-  if (!(c->clone_flags & CLONE_NEWNS)) return berr(err, EINVAL, "a container without its own mount namespace is not supported");
-  json_t *lx = json_object_get(c->spec, "linux");
+/* linux.rootfsPropagation as mount flags, 0 when unset */
+static unsigned long rootfs_propagation(json_t *lx) {
   const char *prop = json_string_value(json_object_get(lx, "rootfsPropagation"));
-  struct rt_mount_opts mo = {0};
-  if (prop) {
-    json_t *opts = json_pack("[s]", prop);
-    rt_parse_mount_options(opts, &mo);
-    json_decref(opts);
-    free(mo.data);
-  }
-  /* nothing we mount may reach the host: the whole tree becomes a slave (or what was asked) */
-  if (mount(NULL, "/", NULL, MS_REC | (mo.propagation ? mo.propagation & ~MS_REC : MS_SLAVE), NULL) < 0)
-    return berr_sys(err, errno, "set propagation of /");
+  if (!prop || !*prop) return 0;
+  struct rt_mount_opts mo;
+  json_t *opts = json_pack("[s]", prop);
+  rt_parse_mount_options(opts, &mo);
+  json_decref(opts);
+  free(mo.data);
+  return mo.propagation;
+}
+
+int rt_rootfs_prepare(struct rt_container *c, struct berth_error **err) {
+  json_t *lx = json_object_get(c->spec, "linux");
+  if (c->mnt_mode == RT_MNT_HOST) return mount_all(c, err); /* the host's tree: its propagation stays */
+  unsigned long prop = rootfs_propagation(lx);
+  /* nothing we mount may reach the host: the tree becomes a slave (private when asked). A shared
+   * or unbindable root is set after pivot_root, which refuses a shared new root and cannot bind
+   * an unbindable one */
+  unsigned long pre = (prop & MS_PRIVATE) ? MS_PRIVATE : MS_SLAVE;
+  if (mount(NULL, "/", NULL, MS_REC | pre, NULL) < 0) return berr_sys(err, errno, "set propagation of /");
   if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return berr_sys(err, errno, "bind mount rootfs \"%s\"", c->rootfs);
-  int r = mount_all(c, err);
-  if (r == 0) r = pivot(c->rootfs, err);
+  return mount_all(c, err);
+}
+
+static int enter_root(struct rt_container *c, struct berth_error **err) {
+  if (c->mnt_mode != RT_MNT_HOST) return pivot(c->rootfs, err);
+  if (chroot(c->rootfs) < 0 || chdir("/") < 0) return berr_sys(err, errno, "chroot to \"%s\"", c->rootfs);
+  return 0;
+}
+
+int rt_rootfs_finish(struct rt_container *c, struct berth_error **err) {
+  json_t *lx = json_object_get(c->spec, "linux");
+  int r = enter_root(c, err);
+  unsigned long prop = rootfs_propagation(lx);
+  if (r == 0 && prop && c->mnt_mode != RT_MNT_HOST && mount(NULL, "/", NULL, prop, NULL) < 0)
+    r = berr_sys(err, errno, "linux.rootfsPropagation: set propagation of /");
   if (r == 0) r = write_sysctls(json_object_get(lx, "sysctl"), err);
-  if (r == 0) r = mask_paths(lx, err);
-  if (r == 0 && json_is_true(json_object_get(json_object_get(c->spec, "root"), "readonly")))
+  if (r == 0 && c->mnt_mode != RT_MNT_HOST) r = mask_paths(lx, err);
+  if (r == 0 && c->mnt_mode != RT_MNT_HOST && json_is_true(json_object_get(json_object_get(c->spec, "root"), "readonly")))
     r = remount_bind("/", MS_RDONLY, 0, err);
+  return r;
+}
+
+/* mountinfo's escapes: space, tab, newline and backslash as \ooo */
+static void unescape_octal(char *s) {
+  char *w = s;
+  for (char *p = s; *p; p++) {
+    if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' && p[3] >= '0' && p[3] <= '7') {
+      *w++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+      p += 3;
+    } else {
+      *w++ = *p;
+    }
+  }
+  *w = '\0';
+}
+
+int rt_umount_under(const char *dir, struct berth_error **err) {
+  _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (!f) return berr_sys(err, errno, "open /proc/self/mountinfo");
+  size_t len = strlen(dir), cap = 0;
+  _cleanup_free_ char *line = NULL;
+  char **found = NULL;
+  size_t n = 0;
+  while (getline(&line, &cap, f) > 0) {
+    char mp[PATH_MAX];
+    if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1) continue;
+    unescape_octal(mp);
+    if (strncmp(mp, dir, len) == 0 && mp[len] == '/') { /* dir itself is the caller's */
+      found = xrealloc(found, (n + 1) * sizeof(*found));
+      found[n++] = xstrdup(mp);
+    }
+  }
+  int r = 0;
+  /* later mounts sit on earlier ones: undo them in reverse order */
+  for (size_t i = n; i-- > 0;) {
+    if (umount2(found[i], MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && r == 0)
+      r = berr_sys(err, errno, "unmount \"%s\"", found[i]);
+    free(found[i]);
+  }
+  free(found);
   return r;
 }

@@ -13,6 +13,7 @@
 #include "common/syscalls.h"
 #include "common/xalloc.h"
 #include "runtime/runtime.h"
+#include "runtime/spec.h"
 
 /* a pidfd for the init, or -1 when it is gone or the pid was reused */
 static int open_init(const struct rt_state *st) {
@@ -25,37 +26,47 @@ static int open_init(const struct rt_state *st) {
   return fd;
 }
 
-int rt_start(const struct rt_opts *o, const char *id, struct berth_error **err) {
-  struct rt_state st;
-  int r = rt_state_load(o, id, &st, err);
-  if (r < 0) return r;
-  enum rt_status s = rt_state_status(o, &st);
-  rt_state_clear(&st);
-  if (s == RT_RUNNING) return berr(err, EBUSY, "cannot start an already running container");
-  if (s == RT_STOPPED) return berr(err, EINVAL, "cannot start a container that has stopped");
-  r = rt_state_load(o, id, &st, err);
-  if (r < 0) return r;
-  _cleanup_close_ int pidfd = open_init(&st);
-  _cleanup_free_ char *dir = rt_statedir(o, id);
-  _cleanup_free_ char *fifo = path_join(dir, "exec.fifo");
-  rt_state_clear(&st);
-  if (pidfd < 0) return berr(err, ESRCH, "container \"%s\" init has exited", id);
+/* open the fifo and read the init's word: "0", or "1MESSAGE" when a startContainer hook failed */
+static int release_init(const char *id, const char *fifo, int pidfd, struct berth_error **err) {
   /* non-blocking: the open succeeds at once and lets the init's blocking open for writing return */
   _cleanup_close_ int fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return berr_sys(err, errno, "open \"%s\"", fifo);
   struct pollfd pf[2] = {{.fd = fd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+  char msg[512];
+  ssize_t n = 0;
   for (;;) {
     if (poll(pf, 2, -1) < 0) {
       if (errno == EINTR) continue;
       return berr_sys(err, errno, "poll");
     }
-    char c;
-    if (pf[0].revents & POLLIN && read(fd, &c, 1) == 1) break;
+    if (pf[0].revents & POLLIN && (n = read(fd, msg, sizeof(msg) - 1)) > 0) break;
     if (pf[1].revents) return berr(err, ESRCH, "container \"%s\" init exited before it was started", id);
     pf[0].revents = 0;
   }
+  msg[n] = '\0';
   if (unlink(fifo) < 0) return berr_sys(err, errno, "remove \"%s\"", fifo);
+  if (msg[0] != '0') return berr(err, ECANCELED, "container \"%s\": %s", id, msg + 1);
   return 0;
+}
+
+int rt_start(const struct rt_opts *o, const char *id, struct berth_error **err) {
+  struct rt_state st;
+  int r = rt_state_load(o, id, &st, err);
+  if (r < 0) return r;
+  enum rt_status s = rt_state_status(o, &st);
+  if (s == RT_RUNNING || s == RT_PAUSED) r = berr(err, EBUSY, "cannot start an already running container");
+  else if (s == RT_STOPPED) r = berr(err, EINVAL, "cannot start a container that has stopped");
+  _cleanup_close_ int pidfd = r == 0 ? open_init(&st) : -1;
+  if (r == 0 && pidfd < 0) r = berr(err, ESRCH, "container \"%s\" init has exited", id);
+  _cleanup_free_ char *dir = rt_statedir(o, id);
+  _cleanup_free_ char *fifo = path_join(dir, "exec.fifo");
+  if (r == 0) r = release_init(id, fifo, pidfd, err);
+  if (r == 0 && rt_hooks_any(st.hooks, "poststart")) {
+    _cleanup_json_ json_t *hs = rt_hook_state(st.id, st.pid, "running", st.bundle, st.annotations);
+    rt_hooks_run(st.hooks, "poststart", hs, true, NULL);
+  }
+  rt_state_clear(&st);
+  return r;
 }
 
 /* processes in the same pid namespace as the init: the fallback for --all without a cgroup */
@@ -100,7 +111,7 @@ int rt_kill(const struct rt_opts *o, const struct rt_state *st, int sig, bool al
 int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct berth_error **err) {
   enum rt_status s = rt_state_status(o, st);
   /* the spec: deleting a container that is not stopped (created or running) is an error */
-  if ((s == RT_RUNNING || s == RT_CREATED) && !force)
+  if ((s == RT_RUNNING || s == RT_CREATED || s == RT_PAUSED) && !force)
     return berr(err, EBUSY, "cannot delete container \"%s\" that is not stopped: %s", st->id, rt_status_name(s));
   if (s != RT_STOPPED) {
     _cleanup_close_ int pidfd = open_init(st);
@@ -115,7 +126,13 @@ int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct 
   /* a paused container's processes act on SIGKILL (v1) and leave the cgroup only once thawed */
   if (st->cgroup_path) rt_cgroup_freeze(st->cgroup_path, false, NULL);
   if (st->cgroup_path) r = rt_cgroup_destroy(st->cgroup_path, err);
+  if (r == 0 && st->host_mounts) r = rt_umount_under(st->rootfs, err);
   _cleanup_free_ char *dir = rt_statedir(o, st->id);
-  int r2 = rm_rf(dir, err);
-  return r < 0 ? r : r2;
+  if (r == 0) r = rm_rf(dir, err);
+  /* the spec: poststop runs after the container is deleted, before delete returns */
+  if (r == 0 && rt_hooks_any(st->hooks, "poststop")) {
+    _cleanup_json_ json_t *hs = rt_hook_state(st->id, 0, "stopped", st->bundle, st->annotations);
+    rt_hooks_run(st->hooks, "poststop", hs, true, NULL);
+  }
+  return r;
 }

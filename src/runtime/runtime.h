@@ -24,6 +24,10 @@ struct rt_create_opts {
   const char *console_socket;
 };
 
+/* how the container gets its mount namespace: a new one, one joined by path, or the runtime's own
+ * (no mount namespace: mounts are made in the host's namespace and the init chroots, as runc does) */
+enum rt_mnt_mode { RT_MNT_NEW, RT_MNT_JOINED, RT_MNT_HOST };
+
 /* what the parent hands the forked init; fields are read-only in the child */
 struct rt_container {
   const char *id;
@@ -39,6 +43,9 @@ struct rt_container {
   struct rt_seccomp *seccomp; /* compiled by the parent, loaded by the init */
   const char *cgroup_path;    /* exec: the container's cgroup to join */
   int own_pidns;              /* create joining a pid namespace by path: ours, to return to */
+  int own_timens;             /* create making or joining a time namespace: ours, to return to */
+  enum rt_mnt_mode mnt_mode;
+  pid_t pid;                  /* the init's pid as the runtime sees it (sent with SYNC_GO, for hooks) */
 };
 
 /* ---- sync.c: named stages between parent and init ---- */
@@ -46,7 +53,11 @@ enum rt_sync_stage {
   SYNC_GO = 1,   /* parent -> init: id maps and cgroups are in place, go on */
   SYNC_READY,    /* init -> parent: set up, now waiting on exec.fifo */
   SYNC_ERROR,    /* init -> parent: {errno, message}, then the init exits */
+  SYNC_HOOKS,    /* init -> parent: mounts are made, run the prestart and createRuntime hooks */
+  SYNC_HOOKS_DONE, /* parent -> init: they succeeded, go on to createContainer and pivot_root */
 };
+/* rt_sync_recv: like rt_sync_wait, and the packet's code (the init's pid in SYNC_GO) */
+int rt_sync_recv(int fd, enum rt_sync_stage stage, int *code, struct berth_error **err);
 int rt_sync_send(int fd, enum rt_sync_stage stage, int code, const char *msg);
 /* rt_sync_wait: wait for stage; an SYNC_ERROR packet becomes *err; EOF is "init exited" */
 int rt_sync_wait(int fd, enum rt_sync_stage stage, struct berth_error **err);
@@ -56,7 +67,9 @@ int rt_sync_wait(int fd, enum rt_sync_stage stage, struct berth_error **err);
 int rt_parse_signal(const char *s);
 
 /* ---- state.c: ROOT/ID/state.json ---- */
-enum rt_status { RT_CREATING, RT_CREATED, RT_RUNNING, RT_STOPPED };
+enum rt_status { RT_CREATING, RT_CREATED, RT_RUNNING, RT_STOPPED, RT_PAUSED };
+/* ROOT/ID/paused exists while pause has frozen the container (state says "paused") */
+#define RT_PAUSED_MARK "paused"
 struct rt_state {
   char *id;
   pid_t pid;
@@ -66,6 +79,8 @@ struct rt_state {
   char *created;       /* RFC 3339 nano */
   char *cgroup_path;   /* linux.cgroupsPath or NULL */
   json_t *annotations;
+  json_t *hooks;       /* config.json's hooks at create: poststart and poststop run from here */
+  bool host_mounts;    /* no mount namespace: the mounts under rootfs are undone by delete */
 };
 char *rt_statedir(const struct rt_opts *o, const char *id);
 int rt_state_save(const struct rt_opts *o, const struct rt_state *st, struct berth_error **err);
@@ -77,6 +92,14 @@ json_t *rt_state_json(const struct rt_state *st, enum rt_status s);
 /* rt_proc_start_time: start time of pid, 0 if it is gone or a zombie */
 uint64_t rt_proc_start_time(pid_t pid);
 int rt_valid_id(const char *id, struct berth_error **err);
+
+/* ---- hooks.c ---- */
+bool rt_hooks_any(json_t *hooks, const char *kind);
+/* rt_hook_state: the state JSON a hook reads on stdin */
+json_t *rt_hook_state(const char *id, pid_t pid, const char *status, const char *bundle, json_t *annotations);
+/* rt_hooks_run: run hooks[kind] in order; the first failure is the error, or with warn each
+ * failure is logged as a warning and the rest still run (poststart, poststop) */
+int rt_hooks_run(json_t *hooks, const char *kind, json_t *state, bool warn, struct berth_error **err);
 
 /* ---- create.c (parent side) ---- */
 int rt_create(const struct rt_opts *o, const struct rt_create_opts *c, pid_t *pid, struct berth_error **err);
@@ -96,6 +119,7 @@ struct rt_exec_opts {
   const char *user;         /* UID[:GID] */
   char **env;               /* KEY=VALUE added to the container's env */
   char **args;              /* the command */
+  char **caps;              /* --cap: added to the bounding, effective and permitted sets */
   bool tty;
 };
 /* rt_exec: start a process in the running container; it is our child (wait for it or leave it) */
@@ -105,8 +129,23 @@ int rt_connect_console(const char *path, struct berth_error **err);
 /* ---- init.c (child side) ---- */
 __attribute__((noreturn)) void rt_init_main(struct rt_container *c);
 
+/* ---- lsm.c ---- */
+/* rt_lsm_check: an AppArmor profile or SELinux label the host cannot apply is an error (as runc) */
+int rt_lsm_check(json_t *spec, struct berth_error **err);
+bool rt_apparmor_enabled(void);
+bool rt_selinux_enabled(void);
+/* rt_lsm_apply: set the profile / label the next execve takes on */
+int rt_lsm_apply(json_t *process, struct berth_error **err);
+/* rt_lsm_mount_data: data plus context="linux.mountLabel" where SELinux runs (heap) */
+char *rt_lsm_mount_data(json_t *spec, const char *type, const char *data);
+
 /* ---- mounts.c ---- */
-int rt_setup_rootfs(struct rt_container *c, struct berth_error **err);
+/* rt_rootfs_prepare: propagation, the rootfs bind, mounts and devices (before the prestart hooks);
+ * rt_rootfs_finish: pivot_root (chroot without a mount namespace), sysctls, masks, read-only */
+int rt_rootfs_prepare(struct rt_container *c, struct berth_error **err);
+int rt_rootfs_finish(struct rt_container *c, struct berth_error **err);
+/* rt_umount_under: detach every mount at or below dir (a container made without a mount namespace) */
+int rt_umount_under(const char *dir, struct berth_error **err);
 /* rt_open_in_root: open path inside rootfd without leaving it; with mkdirs, create missing
  * directories (and the last component as a file when as_file) */
 int rt_open_in_root(int rootfd, const char *path, bool create, bool as_file, struct berth_error **err);
@@ -118,6 +157,8 @@ struct rt_mount_opts {
   char *data;
 };
 void rt_parse_mount_options(json_t *options, struct rt_mount_opts *mo);
+/* rt_mount_option_names: every option rt_parse_mount_options knows (for `features`) */
+json_t *rt_mount_option_names(void);
 
 /* ---- process.c ---- */
 int rt_setup_process_early(struct rt_container *c, struct berth_error **err); /* rlimits, oom, hostname */
@@ -133,6 +174,16 @@ struct rt_seccomp;
 int rt_seccomp_prepare(json_t *seccomp, const char *cache_dir, struct rt_seccomp **out, struct berth_error **err);
 int rt_seccomp_load(struct rt_seccomp *s, struct berth_error **err);
 void rt_seccomp_free(struct rt_seccomp *s);
+/* rt_seccomp_features: the "seccomp" object of `features` */
+json_t *rt_seccomp_features(void);
+
+/* ---- ps.c ---- */
+/* rt_cmd_ps: `ps [--format table|json] ID [PS_ARGS...]`: the host's ps rows of the container's pids */
+int rt_cmd_ps(const struct rt_opts *o, int argc, char **argv, struct berth_error **err);
+
+/* ---- features.c ---- */
+/* rt_features: the OCI runtime features document (runtime-spec features.md) */
+json_t *rt_features(void);
 
 /* ---- cgroup.c ---- */
 /* rt_cgroup_create: make the container's cgroups and set their limits (the init joins itself) */

@@ -36,6 +36,19 @@ static const struct {
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
+json_t *rt_seccomp_features(void) {
+  /* the architectures libseccomp knows on x86 and arm hosts, by their OCI names */
+  static const char *const arches[] = {"SCMP_ARCH_X86",     "SCMP_ARCH_X86_64", "SCMP_ARCH_X32",
+                                       "SCMP_ARCH_ARM",     "SCMP_ARCH_AARCH64", "SCMP_ARCH_PPC64LE",
+                                       "SCMP_ARCH_S390X",   "SCMP_ARCH_RISCV64"};
+  json_t *a = json_array(), *o = json_array(), *ar = json_array();
+  for (size_t i = 0; i < ARRAY_SIZE(actions); i++) json_array_append_new(a, json_string(actions[i].name));
+  for (size_t i = 0; i < ARRAY_SIZE(ops); i++) json_array_append_new(o, json_string(ops[i].name));
+  for (size_t i = 0; i < ARRAY_SIZE(arches); i++) json_array_append_new(ar, json_string(arches[i]));
+  return json_pack("{s:b, s:o, s:o, s:o, s:[], s:[]}", "enabled", 1, "actions", a, "operators", o, "archs", ar,
+                   "knownFlags", "supportedFlags");
+}
+
 /* errnoRet defaults to EPERM, as in runc */
 static int parse_action(const char *name, json_t *errno_ret, uint32_t *out, struct berth_error **err) {
   if (!name) return berr(err, EINVAL, "linux.seccomp: missing action");

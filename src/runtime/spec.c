@@ -42,7 +42,7 @@ static const struct {
 } ns_types[] = {
     {"pid", CLONE_NEWPID},   {"network", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC},
     {"uts", CLONE_NEWUTS},   {"mount", CLONE_NEWNS},    {"user", CLONE_NEWUSER},
-    {"cgroup", CLONE_NEWCGROUP},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME},
 };
 
 static const struct {
@@ -229,6 +229,37 @@ static int check_linux(json_t *lx, struct berth_error **err) {
   return r;
 }
 
+/* hooks: {"prestart": [{"path": "/abs", "args": [...], "env": [...], "timeout": N}], ...} */
+static int check_hooks(json_t *hooks, struct berth_error **err) {
+  static const char *const kinds[] = {"prestart",       "createRuntime", "createContainer",
+                                      "startContainer", "poststart",     "poststop"};
+  if (!hooks) return 0;
+  if (!json_is_object(hooks)) return berr(err, EINVAL, "hooks must be an object");
+  const char *kind;
+  json_t *list;
+  json_object_foreach(hooks, kind, list) {
+    bool known = false;
+    for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) known |= strcmp(kind, kinds[k]) == 0;
+    if (!known) return berr(err, EINVAL, "hooks: unknown hook kind \"%s\"", kind);
+    if (!json_is_array(list)) return berr(err, EINVAL, "hooks.%s must be an array", kind);
+    size_t i;
+    json_t *h;
+    json_array_foreach(list, i, h) {
+      const char *path = json_string_value(json_object_get(h, "path"));
+      if (!path || path[0] != '/') return berr(err, EINVAL, "hooks.%s[%zu].path must be an absolute path", kind, i);
+      _cleanup_free_ char *args = xasprintf("hooks.%s[%zu].args", kind, i);
+      _cleanup_free_ char *env = xasprintf("hooks.%s[%zu].env", kind, i);
+      int r = check_string_array(json_object_get(h, "args"), args, false, err);
+      if (r == 0) r = check_string_array(json_object_get(h, "env"), env, false, err);
+      if (r < 0) return r;
+      json_t *to = json_object_get(h, "timeout");
+      if (to && (!json_is_integer(to) || json_integer_value(to) <= 0))
+        return berr(err, EINVAL, "hooks.%s[%zu].timeout must be a positive integer", kind, i);
+    }
+  }
+  return 0;
+}
+
 int oci_spec_validate(json_t *spec, struct berth_error **err) {
   if (!json_is_object(spec)) return berr(err, EINVAL, "config.json must hold a JSON object");
   const char *ver = json_string_value(json_object_get(spec, "ociVersion"));
@@ -244,5 +275,6 @@ int oci_spec_validate(json_t *spec, struct berth_error **err) {
   int r = check_process(json_object_get(spec, "process"), err);
   if (r == 0) r = check_mounts(json_object_get(spec, "mounts"), err);
   if (r == 0) r = check_linux(json_object_get(spec, "linux"), err);
+  if (r == 0) r = check_hooks(json_object_get(spec, "hooks"), err);
   return r;
 }

@@ -27,6 +27,8 @@ int rt_state_save(const struct rt_opts *o, const struct rt_state *st, struct ber
                                        "rootfs", st->rootfs, "created", st->created);
   if (st->cgroup_path) json_object_set_new(j, "cgroup_path", json_string(st->cgroup_path));
   if (st->annotations) json_object_set(j, "annotations", st->annotations);
+  if (json_object_size(st->hooks)) json_object_set(j, "hooks", st->hooks);
+  if (st->host_mounts) json_object_set_new(j, "host_mounts", json_true());
   _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
   _cleanup_free_ char *dir = rt_statedir(o, st->id);
   _cleanup_free_ char *path = path_join(dir, "state.json");
@@ -56,6 +58,9 @@ int rt_state_load(const struct rt_opts *o, const char *id, struct rt_state *st, 
   if ((s = json_string_value(json_object_get(j, "cgroup_path")))) st->cgroup_path = xstrdup(s);
   json_t *a = json_object_get(j, "annotations");
   if (a) st->annotations = json_incref(a);
+  json_t *h = json_object_get(j, "hooks");
+  if (h) st->hooks = json_incref(h);
+  st->host_mounts = json_is_true(json_object_get(j, "host_mounts"));
   return 0;
 }
 
@@ -66,6 +71,7 @@ void rt_state_clear(struct rt_state *st) {
   free(st->created);
   free(st->cgroup_path);
   if (st->annotations) json_decref(st->annotations);
+  if (st->hooks) json_decref(st->hooks);
   memset(st, 0, sizeof(*st));
 }
 
@@ -97,11 +103,13 @@ enum rt_status rt_state_status(const struct rt_opts *o, const struct rt_state *s
   /* start removes the fifo after the init has passed it: present = not started yet */
   _cleanup_free_ char *dir = rt_statedir(o, st->id);
   _cleanup_free_ char *fifo = path_join(dir, "exec.fifo");
-  return access(fifo, F_OK) == 0 ? RT_CREATED : RT_RUNNING;
+  if (access(fifo, F_OK) == 0) return RT_CREATED;
+  _cleanup_free_ char *mark = path_join(dir, RT_PAUSED_MARK);
+  return access(mark, F_OK) == 0 ? RT_PAUSED : RT_RUNNING;
 }
 
 const char *rt_status_name(enum rt_status s) {
-  static const char *const names[] = {"creating", "created", "running", "stopped"};
+  static const char *const names[] = {"creating", "created", "running", "stopped", "paused"};
   return names[s];
 }
 

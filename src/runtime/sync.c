@@ -13,7 +13,7 @@ struct sync_packet {
 };
 
 static const char *stage_name(int s) {
-  static const char *const names[] = {"?", "go", "ready", "error"};
+  static const char *const names[] = {"?", "go", "ready", "error", "hooks", "hooks done"};
   return s >= 0 && s < (int)(sizeof(names) / sizeof(names[0])) ? names[s] : "?";
 }
 
@@ -28,6 +28,10 @@ int rt_sync_send(int fd, enum rt_sync_stage stage, int code, const char *msg) {
 }
 
 int rt_sync_wait(int fd, enum rt_sync_stage stage, struct berth_error **err) {
+  return rt_sync_recv(fd, stage, NULL, err);
+}
+
+int rt_sync_recv(int fd, enum rt_sync_stage stage, int *code, struct berth_error **err) {
   struct sync_packet p;
   ssize_t n;
   memset(&p, 0, sizeof(p));
@@ -39,5 +43,6 @@ int rt_sync_wait(int fd, enum rt_sync_stage stage, struct berth_error **err) {
   if (p.stage == SYNC_ERROR) return berr(err, p.code ? p.code : EIO, "%s", p.msg);
   if (p.stage != (int32_t)stage)
     return berr(err, EPROTO, "sync: expected stage \"%s\", got \"%s\"", stage_name(stage), stage_name(p.stage));
+  if (code) *code = p.code;
   return 0;
 }

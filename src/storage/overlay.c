@@ -218,6 +218,7 @@ static json_t *ov_graph_data(struct storage *s, const char *ctr_dir, char *const
 
 const struct storage_ops storage_overlay_ops = {
     .name = "overlay",
+    .shown = "overlay2", /* Docker's name for this layout (diff/ + l/ short links) */
     .layer_begin = ov_begin,
     .layer_commit = ov_commit,
     .layer_abort = ov_abort,

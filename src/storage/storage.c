@@ -132,7 +132,7 @@ int storage_open(const char *data_root, const char *driver, struct storage **out
       }
       return 0;
     }
-    return berr(err, EINVAL, "unknown storage driver \"%s\" (overlay, vfs)", driver);
+    return berr(err, EINVAL, "unknown storage driver \"%s\" (overlay2, overlay, vfs)", driver);
   }
   struct storage *s = NULL;
   int r = open_driver(data_root, &storage_overlay_ops, &s, err);
@@ -157,8 +157,9 @@ void storage_close(struct storage *s) {
   free(s);
 }
 
-const char *storage_driver_name(const struct storage *s) { return s->ops->name; }
+const char *storage_driver_name(const struct storage *s) { return s->ops->shown ? s->ops->shown : s->ops->name; }
 const char *storage_backing_fs(const struct storage *s) { return s->backing_fs; }
+bool storage_layer_standalone(const struct storage *s) { return s->ops == &storage_overlay_ops; }
 
 /* chain_hex: "sha256:<64 hex>" -> the hex part, NULL when malformed (never a path) */
 static const char *chain_hex(const char *chain_id) {
@@ -276,7 +277,7 @@ json_t *storage_graph_driver_json(struct storage *s, const char *ctr_dir, char *
   _cleanup_strv_ char **hexes = NULL;
   json_t *data = NULL;
   if (chain_hexes(chain_ids, &hexes, NULL) == 0) data = s->ops->graph_data(s, ctr_dir, hexes);
-  return json_pack("{s:s, s:o}", "Name", s->ops->name, "Data", data ? data : json_null());
+  return json_pack("{s:s, s:o}", "Name", storage_driver_name(s), "Data", data ? data : json_null());
 }
 
 int storage_make_tmp(struct storage *s, char **out, struct berth_error **err) {

@@ -2,15 +2,16 @@
  * Layers are keyed by chain id; containers get a writable layer on top of an image's chain. */
 #pragma once
 #include <jansson.h>
+#include <stdbool.h>
 #include "common/error.h"
 
 struct storage;
 
-/* storage_open: driver "overlay", "vfs" or NULL (overlay when the kernel has it, else vfs, and say so
+/* storage_open: driver "overlay2" (or its alias "overlay"), "vfs" or NULL (overlay when the kernel has it, else vfs, and say so
  * in the log) under data_root (data_root/overlay or data_root/vfs). */
 int storage_open(const char *data_root, const char *driver, struct storage **out, struct berth_error **err);
 void storage_close(struct storage *s);
-const char *storage_driver_name(const struct storage *s);  /* "overlay2"-style name shown by info: "overlay" | "vfs" */
+const char *storage_driver_name(const struct storage *s);  /* the name info and inspect show: "overlay2" | "vfs" */
 const char *storage_backing_fs(const struct storage *s);   /* e.g. "extfs", "xfs", "tmpfs" */
 
 /* Layers. storage_layer_dir: directory to extract a new layer into (a temporary one, made ready for
@@ -19,6 +20,9 @@ int storage_layer_begin(struct storage *s, const char *parent_chain_id, char **t
 int storage_layer_commit(struct storage *s, const char *tmp_dir, const char *chain_id, struct berth_error **err);
 void storage_layer_abort(struct storage *s, const char *tmp_dir);
 int storage_layer_exists(struct storage *s, const char *chain_id);
+/* storage_layer_standalone: a layer's directory holds only its own changes (overlay), so it can be
+ * extracted before its parent is known (begin with parent NULL); vfs layers copy their parent */
+bool storage_layer_standalone(const struct storage *s);
 int storage_layer_remove(struct storage *s, const char *chain_id, struct berth_error **err);
 
 /* Containers. storage_container_create: writable layer for container_id over the layers

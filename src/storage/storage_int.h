@@ -8,7 +8,8 @@
 
 /* One graph driver. Layer arguments are the 64-hex part of a chain id (validated by storage.c). */
 struct storage_ops {
-  const char *name;
+  const char *name;  /* its directory under the data root, and what --storage-driver takes */
+  const char *shown; /* the name Docker shows in info and inspect ("overlay2"), NULL: name */
   int (*layer_begin)(struct storage *s, const char *parent_hex, char **tmp_dir, struct berth_error **err);
   int (*layer_commit)(struct storage *s, const char *tmp_dir, const char *hex, struct berth_error **err);
   void (*layer_abort)(struct storage *s, const char *tmp_dir);

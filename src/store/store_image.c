@@ -122,6 +122,7 @@ void store_image_free(struct store_image *img) {
   free(img->parent);
   strv_free(img->chain_ids);
   strv_free(img->tags);
+  strv_free(img->digests);
   free(img);
 }
 
@@ -143,6 +144,18 @@ static int column_list(sqlite3 *db, const char *sql, const char *arg, char ***ou
   return 0;
 }
 
+/* split_digests: the tags table keeps digest references ("repo@sha256:...") beside tags, as
+ * Docker's reference store does; they move to img->digests */
+static void split_digests(struct store_image *img) {
+  img->digests = xcalloc(1, sizeof(char *));
+  size_t k = 0;
+  for (size_t i = 0; img->tags[i]; i++) {
+    if (strchr(img->tags[i], '@')) img->digests = strv_push_take(img->digests, img->tags[i]);
+    else img->tags[k++] = img->tags[i];
+  }
+  img->tags[k] = NULL;
+}
+
 static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, struct berth_error **err) {
   struct store_image *img = xcalloc(1, sizeof(*img));
   img->id = col_text(st, 0);
@@ -154,6 +167,7 @@ static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, s
   int r = column_list(db, "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", img->id,
                       &img->chain_ids, err);
   if (r == 0) r = column_list(db, "SELECT ref FROM tags WHERE image_id = ? ORDER BY ref", img->id, &img->tags, err);
+  if (r == 0) split_digests(img);
   if (r < 0) {
     store_image_free(img);
     return r;

@@ -37,7 +37,8 @@ struct store_image {
   int64_t size;
   char *parent;      /* NULL when none */
   char **chain_ids;
-  char **tags;
+  char **tags;       /* "repo:tag" */
+  char **digests;    /* "repo@sha256:<hex>" (RepoDigests), kept in the tags table too */
   int64_t last_tag_ns; /* newest tag's time, 0 when untagged */
 };
 void store_image_free(struct store_image *img);
@@ -54,7 +55,7 @@ int store_image_count(struct store *s, int64_t *out, struct berth_error **err);
 /* store_image_children: number of images whose parent is id */
 int store_image_children(struct store *s, const char *id, int64_t *out, struct berth_error **err);
 
-/* tags: normalized "repo:tag" */
+/* tags: normalized "repo:tag", or digest references "repo@sha256:<hex>" */
 int store_tag_lookup(struct store *s, const char *ref, char **image_id, struct berth_error **err);
 /* store_tag_set: point ref at image_id (moving it from another image) */
 int store_tag_set(struct store *s, const char *ref, const char *image_id, struct berth_error **err);

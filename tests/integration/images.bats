@@ -1,17 +1,102 @@
 #!/usr/bin/env bats
 # images.bats - images and layered storage end to end: save/load in both formats, a hand-made
 # `docker save` archive, bad archives leaving nothing behind, commit, diff, export/import, rmi
-# conflicts, prune, system df, history
+# conflicts, prune (and its filters), system df, history, digest references, --change expansion,
+# kill -9 in the middle of load and commit, and interop both ways with a private dockerd
 load helpers
 
 setup_file() {
   berth_start_daemon
   berth_import_busybox
 }
-teardown_file() { berth_stop_daemon; }
+# the crash tests restart berthd: the pid to stop is the one in the file
+teardown_file() {
+  BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "${BERTHD_PID:-}")
+  berth_stop_daemon
+}
 teardown() {
   berth_teardown
+  docker_stop
   $BERTH rm -f $($BERTH ps -aq) >/dev/null 2>&1 || true
+}
+
+# docker_start: a private dockerd for this test alone (never the host's /run/docker.sock): its own
+# data root, exec root, socket and pid file, no bridge or iptables, and the containerd it starts
+# and manages itself; sets DOCKER (the CLI pointed at it). Skips when none can be had.
+docker_start() {
+  command -v dockerd >/dev/null && command -v docker >/dev/null || skip "dockerd is not installed"
+  # dockerd 20.10 uses a system containerd at this socket instead of managing its own
+  [ ! -S /run/containerd/containerd.sock ] || skip "a system containerd runs: the private dockerd would share it"
+  DOCKER_DIR=$(mktemp -d /tmp/dk.XXXXXX)
+  dockerd --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" -H "unix://$DOCKER_DIR/docker.sock" \
+    --pidfile "$DOCKER_DIR/docker.pid" --bridge=none --iptables=false --ip-masq=false \
+    </dev/null >"$DOCKER_DIR/dockerd.log" 2>&1 3>&- &
+  DOCKERD_PID=$!
+  DOCKER="docker -H unix://$DOCKER_DIR/docker.sock"
+  local i
+  for i in $(seq 100); do
+    timeout 5 $DOCKER version >/dev/null 2>&1 && return 0
+    kill -0 "$DOCKERD_PID" 2>/dev/null || break
+    sleep 0.2
+  done
+  tail -5 "$DOCKER_DIR/dockerd.log" >&2
+  docker_stop
+  skip "the private dockerd did not come up within 20 s"
+}
+
+# docker_stop: stop the private dockerd (it stops its containerd) and remove all it had
+docker_stop() {
+  [ -n "${DOCKER_DIR:-}" ] && [ -d "$DOCKER_DIR" ] || return 0
+  local i
+  kill -TERM "$DOCKERD_PID" 2>/dev/null
+  for i in $(seq 150); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$DOCKERD_PID" 2>/dev/null
+  local pid
+  pid=$(cat "$DOCKER_DIR/exec/containerd/containerd.pid" 2>/dev/null)
+  [ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null
+  berth_unmount_under "$DOCKER_DIR"
+  rm -rf "$DOCKER_DIR"
+  unset DOCKER_DIR DOCKERD_PID
+}
+
+# daemon_crash: SIGKILL berthd; daemon_restart: start it again on the same data and exec roots
+daemon_crash() {
+  kill -KILL "$BERTHD_PID"
+  local i
+  for i in $(seq 100); do kill -0 "$BERTHD_PID" 2>/dev/null || return 0; sleep 0.1; done
+  fail "berthd survived SIGKILL"
+}
+daemon_restart() {
+  "$BERTHD_BIN" --data-root "$BERTH_DIR/data" --exec-root "$BERTH_DIR/run" \
+    -H "unix://$BERTH_SOCK" --group root --default-registry 127.0.0.1:1 \
+    --pidfile "$BERTH_DIR/berthd.pid" --log-level debug </dev/null >>"$BERTH_DIR/berthd.log" 2>&1 3>&- &
+  BERTHD_PID=$!
+  echo "$BERTHD_PID" >"$BERTH_DIR/berthd.daemon-pid"
+  local i
+  for i in $(seq 100); do
+    curl -fsS --max-time 2 --unix-socket "$BERTH_SOCK" http://localhost/_ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "berthd did not come back after the crash"
+}
+
+# wait_tmp PREFIX: until D/tmp holds a PREFIX* file (the operation is under way), at most 60 s
+wait_tmp() {
+  local i
+  for i in $(seq 6000); do
+    compgen -G "$BERTH_DIR/data/tmp/$1*" >/dev/null && return 0
+    sleep 0.01
+  done
+  fail "no $1* file appeared in D/tmp"
+}
+
+# assert_clean_after_crash IMAGES DIRS: the image list and the layer dirs and blobs are what they
+# were before the interrupted operation, and D/tmp and the drivers' temporaries are empty
+assert_clean_after_crash() {
+  assert_eq "$(image_count)" "$1" "images after the crash"
+  assert_eq "$(store_dirs)" "$2" "layer dirs and blobs after the crash"
+  assert_eq "$(ls -A "$BERTH_DIR/data/tmp")" "" "D/tmp after the restart"
+  assert_eq "$(cd "$BERTH_DIR/data" && ls -d overlay/.tmp-* vfs/.tmp-* 2>/dev/null)" "" "driver temporaries"
 }
 
 # image_count: how many images the daemon knows, intermediate ones included
@@ -21,7 +106,9 @@ store_dirs() { (cd "$BERTH_DIR/data" && find overlay vfs blobs -mindepth 1 -maxd
 
 # make_docker_archive OUT [MODE]: a `docker save` archive made by hand (manifest.json,
 # repositories, <id>.json, <layer>/layer.tar) holding the busybox rootfs as image handmade:v1.
-# MODE: ok | baddigest (the layer differs from its diff id) | escape (a member "../../evil")
+# MODE: ok | baddigest (the layer differs from its diff id) | escape (a member "../../evil") |
+# first (manifest.json and the config before the layers, as some writers order them) |
+# big (a second layer of 300 MB: slow enough to be interrupted)
 make_docker_archive() {
   python3 - "$1" "$(berth_rootfs_tar)" "${2:-ok}" <<'PY'
 import hashlib, io, json, sys, tarfile
@@ -42,16 +129,35 @@ cfg = json.dumps({"architecture": "amd64", "os": "linux", "created": "2024-01-01
                   "history": [{"created": "2024-01-01T00:00:00Z", "created_by": "handmade"}]}).encode()
 cid = hashlib.sha256(cfg).hexdigest()
 lid = hashlib.sha256(layer).hexdigest()
-files = {f"{cid}.json": cfg, f"{lid}/layer.tar": layer, f"{lid}/VERSION": b"1.0",
-         "manifest.json": json.dumps([{"Config": f"{cid}.json", "RepoTags": ["handmade:v1"],
-                                       "Layers": [f"{lid}/layer.tar"]}]).encode(),
-         "repositories": json.dumps({"handmade": {"v1": lid}}).encode()}
+layers = [(lid, layer)]
+if mode == "big":
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w") as t:
+        ti = tarfile.TarInfo("big"); ti.size = 300 << 20
+        t.addfile(ti, io.BytesIO(bytes(ti.size)))
+    big = b.getvalue()
+    layers.append((hashlib.sha256(big).hexdigest(), big))
+    cfgj = json.loads(cfg)
+    cfgj["rootfs"]["diff_ids"].append("sha256:" + layers[1][0])
+    cfg = json.dumps(cfgj).encode()
+    cid = hashlib.sha256(cfg).hexdigest()
+meta = {f"{cid}.json": cfg,
+        "manifest.json": json.dumps([{"Config": f"{cid}.json", "RepoTags": ["handmade:v1"],
+                                      "Layers": [f"{h}/layer.tar" for h, _ in layers]}]).encode(),
+        "repositories": json.dumps({"handmade": {"v1": layers[-1][0]}}).encode()}
 with tarfile.open(out, "w") as t:
-    d = tarfile.TarInfo(lid); d.type = tarfile.DIRTYPE; d.mode = 0o755
-    t.addfile(d)
-    for name, data in files.items():
+    def add(name, data):
         ti = tarfile.TarInfo(name); ti.size = len(data)
         t.addfile(ti, io.BytesIO(data))
+    if mode == "first":
+        for name, data in meta.items(): add(name, data)
+    for h, data in layers:
+        d = tarfile.TarInfo(h); d.type = tarfile.DIRTYPE; d.mode = 0o755
+        t.addfile(d)
+        add(f"{h}/layer.tar", data)
+        add(f"{h}/VERSION", b"1.0")
+    if mode != "first":
+        for name, data in meta.items(): add(name, data)
 PY
 }
 
@@ -277,22 +383,180 @@ PY
   $BERTH rmi flab:1 "$dang"
 }
 
-# interop with a real Docker daemon, both ways; skipped where none answers
-@test "interop: berth's save loads and runs in docker; docker's save loads and runs in berth" {
-  command -v docker >/dev/null && timeout 10 docker version >/dev/null 2>&1 || skip "no docker daemon answers"
-  local tag=berth-interop-$$
-  $BERTH tag busybox:latest "$tag:b2d"
-  $BERTH save -o "$BERTH_DIR/b2d.tar" "$tag:b2d"
-  docker load -i "$BERTH_DIR/b2d.tar"
-  run docker run --rm "$tag:b2d" echo in-docker
-  docker rmi -f "$tag:b2d" >/dev/null 2>&1
-  assert_eq "$output" "in-docker"
-  docker import "$(berth_rootfs_tar)" "$tag:d2b" >/dev/null
-  docker save -o "$BERTH_DIR/d2b.tar" "$tag:d2b"
-  docker rmi -f "$tag:d2b" >/dev/null 2>&1
+@test "load takes manifest.json before or after the layers (one pass either way)" {
+  make_docker_archive "$BERTH_DIR/first.tar" first
+  run $BERTH load -i "$BERTH_DIR/first.tar"
+  assert_status 0
+  assert_line "$output" "Loaded image: handmade:v1"
+  run $BERTH run --rm handmade:v1 echo manifest-first
+  assert_eq "$output" "manifest-first"
+  $BERTH rmi handmade:v1
+  assert_eq "$(ls -A "$BERTH_DIR/data/tmp")" "" "D/tmp after a load"
+}
+
+@test "digest references: RepoDigests from a loaded OCI index; IMAGE@sha256 in run, inspect, tag, save, rmi" {
+  $BERTH tag busybox:latest dg:one
+  $BERTH save -o "$BERTH_DIR/dg.tar" dg:one
+  $BERTH rmi dg:one
+  $BERTH load -i "$BERTH_DIR/dg.tar"
+  digest=$($BERTH inspect -f '{{index .RepoDigests 0}}' dg:one)
+  assert_match "$digest" '^dg@sha256:[0-9a-f]{64}$'
+  tar -xOf "$BERTH_DIR/dg.tar" index.json | grep -q "${digest#dg@}" || fail "$digest is not the manifest digest in index.json"
+  run $BERTH images --digests dg
+  assert_line_re "$output" "^dg +one +${digest#dg@} +[0-9a-f]{12} "
+  run $BERTH run --rm "$digest" echo by-digest
+  assert_eq "$output" "by-digest"
+  run $BERTH tag "$digest" dg:two
+  assert_status 0
+  id=$($BERTH inspect -f '{{.Id}}' dg:one)
+  assert_eq "$($BERTH inspect -f '{{.Id}}' dg:two)" "$id"
+  # a digest no reference names: the image whose id it is, as docker does
+  assert_eq "$($BERTH inspect -f '{{.Id}}' "busybox@$id")" "$id"
+  run $BERTH save -o "$BERTH_DIR/dg2.tar" "$digest"
+  assert_status 0
+  run $BERTH tag dg:one "dg@${digest#dg@}"
+  [ "$status" -ne 0 ] || fail "tagging with a digest succeeded"
+  run $BERTH rmi "$digest"
+  assert_status 0
+  assert_eq "$output" "Untagged: $digest"
+  assert_eq "$($BERTH inspect -f '{{len .RepoDigests}}' dg:one)" "0"
+  $BERTH rmi dg:one dg:two
+}
+
+@test "commit and import --change: \$VAR and \${VAR} expansion, HEALTHCHECK, ONBUILD; SHELL refused like docker" {
+  $BERTH run --name ch1 busybox true
+  run $BERTH commit -c 'ENV A=1' -c 'ENV B=$A C=${A}x D=${NOPE:-dflt} E=\$A' -c 'ENV A=2 F=$A' -c 'LABEL l=$B' \
+    -c 'HEALTHCHECK --interval=5s --retries=3 CMD true' -c 'ONBUILD RUN echo hi' -c 'STOPSIGNAL SIGUSR1' \
+    -c 'WORKDIR /w$A' ch1 chg:1
+  assert_status 0
+  assert_eq "$($BERTH inspect -f '{{json .Config.Env}}' chg:1)" '["A=2","B=1","C=1x","D=dflt","E=$A","F=1"]'
+  assert_eq "$($BERTH inspect -f '{{json .Config.Labels}}' chg:1)" '{"l":"1"}'
+  assert_eq "$($BERTH inspect -f '{{json .Config.Healthcheck}}' chg:1)" '{"Test":["CMD-SHELL","true"],"Interval":5000000000,"Retries":3}'
+  assert_eq "$($BERTH inspect -f '{{json .Config.OnBuild}} {{.Config.StopSignal}} {{.Config.WorkingDir}}' chg:1)" \
+    '["RUN echo hi"] SIGUSR1 /w2'
+  run $BERTH commit -c 'SHELL ["/bin/bash", "-c"]' ch1 chg:2
+  [ "$status" -ne 0 ] || fail "SHELL was accepted"
+  assert_has "$output" "shell is not a valid change command"
+  run $BERTH import -c 'ENV P=/x' -c 'ENV Q=$P/y' "$(berth_rootfs_tar)" chg:3
+  assert_status 0
+  assert_eq "$($BERTH inspect -f '{{json .Config.Env}}' chg:3)" '["P=/x","Q=/x/y"]'
+  $BERTH rm ch1
+  $BERTH rmi chg:1 chg:3
+}
+
+@test "prune filters (until, label, label!), system prune --volumes, info shows overlay2" {
+  $BERTH run --name pf1 --label keep=yes busybox true
+  $BERTH run --name pf2 --label keep=no busybox true
+  run $BERTH container prune -f --filter label=keep=no
+  assert_status 0
+  assert_eq "$($BERTH ps -a --format '{{.Names}}')" "pf1"
+  run $BERTH container prune -f --filter until=1h
+  assert_eq "$($BERTH ps -a --format '{{.Names}}')" "pf1" "until=1h keeps a new container"
+  run $BERTH container prune -f --filter 'label!=keep=yes'
+  assert_eq "$($BERTH ps -a --format '{{.Names}}')" "pf1"
+  run $BERTH container prune -f --filter "until=$(( $(date +%s) + 5 ))"
+  assert_eq "$($BERTH ps -a --format '{{.Names}}')" "" "until=now+5s removes it"
+  run $BERTH container prune -f --filter bogus=1
+  [ "$status" -ne 0 ] || fail "an unknown filter was accepted"
+  assert_has "$output" "Invalid filter 'bogus'"
+  $BERTH run --name pf3 busybox true
+  dang=$($BERTH commit -c 'LABEL pr=1' pf3)
+  run $BERTH image prune -f --filter label=pr=2
+  assert_has "$($BERTH images -aq --no-trunc)" "$dang"
+  run $BERTH image prune -f --filter until=2000-01-01T00:00:00Z
+  assert_has "$($BERTH images -aq --no-trunc)" "$dang"
+  run $BERTH image prune -f --filter label=pr=1
+  assert_status 0
+  assert_has "$output" "deleted: $dang"
+  $BERTH rm pf3
+  $BERTH run --name sv1 -v /data busybox true
+  $BERTH rm sv1
+  [ -n "$($BERTH volume ls -q)" ] || fail "no anonymous volume was made"
+  run $BERTH system prune -f --volumes
+  assert_status 0
+  assert_has "$output" "Deleted Volumes:"
+  assert_eq "$($BERTH volume ls -q)" ""
+  run $BERTH system prune -f --volumes --filter until=1h
+  [ "$status" -ne 0 ] || fail "until with --volumes was accepted"
+  assert_line_re "$($BERTH info --format '{{.Driver}}')" '^(overlay2|vfs)$'
+  assert_eq "$(image_count)" 1 "busybox is still there"
+}
+
+@test "kill -9 of berthd in the middle of a load: no half image, D/tmp empty, no orphan layer; the load works after" {
+  make_docker_archive "$BERTH_DIR/big.tar" big
+  local imgs dirs
+  imgs=$(image_count)
+  dirs=$(store_dirs)
+  $BERTH load -i "$BERTH_DIR/big.tar" >/dev/null 2>&1 &
+  local loader=$!
+  wait_tmp layer-
+  daemon_crash
+  wait "$loader" || true
+  daemon_restart
+  assert_clean_after_crash "$imgs" "$dirs"
+  run $BERTH load -i "$BERTH_DIR/big.tar"
+  assert_status 0
+  assert_line "$output" "Loaded image: handmade:v1"
+  run $BERTH run --rm handmade:v1 wc -c /big
+  assert_eq "$output" "314572800 /big"
+  $BERTH rmi handmade:v1
+  rm -f "$BERTH_DIR/big.tar"
+}
+
+@test "kill -9 of berthd in the middle of a commit: no half image, D/tmp empty, no orphan layer; the commit works after" {
+  $BERTH run --name cbig busybox sh -c 'head -c 314572800 /dev/zero > /big'
+  local imgs dirs
+  imgs=$(image_count)
+  dirs=$(store_dirs)
+  $BERTH commit cbig crash:v1 >/dev/null 2>&1 &
+  local committer=$!
+  wait_tmp commit-
+  daemon_crash
+  wait "$committer" || true
+  daemon_restart
+  assert_clean_after_crash "$imgs" "$dirs"
+  run $BERTH commit cbig crash:v1
+  assert_status 0
+  run $BERTH run --rm crash:v1 wc -c /big
+  assert_eq "$output" "314572800 /big"
+  $BERTH rm -f cbig
+  $BERTH rmi crash:v1
+}
+
+# interop with a real Docker daemon, both ways, through a private dockerd (skipped without one)
+@test "interop: an image berth made (import + commit with a layer) saves, loads and runs in docker" {
+  docker_start
+  $BERTH run --name ib1 busybox sh -c 'echo made-by-berth > /file'
+  $BERTH commit -c 'ENV MADE=berth' ib1 interop-b2d:1 >/dev/null
+  $BERTH save -o "$BERTH_DIR/b2d.tar" interop-b2d:1
+  run $DOCKER load -i "$BERTH_DIR/b2d.tar"
+  assert_status 0
+  assert_has "$output" "Loaded image: interop-b2d:1"
+  run $DOCKER run --rm interop-b2d:1 sh -c 'cat /file; echo $MADE'
+  assert_eq "$output" $'made-by-berth\nberth'
+  assert_eq "$($DOCKER inspect -f '{{.Id}}' interop-b2d:1)" "$($BERTH inspect -f '{{.Id}}' interop-b2d:1)" "same image id"
+  $BERTH rm ib1
+  $BERTH rmi interop-b2d:1
+}
+
+@test "interop: an image docker made (import + commit of a container that wrote a file) loads and runs in berth" {
+  docker_start
+  $DOCKER import "$(berth_rootfs_tar)" interop-base:1 >/dev/null
+  $DOCKER run --name dc1 interop-base:1 sh -c 'echo made-by-docker > /file'
+  $DOCKER commit -c 'ENV MADE=docker' dc1 interop-d2b:1 >/dev/null
+  $DOCKER save -o "$BERTH_DIR/d2b.tar" interop-d2b:1
   run $BERTH load -i "$BERTH_DIR/d2b.tar"
   assert_status 0
-  run $BERTH run --rm "$tag:d2b" echo in-berth
-  assert_eq "$output" "in-berth"
-  $BERTH rmi "$tag:b2d" "$tag:d2b"
+  assert_line "$output" "Loaded image: interop-d2b:1"
+  run $BERTH run --rm interop-d2b:1 sh -c 'cat /file; echo $MADE'
+  assert_eq "$output" $'made-by-docker\ndocker'
+  assert_eq "$($BERTH inspect -f '{{.Id}}' interop-d2b:1)" "$($DOCKER inspect -f '{{.Id}}' interop-d2b:1)" "same image id"
+  # and back: berth's save of docker's image loads in docker again (the OCI side: berth's own round trip above)
+  $BERTH save -o "$BERTH_DIR/d2b2d.tar" interop-d2b:1
+  $DOCKER rmi interop-d2b:1 >/dev/null
+  run $DOCKER load -i "$BERTH_DIR/d2b2d.tar"
+  assert_status 0
+  run $DOCKER run --rm interop-d2b:1 cat /file
+  assert_eq "$output" "made-by-docker"
+  $BERTH rmi interop-d2b:1
 }

@@ -239,3 +239,138 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   assert_line "$output" "tag evimg:one"
   assert_line_re "$output" "^untag .*evimg:one"
 }
+
+@test "update: limits reach a running container's cgroup; HostConfig keeps them" {
+  $BERTH run -d --name upd -m 100m busybox sleep 300
+  assert_eq "$($BERTH exec upd cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" 104857600
+  run $BERTH update -m 150m --memory-swap 300m --cpu-shares 512 --pids-limit 50 upd
+  assert_status 0
+  assert_eq "$output" "upd"
+  assert_eq "$($BERTH exec upd cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" 157286400
+  assert_eq "$($BERTH exec upd cat /sys/fs/cgroup/pids/pids.max)" 50
+  run $BERTH inspect -f '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}} {{.HostConfig.CpuShares}} {{.HostConfig.PidsLimit}}' upd
+  assert_eq "$output" "157286400 314572800 512 50"
+  # Docker's rules: above the swap limit without a new swap, below the minimum, kernel memory
+  run $BERTH update -m 400m upd
+  assert_status 1
+  assert_has "$output" "Cannot update container $($BERTH inspect -f '{{.Id}}' upd): Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"
+  run $BERTH update -m 1m upd
+  assert_has "$output" "Minimum memory limit allowed is 6MB"
+  run $BERTH update --kernel-memory 10m upd
+  assert_has "$output" "Can not update kernel memory to a running container, please stop it first."
+  # below what the container uses: the kernel refuses, the old limit stays
+  $BERTH exec upd sh -c 'dd if=/dev/zero of=/dev/shm/fill bs=1M count=20 2>/dev/null'
+  run $BERTH update -m 8m --memory-swap 8m upd
+  assert_status 1
+  assert_eq "$($BERTH inspect -f '{{.HostConfig.Memory}}' upd)" 157286400
+  assert_eq "$($BERTH exec upd cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" 157286400
+  $BERTH rm -f upd
+}
+
+@test "update: restart policy, several containers, errors, stopped containers, the API" {
+  $BERTH create --name upa busybox true
+  $BERTH create --name upb busybox true
+  run $BERTH update --restart on-failure:3 --cpus 0.5 upa upb
+  assert_status 0
+  assert_eq "$output" "upa"$'\n'"upb"
+  assert_eq "$($BERTH inspect -f '{{.HostConfig.RestartPolicy.Name}}:{{.HostConfig.RestartPolicy.MaximumRetryCount}} {{.HostConfig.NanoCpus}}' upb)" "on-failure:3 500000000"
+  run $BERTH update --cpu-period 50000 upa
+  assert_status 1
+  assert_has "$output" "Conflicting options: CPU Period cannot be updated as NanoCPUs has already been set"
+  run $BERTH update --memory 64m upa nosuch upb
+  assert_status 1
+  assert_eq "${lines[0]}" "upa"
+  assert_eq "${lines[1]}" "upb"
+  assert_has "$output" "No such container: nosuch"
+  run $BERTH update upa
+  assert_status 1
+  assert_has "$output" "you must provide one or more flags"
+  $BERTH run -d --rm --name uprm busybox sleep 300
+  run $BERTH update --restart always uprm
+  assert_status 1
+  assert_has "$output" "Restart policy cannot be updated because AutoRemove is enabled for the container"
+  run api POST /containers/upa/update -H 'Content-Type: application/json' -d '{"CpuShares":256}'
+  assert_has "$output" '{"Warnings":[]}'
+  assert_has "$output" "HTTP 200"
+  assert_eq "$($BERTH inspect -f '{{.HostConfig.CpuShares}}' upa)" 256
+  $BERTH rm -f upa upb uprm
+}
+
+@test "logs -f --until stops at that time" {
+  $BERTH run -d --name fu busybox sh -c 'while true; do echo tick; sleep 0.2; done'
+  until=$(($(date +%s) + 2))
+  start=$SECONDS
+  run timeout 10 $BERTH logs -f --until "$until" fu
+  assert_status 0
+  [ $((SECONDS - start)) -le 5 ] || fail "logs -f ran past --until"
+  assert_has "$output" tick
+  $BERTH rm -f fu
+}
+
+@test "a container waiting to restart keeps its state across a berthd restart; stop cancels a restart" {
+  $BERTH run -d --name rwait --restart always busybox sh -c 'exit 2'
+  wait_until 20 sh -c "[ \$($BERTH inspect -f '{{.RestartCount}}' rwait) -ge 5 ]"
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' rwait)\" = restarting ]"
+  n=$($BERTH inspect -f '{{.RestartCount}}' rwait)
+  kill -KILL "$BERTHD_PID" 2>/dev/null || true
+  while kill -0 "$BERTHD_PID" 2>/dev/null; do sleep 0.05; done
+  restart_daemon_hard
+  run $BERTH inspect -f '{{.State.ExitCode}} {{.State.Error}}' rwait
+  assert_eq "$output" "2 "
+  [ "$($BERTH inspect -f '{{.RestartCount}}' rwait)" -ge "$n" ]
+  # it goes on restarting, counting on
+  wait_until 10 sh -c "[ \$($BERTH inspect -f '{{.RestartCount}}' rwait) -gt $n ]"
+  # a stop while it waits: 204, no more restarts
+  wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' rwait)\" = restarting ]"
+  run api POST /containers/rwait/stop
+  assert_has "$output" "HTTP 204"
+  assert_eq "$(status_of rwait)" exited
+  c=$($BERTH inspect -f '{{.RestartCount}}' rwait)
+  sleep 1.5
+  assert_eq "$(status_of rwait)" exited
+  assert_eq "$($BERTH inspect -f '{{.RestartCount}}' rwait)" "$c"
+  $BERTH rm -f rwait
+}
+
+@test "--cidfile writes the id; an existing file is refused before anything is made" {
+  f="$BERTH_DIR/cid"
+  $BERTH run -d --cidfile "$f" --name cidc busybox true
+  assert_eq "$(cat "$f")" "$($BERTH inspect -f '{{.Id}}' cidc)"
+  n=$($BERTH ps -aq | wc -l)
+  run $BERTH run -d --cidfile "$f" busybox true
+  assert_status 125
+  assert_has "$output" "Container ID file found, make sure the other container isn't running or delete $f"
+  assert_eq "$($BERTH ps -aq | wc -l)" "$n"
+  run $BERTH create --cidfile "$f" busybox true
+  assert_status 125
+  $BERTH rm -f cidc
+}
+
+@test "volume events: mount at start, unmount at the exit, with the volume filter" {
+  t0=$(date +%s)
+  $BERTH volume create evvol >/dev/null
+  $BERTH run --rm -v evvol:/data busybox true
+  run $BERTH events --since "$t0" --until "$(($(date +%s) + 1))" --filter type=volume --filter volume=evvol \
+    --format '{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.destination}}'
+  assert_line "$output" "volume mount evvol /data"
+  assert_line_re "$output" "^volume unmount evvol"
+  $BERTH volume rm evvol >/dev/null
+}
+
+@test "200 containers: run, list and remove them; the daemon stays responsive" {
+  start=$SECONDS
+  for i in $(seq 200); do
+    $BERTH run -d busybox sleep 300 >/dev/null || fail "run $i failed"
+  done
+  assert_eq "$($BERTH ps -q | wc -l)" 200
+  assert_eq "$($BERTH ps -aq | wc -l)" 200
+  t=$(date +%s%N)
+  curl -fsS --max-time 2 --unix-socket "$BERTH_SOCK" http://localhost/_ping >/dev/null
+  $BERTH ps >/dev/null
+  ms=$((($(date +%s%N) - t) / 1000000))
+  [ "$ms" -lt 2000 ] || fail "ping and ps took $ms ms with 200 containers"
+  run timeout 120 $BERTH rm -f $($BERTH ps -aq)
+  assert_status 0
+  assert_eq "$($BERTH ps -aq | wc -l)" 0
+  [ $((SECONDS - start)) -lt 120 ] || fail "took $((SECONDS - start)) s"
+}

@@ -290,10 +290,10 @@ c['linux']['resources']['devices'] = [{'allow': False, 'access': 'rwm'}, {'allow
 }
 
 @test "unsupported features are refused with a clear error" {
-  bundle '["true"]' 'c["hooks"] = {"prestart": [{"path": "/bin/true"}]}'
+  bundle '["true"]' 'c["linux"]["intelRdt"] = {"closID": "x"}'
   run rt run --bundle "$BUNDLE" "$ID"
   [ "$status" -eq 1 ]
-  [[ "$output" == *"hooks is not supported yet"* ]]
+  [[ "$output" == *"linux.intelRdt is not supported yet"* ]]
   bundle '["true"]' 'c["process"]["terminal"] = True'
   run rt create --bundle "$BUNDLE" "$ID"
   [ "$status" -eq 1 ]

@@ -314,7 +314,125 @@ static void test_modes(void **state) {
   assert_string_equal(net_mode_container("container:abc"), "abc");
   assert_int_equal(net_mode_check("host", NULL), 0);
   assert_int_equal(net_mode_check("container:", NULL), -EINVAL);
-  assert_int_equal(net_mode_check("mynet", NULL), -ENOTSUP);
+  assert_int_equal(net_mode_check("mynet", NULL), 0);
+  assert_int_equal(net_mode_check("my net", NULL), -ENOENT);
+  assert_true(net_mode_user("mynet"));
+  assert_false(net_mode_user("bridge"));
+  assert_false(net_mode_user(NULL));
+  assert_false(net_mode_user("container:x"));
+  assert_false(net_mode_user("none"));
+}
+
+static json_t *nets_of(json_t *settings, const char *name) {
+  return json_object_get(json_object_get(settings, "Networks"), name);
+}
+
+static int create_net(struct network *n, const char *name, const char *subnet, const char *bridge, bool internal,
+                      char id[65], struct berth_error **e) {
+  json_t *ipam = json_pack("{s:[{s:s}]}", "Config", "Subnet", subnet);
+  json_t *opts = json_pack("{s:s}", "com.docker.network.bridge.name", bridge);
+  struct net_create c = {.name = name, .driver = "bridge", .internal = internal, .ipam = ipam, .options = opts};
+  json_t *out = NULL;
+  int r = net_create(n, &c, &out, e);
+  if (r == 0) snprintf(id, 65, "%s", json_string_value(json_object_get(out, "Id")));
+  json_decref(out);
+  json_decref(ipam);
+  json_decref(opts);
+  return r;
+}
+
+/* as root: user networks: create, duplicate and overlap refused, a container on one with an
+ * alias and a static address, connect to a second, disconnect, remove refused while in use */
+static void test_usernet(void **state) {
+  if (geteuid() != 0) skip();
+  char tmp[] = "/tmp/bunet.XXXXXX";
+  assert_non_null(mkdtemp(tmp));
+  char br[16], b1[16], b2[16];
+  int pid = (int)getpid() % 10000;
+  snprintf(br, sizeof(br), "btv%d", pid);
+  snprintf(b1, sizeof(b1), "btv%da", pid);
+  snprintf(b2, sizeof(b2), "btv%db", pid);
+  struct net_options o = {.bridge = br, .bip = "10.214.9.1/24", .icc = true, .iptables = true};
+  struct network *n = NULL;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  int r = net_open(&o, tmp, tmp, &n, &e);
+  if (r < 0) fail_msg("net_open: %s", berr_msg(e));
+  char id1[65], id2[65], idx[65];
+  r = create_net(n, "un1", "10.214.10.0/24", b1, false, id1, &e);
+  if (r < 0) fail_msg("create: %s", berr_msg(e));
+  assert_int_equal(create_net(n, "un1", "10.214.11.0/24", b2, false, idx, &e), -EEXIST);
+  berr_clear(&e);
+  assert_int_equal(create_net(n, "un3", "10.214.10.0/25", b2, false, idx, &e), -EPERM);
+  berr_clear(&e);
+  assert_int_equal(create_net(n, "bridge", "10.214.11.0/24", b2, false, idx, &e), -EPERM);
+  berr_clear(&e);
+  assert_int_equal(create_net(n, "un2", "10.214.11.0/24", b2, true, id2, &e), 0);
+  json_t *nj = NULL;
+  assert_int_equal(net_network_inspect(n, "un1", &nj, &e), 0);
+  assert_string_equal(json_string_value(json_object_get(nj, "Id")), id1);
+  json_t *cfg = json_array_get(json_object_get(json_object_get(nj, "IPAM"), "Config"), 0);
+  assert_string_equal(json_string_value(json_object_get(cfg, "Gateway")), "10.214.10.1");
+  json_decref(nj);
+  json_t *list = net_networks_json(n);
+  assert_int_equal(json_array_size(list), 5);
+  json_decref(list);
+  /* a container on un1 with an alias and a fixed address */
+  json_t *eps = json_loads("{\"un1\":{\"Aliases\":[\"db\"],\"IPAMConfig\":{\"IPv4Address\":\"10.214.10.9\"}}}", 0,
+                           NULL);
+  struct net_request req = {.name = "c1", .mode = "un1", .hostname = "h1", .endpoints = eps};
+  const char *id = "3333333333333333333333333333333333333333333333333333333333333333";
+  json_t *set = NULL;
+  r = net_container_setup(n, id, &req, &set, &e);
+  if (r < 0) fail_msg("setup: %s", berr_msg(e));
+  assert_string_equal(json_string_value(json_object_get(nets_of(set, "un1"), "IPAddress")), "10.214.10.9");
+  assert_string_equal(json_string_value(json_object_get(nets_of(set, "un1"), "NetworkID")), id1);
+  assert_string_equal(json_string_value(json_array_get(json_object_get(nets_of(set, "un1"), "Aliases"), 0)), "db");
+  assert_int_equal(net_remove(n, "un1", NULL, NULL, &e), -EPERM);
+  assert_non_null(strstr(berr_msg(e), "has active endpoints"));
+  berr_clear(&e);
+  /* the embedded DNS's file */
+  assert_int_equal(net_container_files(n, tmp, &req, set, &e), 0);
+  char *text = NULL;
+  char path[256];
+  snprintf(path, sizeof(path), "%s/resolv.conf", tmp);
+  assert_int_equal(read_file(path, &text, NULL, NULL), 0);
+  assert_non_null(strstr(text, "nameserver 127.0.0.11\noptions ndots:0\n"));
+  free(text);
+  /* connect to un2 (eth1), disconnect again */
+  r = net_container_connect(n, id, "c1", "un2", NULL, NULL, 0, set, &e);
+  if (r < 0) fail_msg("connect: %s", berr_msg(e));
+  assert_string_equal(json_string_value(json_object_get(nets_of(set, "un2"), "IPAddress")), "10.214.11.2");
+  assert_int_equal(net_container_connect(n, id, "c1", "un2", NULL, NULL, 0, set, &e), -EPERM);
+  berr_clear(&e);
+  assert_int_equal(net_container_disconnect(n, id, "un2", set, &e), 0);
+  assert_null(nets_of(set, "un2"));
+  assert_int_equal(net_remove(n, "un2", NULL, NULL, &e), 0);
+  /* teardown frees the address: the network can go */
+  assert_int_equal(net_container_teardown(n, id, set, &e), 0);
+  char *name = NULL;
+  assert_int_equal(net_remove(n, id1, &name, idx, &e), 0);
+  assert_string_equal(name, "un1");
+  free(name);
+  assert_int_equal(net_remove(n, "un1", NULL, NULL, &e), -ENOENT);
+  berr_clear(&e);
+  assert_int_equal(net_remove(n, "bridge", NULL, NULL, &e), -EPERM);
+  berr_clear(&e);
+  json_decref(set);
+  json_decref(eps);
+  net_close(n);
+  struct nft_ctx *c = nft_ctx_new(0);
+  char cmd[128];
+  nft_ctx_buffer_error(c);
+  snprintf(cmd, sizeof(cmd), "delete table ip berth_%s", br);
+  nft_run_cmd_from_buffer(c, cmd);
+  nft_ctx_free(c);
+  struct nl nl = {0};
+  nl_open(&nl, NULL);
+  nl_link_del(&nl, br, NULL);
+  nl_link_del(&nl, b1, NULL);
+  nl_link_del(&nl, b2, NULL);
+  nl_close(&nl);
+  rm_rf(tmp, NULL);
 }
 
 /* as root: a private bridge, a container's endpoint with a published port, teardown, repair */
@@ -428,6 +546,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_ipam_threads), cmocka_unit_test(test_ports_parse), cmocka_unit_test(test_nft_elements),
       cmocka_unit_test(test_hosts),       cmocka_unit_test(test_resolv),       cmocka_unit_test(test_link_env),
       cmocka_unit_test(test_modes),       cmocka_unit_test(test_settings_helpers), cmocka_unit_test(test_roundtrip),
+      cmocka_unit_test(test_usernet),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

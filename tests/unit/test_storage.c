@@ -54,7 +54,8 @@ static void check_chain(const char *driver, int n) {
   struct berth_error *err = NULL;
   int r = storage_open(root, driver, &s, &err);
   if (r < 0) fail_msg("storage_open %s: %s", driver, berr_msg(err));
-  assert_string_equal(storage_driver_name(s), driver);
+  /* the overlay driver answers to "overlay" and shows Docker's name for it */
+  assert_string_equal(storage_driver_name(s), strcmp(driver, "overlay") == 0 ? "overlay2" : driver);
   char **ids = xcalloc((size_t)n + 1, sizeof(char *));
   for (int i = 0; i < n; i++) {
     ids[i] = chain(i);
@@ -81,7 +82,7 @@ static void check_chain(const char *driver, int n) {
   _cleanup_free_ char *leak = read_text(layer_top, "new");
   assert_null(leak);
   json_t *gd = storage_graph_driver_json(s, ctr, ids);
-  assert_string_equal(json_string_value(json_object_get(gd, "Name")), driver);
+  assert_string_equal(json_string_value(json_object_get(gd, "Name")), storage_driver_name(s));
   json_decref(gd);
   assert_int_equal(storage_container_umount(s, ctr, &err), 0);
   assert_int_equal(storage_container_umount(s, ctr, &err), 0); /* not mounted is fine */
@@ -113,7 +114,7 @@ static void test_auto_and_backing(void **state) {
   struct berth_error *err = NULL;
   assert_int_equal(storage_open(root, NULL, &s, &err), 0);
   const char *d = storage_driver_name(s);
-  assert_true(strcmp(d, "overlay") == 0 || strcmp(d, "vfs") == 0);
+  assert_true(strcmp(d, "overlay2") == 0 || strcmp(d, "vfs") == 0);
   assert_true(storage_backing_fs(s)[0] != '\0');
   storage_close(s);
   assert_int_equal(storage_open(root, "btrfs", &s, &err), -EINVAL);

@@ -1,0 +1,519 @@
+/* load.c - `docker load` in one pass over the archive: every layer member is digested, kept as
+ * its blob and (overlay) extracted as it streams by, before manifest.json says what it is (some
+ * writers put manifest.json last); configs and manifests are held in memory. Only when the whole
+ * archive is read and checked are layers committed and images registered: a failure or a crash
+ * leaves temporaries only (tmp/layer-*, the driver's .tmp-*), which startup removes. */
+#define LOG_TAG "image"
+#include "image/image_int.h"
+#include "common/fs.h"
+#include "common/ids.h"
+#include "common/log.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <unistd.h>
+
+#define JSON_MEMBER_MAX (16u << 20)   /* a config or manifest larger than this is not one */
+#define JSON_TOTAL_MAX (64u << 20)    /* all small members held in memory together */
+#define LINK_HOPS 8
+#define IO_CHUNK (256u << 10)
+
+/* One member of the archive: a small file kept in memory, a layer candidate kept as a plain tar
+ * in tmp/ (and maybe extracted), or a link to another member. */
+struct member {
+  char *path;
+  char *link;           /* symlink or hard link: the member it names (archive path) */
+  char *data;           /* small member's bytes */
+  size_t len;
+  struct image_tmp tar; /* layer candidate: its plain bytes */
+  char diff[72];        /* "sha256:<hex>" of those bytes */
+  char *spec_dir;       /* speculative extraction (standalone drivers), NULL if none */
+  int64_t size;         /* bytes of file content in spec_dir */
+  bool kept;            /* tar renamed to its blob: tar.path is gone, use the blob */
+};
+
+struct loader {
+  struct image_store *is;
+  struct archive *outer;
+  struct member **m;
+  size_t n;
+  size_t mem_total;
+  bool standalone;
+  enum layer_whiteout wh;
+};
+
+static void member_free(struct loader *ld, struct member *m) {
+  free(m->path);
+  free(m->link);
+  free(m->data);
+  image_tmp_drop(&m->tar);
+  if (m->spec_dir) storage_layer_abort(ld->is->drv, m->spec_dir);
+  free(m->spec_dir);
+  free(m);
+}
+
+static void loader_clear(struct loader *ld) {
+  for (size_t i = 0; i < ld->n; i++) member_free(ld, ld->m[i]);
+  free(ld->m);
+  if (ld->outer) archive_read_free(ld->outer);
+}
+
+/* clean: "./a//b/" -> "a/b"; NULL for paths with ".." (never looked up) */
+static char *clean(const char *p) {
+  _cleanup_free_ char *out = xmalloc(strlen(p) + 1);
+  size_t n = 0;
+  while (*p) {
+    while (*p == '/') p++;
+    const char *e = strchrnul(p, '/');
+    size_t len = (size_t)(e - p);
+    if (len == 2 && p[0] == '.' && p[1] == '.') return NULL;
+    if (len && !(len == 1 && p[0] == '.')) {
+      if (n) out[n++] = '/';
+      memcpy(out + n, p, len);
+      n += len;
+    }
+    p = e;
+  }
+  out[n] = '\0';
+  return take_ptr(&out);
+}
+
+static struct member *add_member(struct loader *ld, char *path) {
+  struct member *m = xcalloc(1, sizeof(*m));
+  m->path = path;
+  m->tar.fd = -1;
+  ld->m = xrealloc(ld->m, (ld->n + 1) * sizeof(*ld->m));
+  ld->m[ld->n++] = m;
+  return m;
+}
+
+/* find: the member at path, following links */
+static struct member *find(struct loader *ld, const char *path) {
+  _cleanup_free_ char *p = clean(path);
+  for (int hop = 0; p && hop < LINK_HOPS; hop++) {
+    struct member *hit = NULL;
+    for (size_t i = ld->n; i-- > 0 && !hit;)
+      if (strcmp(ld->m[i]->path, p) == 0) hit = ld->m[i];
+    if (!hit || !hit->link) return hit;
+    free(p);
+    p = clean(hit->link);
+  }
+  return NULL;
+}
+
+/* ---------- the byte pipeline of one layer member ---------- */
+
+struct feed {
+  struct archive *outer; /* positioned in the member */
+  struct archive *raw;   /* decompressor over the member, NULL when it is plain */
+  const char *head;      /* bytes of the member already read */
+  size_t head_len;
+  EVP_MD_CTX *md;
+  struct image_tmp *t;
+  int err;
+  char in[IO_CHUNK];
+  char plain[IO_CHUNK];
+};
+
+/* member_bytes: the member's next bytes as stored (the head first) */
+static la_ssize_t member_bytes(struct feed *f, const void **buf) {
+  if (f->head_len) {
+    *buf = f->head;
+    size_t n = f->head_len;
+    f->head_len = 0;
+    return (la_ssize_t)n;
+  }
+  *buf = f->in;
+  return archive_read_data(f->outer, f->in, sizeof(f->in));
+}
+
+static la_ssize_t member_cb(struct archive *a, void *cls, const void **buf) {
+  (void)a;
+  return member_bytes(cls, buf);
+}
+
+/* plain_bytes: the member's next plain (decompressed) bytes, digested and written to the blob */
+static la_ssize_t plain_bytes(struct feed *f, const void **buf) {
+  la_ssize_t n;
+  if (f->raw) {
+    n = archive_read_data(f->raw, f->plain, sizeof(f->plain));
+    *buf = f->plain;
+  } else {
+    n = member_bytes(f, buf);
+  }
+  if (n < 0) {
+    f->err = EIO;
+    return n;
+  }
+  if (n == 0) return 0;
+  EVP_DigestUpdate(f->md, *buf, (size_t)n);
+  int r = write_all(f->t->fd, *buf, (size_t)n);
+  if (r < 0) {
+    f->err = -r;
+    return -1;
+  }
+  return n;
+}
+
+static la_ssize_t plain_cb(struct archive *a, void *cls, const void **buf) {
+  la_ssize_t n = plain_bytes(cls, buf);
+  if (n < 0) archive_set_error(a, ((struct feed *)cls)->err, "read layer from the archive");
+  return n;
+}
+
+static const char *feed_error(struct feed *f) {
+  if (f->raw && archive_errno(f->raw)) return archive_error_string(f->raw);
+  return archive_error_string(f->outer) ? archive_error_string(f->outer) : strerror(f->err ? f->err : EIO);
+}
+
+/* speculate: extract the plain tar flowing through f into a new standalone layer (errors are
+ * kept quiet: the member may be no layer at all; if the manifest names it, it is extracted
+ * again from its blob and the error told then) */
+static void speculate(struct loader *ld, struct member *m, struct feed *f) {
+  _cleanup_archive_read_ struct archive *tar = archive_read_new();
+  archive_read_support_format_tar(tar);
+  if (archive_read_open2(tar, f, NULL, plain_cb, NULL, NULL) != ARCHIVE_OK) return;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  if (storage_layer_begin(ld->is->drv, NULL, &m->spec_dir, &e) < 0) return;
+  _cleanup_close_ int dfd = open(m->spec_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0 || layer_apply_tar(dfd, tar, ld->wh, &m->size, &e) < 0) {
+    log_debug("Load: \"%s\" is not extracted as it streams: %s", m->path, e ? berr_msg(e) : "open failed");
+    storage_layer_abort(ld->is->drv, m->spec_dir);
+    free(m->spec_dir);
+    m->spec_dir = NULL;
+  }
+}
+
+static void md_freep(EVP_MD_CTX **c) { EVP_MD_CTX_free(*c); }
+
+/* take_layer: the member (its first bytes in head) becomes a layer candidate */
+static int take_layer(struct loader *ld, struct member *m, const char *head, size_t hn, bool compressed,
+                      struct berth_error **err) {
+  int r = image_tmp_make(ld->is, "layer", &m->tar, err);
+  if (r < 0) return r;
+  _cleanup_free_ struct feed *f = xcalloc(1, sizeof(*f));
+  __attribute__((cleanup(md_freep))) EVP_MD_CTX *md = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+  *f = (struct feed){.outer = ld->outer, .head = head, .head_len = hn, .md = md, .t = &m->tar};
+  _cleanup_archive_read_ struct archive *raw = NULL;
+  if (compressed) {
+    raw = archive_read_new();
+    archive_read_support_filter_all(raw);
+    archive_read_support_format_raw(raw);
+    struct archive_entry *e;
+    if (archive_read_open2(raw, f, NULL, member_cb, NULL, NULL) != ARCHIVE_OK ||
+        archive_read_next_header(raw, &e) != ARCHIVE_OK)
+      return berr(err, EINVAL, "load: layer \"%s\": %s", m->path, archive_error_string(raw));
+    f->raw = raw;
+  }
+  if (ld->standalone) speculate(ld, m, f);
+  const void *buf;
+  la_ssize_t n;
+  while ((n = plain_bytes(f, &buf)) > 0) {
+  }
+  if (n < 0) return berr(err, EINVAL, "load: read \"%s\" from the archive: %s", m->path, feed_error(f));
+  unsigned char d[EVP_MAX_MD_SIZE];
+  unsigned dn = 0;
+  EVP_DigestFinal_ex(md, d, &dn);
+  strcpy(m->diff, "sha256:");
+  for (unsigned i = 0; i < dn; i++) sprintf(m->diff + 7 + 2 * i, "%02x", d[i]);
+  return 0;
+}
+
+/* ---------- reading the archive ---------- */
+
+static bool looks_tar(const unsigned char *h, size_t n) {
+  if (n < 512) return false;
+  if (memcmp(h + 257, "ustar", 5) == 0) return true;
+  for (size_t i = 0; i < 512; i++) /* an empty layer is just the end-of-archive blocks */
+    if (h[i]) return false;
+  return true;
+}
+
+static bool looks_compressed(const unsigned char *h, size_t n) {
+  static const struct {
+    const char *magic;
+    size_t n;
+  } magics[] = {{"\x1f\x8b", 2}, {"\x28\xb5\x2f\xfd", 4}, {"BZh", 3}, {"\xfd" "7zXZ", 5}};
+  for (size_t i = 0; i < ARRAY_SIZE(magics); i++)
+    if (n >= magics[i].n && memcmp(h, magics[i].magic, magics[i].n) == 0) return true;
+  return false;
+}
+
+/* read_head: up to want bytes of the current member */
+static la_ssize_t read_head(struct archive *a, char *buf, size_t want) {
+  size_t got = 0;
+  while (got < want) {
+    la_ssize_t n = archive_read_data(a, buf + got, want - got);
+    if (n < 0) return n;
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  return (la_ssize_t)got;
+}
+
+static int keep_small(struct loader *ld, struct member *m, const char *head, size_t hn, int64_t size,
+                      struct berth_error **err) {
+  if (size > JSON_MEMBER_MAX || ld->mem_total + (size_t)size > JSON_TOTAL_MAX) return 0; /* nothing we read */
+  m->data = xmalloc((size_t)size + 1);
+  memcpy(m->data, head, hn);
+  la_ssize_t n = read_head(ld->outer, m->data + hn, (size_t)size - hn);
+  if (n < 0) return berr(err, EINVAL, "load: read \"%s\": %s", m->path, archive_error_string(ld->outer));
+  m->len = hn + (size_t)n;
+  m->data[m->len] = '\0';
+  ld->mem_total += m->len;
+  return 0;
+}
+
+static int take_member(struct loader *ld, struct archive_entry *e, struct berth_error **err) {
+  char *path = clean(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+  if (!path || !*path) return free(path), 0;
+  const char *hard = archive_entry_hardlink(e);
+  if (hard) return add_member(ld, path)->link = xstrdup(hard), 0;
+  if (archive_entry_filetype(e) == AE_IFLNK) {
+    const char *t = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
+    const char *slash = strrchr(path, '/');
+    struct member *m = add_member(ld, path);
+    m->link = t[0] == '/' || !slash ? xstrdup(t) : xasprintf("%.*s/%s", (int)(slash - path), path, t);
+    return 0;
+  }
+  if (archive_entry_filetype(e) != AE_IFREG) return free(path), 0;
+  struct member *m = add_member(ld, path);
+  _cleanup_free_ char *head = xmalloc(IO_CHUNK);
+  la_ssize_t hn = read_head(ld->outer, head, IO_CHUNK);
+  if (hn < 0) return berr(err, EINVAL, "load: read \"%s\": %s", path, archive_error_string(ld->outer));
+  const unsigned char *h = (const unsigned char *)head;
+  bool compressed = looks_compressed(h, (size_t)hn);
+  if (compressed || looks_tar(h, (size_t)hn)) return take_layer(ld, m, head, (size_t)hn, compressed, err);
+  return keep_small(ld, m, head, (size_t)hn, archive_entry_size(e), err);
+}
+
+static int read_archive(struct loader *ld, int in_fd, struct berth_error **err) {
+  ld->outer = archive_read_new();
+  archive_read_support_filter_all(ld->outer);
+  archive_read_support_format_tar(ld->outer);
+  if (archive_read_open_fd(ld->outer, in_fd, IO_CHUNK) != ARCHIVE_OK)
+    return berr(err, EINVAL, "load: %s", archive_error_string(ld->outer));
+  struct archive_entry *e;
+  int rc, r = 0;
+  while ((rc = archive_read_next_header(ld->outer, &e)) == ARCHIVE_OK || rc == ARCHIVE_WARN) {
+    r = take_member(ld, e, err);
+    if (r < 0) return r;
+  }
+  if (rc != ARCHIVE_EOF) return berr(err, EINVAL, "load: %s", archive_error_string(ld->outer));
+  if (ld->n == 0) return berr(err, EINVAL, "load: the archive is empty");
+  return 0;
+}
+
+/* ---------- what the archive says: manifest.json or the OCI index ---------- */
+
+static json_t *member_json(struct loader *ld, const char *path, struct berth_error **err) {
+  struct member *m = find(ld, path);
+  if (!m || !m->data) return berr(err, EINVAL, "load: the archive has no \"%s\"", path), NULL;
+  json_t *j = json_loadb(m->data, m->len, 0, NULL);
+  if (!j) berr(err, EINVAL, "load: \"%s\" is not JSON", path);
+  return j;
+}
+
+/* blob_path: a descriptor's "sha256:<hex>" -> "blobs/sha256/<hex>" (heap), NULL for anything else */
+static char *blob_path(json_t *desc) {
+  const char *d = json_string_value(json_object_get(desc, "digest"));
+  if (!d || strncmp(d, "sha256:", 7) != 0 || strlen(d) != 71 || !id_is_hex(d + 7, 64)) return NULL;
+  return xasprintf("blobs/sha256/%s", d + 7);
+}
+
+/* oci_entry: one index.json descriptor as a manifest.json entry {Config, Layers, RepoTags, Digest} */
+static json_t *oci_entry(struct loader *ld, json_t *desc, struct berth_error **err) {
+  _cleanup_free_ char *mp = blob_path(desc);
+  if (!mp) return berr(err, EINVAL, "load: index.json: bad manifest digest"), NULL;
+  json_auto_t *m = member_json(ld, mp, err);
+  if (!m) return NULL;
+  if (json_object_get(m, "manifests"))
+    return berr(err, ENOTSUP, "load: nested OCI image indexes (multi-platform archives) are not supported yet"), NULL;
+  _cleanup_free_ char *cp = blob_path(json_object_get(m, "config"));
+  if (!cp) return berr(err, EINVAL, "load: manifest \"%s\" has no config", mp), NULL;
+  json_auto_t *layers = json_array(), *tags = json_array();
+  size_t i;
+  json_t *l;
+  json_array_foreach(json_object_get(m, "layers"), i, l) {
+    char *lp = blob_path(l);
+    if (!lp) return berr(err, EINVAL, "load: manifest \"%s\": bad layer digest", mp), NULL;
+    json_array_append_new(layers, json_string(lp));
+    free(lp);
+  }
+  const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), "io.containerd.image.name"));
+  if (name) json_array_append_new(tags, json_string(name));
+  return json_pack("{s:s, s:O, s:O, s:O}", "Config", cp, "Layers", layers, "RepoTags", tags, "Digest",
+                   json_object_get(desc, "digest"));
+}
+
+static json_t *oci_entries(struct loader *ld, json_t *idx, struct berth_error **err) {
+  json_auto_t *out = json_array();
+  json_t *d;
+  size_t i;
+  json_array_foreach(json_object_get(idx, "manifests"), i, d) {
+    json_t *e = oci_entry(ld, d, err);
+    if (!e) return NULL;
+    json_array_append_new(out, e);
+  }
+  return json_incref(out);
+}
+
+/* add_digests: manifest.json entries get the manifest digest the OCI index knows for their config */
+static void add_digests(json_t *manifest, json_t *oci) {
+  size_t i, k;
+  json_t *e, *o;
+  json_array_foreach(manifest, i, e) {
+    _cleanup_free_ char *cfg = clean(json_string_value(json_object_get(e, "Config")) ?: "");
+    json_array_foreach(oci, k, o) if (cfg && strcmp(json_string_value(json_object_get(o, "Config")), cfg) == 0)
+      json_object_set(e, "Digest", json_object_get(o, "Digest"));
+  }
+}
+
+/* the_manifest: manifest.json (Docker's) with digests from index.json, else index.json alone */
+static json_t *the_manifest(struct loader *ld, struct berth_error **err) {
+  struct member *idx_m = find(ld, "index.json");
+  json_auto_t *idx = idx_m && idx_m->data ? json_loadb(idx_m->data, idx_m->len, 0, NULL) : NULL;
+  _cleanup_berr_ struct berth_error *oci_err = NULL;
+  json_auto_t *oci = idx ? oci_entries(ld, idx, &oci_err) : NULL;
+  struct member *mm = find(ld, "manifest.json");
+  if (!mm || !mm->data) {
+    if (oci) return json_incref(oci);
+    if (oci_err) return berr(err, oci_err->code, "%s", oci_err->msg), NULL;
+    return berr(err, EINVAL, "load: the archive has neither manifest.json nor index.json (not an image archive)"), NULL;
+  }
+  json_t *m = json_loadb(mm->data, mm->len, 0, NULL);
+  if (!json_is_array(m)) {
+    json_decref(m);
+    return berr(err, EINVAL, "load: manifest.json is not a JSON array"), NULL;
+  }
+  if (oci) add_digests(m, oci);
+  return m;
+}
+
+/* ---------- registering what the manifest names ---------- */
+
+/* small_to_tar: a layer member that did not look like a tar when it streamed by (kept in memory)
+ * gets a temporary plain tar and digest the usual way */
+static int small_to_tar(struct loader *ld, struct member *m, struct berth_error **err) {
+  _cleanup_image_tmp_ struct image_tmp src = {.fd = -1};
+  int r = image_tmp_make(ld->is, "member", &src, err);
+  if (r == 0 && (r = write_all(src.fd, m->data, m->len)) < 0) r = berr_sys(err, -r, "write \"%s\"", src.path);
+  if (r == 0 && lseek(src.fd, 0, SEEK_SET) < 0) r = berr_sys(err, errno, "seek \"%s\"", src.path);
+  if (r == 0) r = image_tmp_make(ld->is, "layer", &m->tar, err);
+  char hex[65];
+  if (r == 0) r = image_decompress(src.fd, &m->tar, hex, err);
+  if (r < 0) return berr_prefix(err, "load: layer \"%s\"", m->path);
+  snprintf(m->diff, sizeof(m->diff), "sha256:%s", hex);
+  free(m->data);
+  m->data = NULL;
+  return 0;
+}
+
+/* use_layer: the member at lp as the layer over parent whose diff id the config says is want;
+ * committed now (a crash leaves a layer without a row: startup removes it), registered later */
+static int use_layer(struct loader *ld, const char *lp, const char *want, const char *parent, char chain[72],
+                     int64_t *size, struct berth_error **err) {
+  struct member *m = find(ld, lp);
+  if (!m || (!m->data && !m->diff[0])) return berr(err, EINVAL, "load: the archive has no layer \"%s\"", lp);
+  int r = m->data ? small_to_tar(ld, m, err) : 0;
+  if (r < 0) return r;
+  if (strcmp(m->diff, want) != 0)
+    return berr(err, EINVAL, "load: layer \"%s\" has diff id %s, the config says %s", lp, m->diff, want);
+  image_chain_id(parent, want, chain);
+  if (image_layer_known(ld->is, chain, size)) return 0;
+  _cleanup_free_ char *tmp_dir = NULL;
+  if (m->spec_dir) {
+    tmp_dir = take_ptr(&m->spec_dir);
+    *size = m->size;
+  } else {
+    _cleanup_free_ char *blob = m->kept ? path_join(ld->is->blobs, want + 7) : NULL;
+    r = image_extract_layer(ld->is, blob ? blob : m->tar.path, parent, &tmp_dir, size, err);
+    if (r < 0) return berr_prefix(err, "load: layer \"%s\"", lp);
+  }
+  r = image_keep_layer(ld->is, tmp_dir, chain, m->kept ? NULL : &m->tar, want, err);
+  if (r == 0) m->kept = true;
+  return r;
+}
+
+/* load_refs: the entry's tags, normalized, then "repo@digest" for each repository when the
+ * archive says the manifest's digest */
+static int load_refs(json_t *entry, char ***refs, struct berth_error **err) {
+  *refs = xcalloc(1, sizeof(char *));
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(entry, "RepoTags"), i, x) {
+    char *ref = NULL;
+    int r = image_tag_ref(json_string_value(x) ? json_string_value(x) : "", &ref, err);
+    if (r < 0) return r;
+    *refs = strv_push_take(*refs, ref);
+  }
+  const char *digest = json_string_value(json_object_get(entry, "Digest"));
+  size_t n = strv_len(*refs);
+  for (i = 0; digest && i < n; i++) {
+    const char *colon = strrchr((*refs)[i], ':');
+    _cleanup_free_ char *d = xasprintf("%.*s@%s", (int)(colon - (*refs)[i]), (*refs)[i], digest);
+    bool dup = false;
+    for (size_t k = n; (*refs)[k] && !dup; k++) dup = strcmp((*refs)[k], d) == 0;
+    if (!dup) *refs = strv_push(*refs, d);
+  }
+  return 0;
+}
+
+static int load_one(struct loader *ld, json_t *entry, json_t *out, struct berth_error **err) {
+  const char *cfg_path = json_string_value(json_object_get(entry, "Config"));
+  json_t *layers = json_object_get(entry, "Layers");
+  if (!cfg_path || !json_is_array(layers)) return berr(err, EINVAL, "load: manifest.json entry lacks Config or Layers");
+  struct member *cm = find(ld, cfg_path);
+  if (!cm || !cm->data) return berr(err, EINVAL, "load: the archive has no config \"%s\"", cfg_path);
+  json_auto_t *config = json_loadb(cm->data, cm->len, 0, NULL);
+  json_t *diffs = json_object_get(json_object_get(config, "rootfs"), "diff_ids");
+  if (!json_is_array(diffs) || json_array_size(diffs) != json_array_size(layers))
+    return berr(err, EINVAL, "load: config \"%s\" and manifest disagree on the layers", cfg_path);
+  _cleanup_strv_ char **refs = NULL;
+  int r = load_refs(entry, &refs, err);
+  if (r < 0) return r;
+  size_t n = json_array_size(layers);
+  _cleanup_free_ struct store_layer_rec *recs = xcalloc(n + 1, sizeof(*recs));
+  _cleanup_free_ char(*chains)[72] = xcalloc(n + 1, 72);
+  int64_t total = 0;
+  for (size_t i = 0; i < n && r == 0; i++) {
+    const char *lp = json_string_value(json_array_get(layers, i));
+    const char *diff = json_string_value(json_array_get(diffs, i));
+    if (!lp || !diff) r = berr(err, EINVAL, "load: bad layer entry %zu", i);
+    if (r == 0) r = use_layer(ld, lp, diff, i ? chains[i - 1] : NULL, chains[i], &recs[i].size, err);
+    recs[i] = (struct store_layer_rec){chains[i], diff, i ? chains[i - 1] : NULL, recs[i].size};
+    total += recs[i].size;
+  }
+  _cleanup_free_ char *id = NULL;
+  _cleanup_free_ char *text = xstrndup(cm->data, cm->len); /* the exact bytes: their digest is the id */
+  struct image_reg reg = {.config_text = text, .layers = recs, .n_layers = n, .size = total,
+                          .tag = refs[0], .extra_tags = refs[0] ? refs + 1 : NULL};
+  if (r == 0) r = image_register(ld->is, &reg, &id, err);
+  for (size_t i = 0; r == 0 && refs[i]; i++)
+    if (!strchr(refs[i], '@')) json_array_append_new(out, json_sprintf("Loaded image: %s", refs[i]));
+  if (r == 0 && !refs[0]) json_array_append_new(out, json_sprintf("Loaded image ID: %s", id));
+  return r;
+}
+
+int image_load(struct image_store *is, int in_fd, json_t **out, struct berth_error **err) {
+  struct loader ld = {.is = is, .standalone = storage_layer_standalone(is->drv)};
+  ld.wh = strcmp(storage_driver_name(is->drv), "overlay2") == 0 ? LAYER_WHITEOUT_OVERLAY : LAYER_WHITEOUT_DELETE;
+  int r = read_archive(&ld, in_fd, err);
+  json_auto_t *manifest = r == 0 ? the_manifest(&ld, err) : NULL;
+  if (r == 0 && !manifest) r = -EINVAL;
+  json_auto_t *lines = json_array();
+  size_t i;
+  json_t *entry;
+  if (r == 0) json_array_foreach(manifest, i, entry) {
+      r = load_one(&ld, entry, lines, err);
+      if (r < 0) break;
+    }
+  loader_clear(&ld);
+  if (r == 0) *out = json_incref(lines);
+  return r;
+}
