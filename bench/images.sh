@@ -58,12 +58,12 @@ bench() {
   "${cli[@]}" import "$tmp/rootfs.tar" "$p-base:latest" >/dev/null || return 1
   cleanup_cmds+=("${cli[*]} rm -f $p-c100 $p-c200; ${cli[*]} rmi -f $p-base:latest $p-100:latest $p-200:latest")
   # a container that wrote 100 MB (random: nothing may shortcut zeros)
-  "${cli[@]}" run --name "$p-c100" "$p-base:latest" sh -c 'head -c 104857600 /dev/urandom > /big' || return 1
+  "${cli[@]}" run --network none --name "$p-c100" "$p-base:latest" sh -c 'head -c 104857600 /dev/urandom > /big' || return 1
   v=$(ms "${cli[@]}" commit "$p-c100" "$p-100:latest") && record "commit-100MB" "$v"
   v=$(ms sh -c "${cli[*]} export $p-c100 > $tmp/export.tar") && record "export-100MB" "$v"
   rm -f "$tmp/export.tar"
   # a 200 MB image: the 100 MB one plus 100 MB more
-  "${cli[@]}" run --name "$p-c200" "$p-100:latest" sh -c 'head -c 104857600 /dev/urandom > /big2' || return 1
+  "${cli[@]}" run --network none --name "$p-c200" "$p-100:latest" sh -c 'head -c 104857600 /dev/urandom > /big2' || return 1
   "${cli[@]}" commit "$p-c200" "$p-200:latest" >/dev/null || return 1
   "${cli[@]}" rm -f "$p-c100" "$p-c200" >/dev/null
   v=$(ms "${cli[@]}" save -o "$tmp/save.tar" "$p-200:latest") && record "save-200MB" "$v"
@@ -103,7 +103,7 @@ for engine in $ENGINES; do
         notes+=("docker: skipped, not installed")
         continue
       fi
-      if ! timeout 10 docker version >/dev/null 2>&1; then
+      if ! timeout 10 docker info >/dev/null 2>&1; then
         notes+=("docker: skipped, installed but its daemon does not answer")
         continue
       fi

@@ -87,12 +87,22 @@ static int cmd_network_ls(struct cli *cli, struct cli_opts *o, struct berth_erro
   json_array_foreach(list, i, n) {
     char id[13];
     cli_short_id(jstr(n, "Id"), id);
-    json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", opt_bool(o, "no-trunc") ? jstr(n, "Id") : id,
-                                          "Name", jstr(n, "Name"), "Driver", jstr(n, "Driver"), "Scope", jstr(n, "Scope"),
-                                          "CreatedAt", jstr(n, "Created")));
+    _cleanup_buf_ struct buf labels = {0};
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(n, "Labels"), k, v)
+        buf_printf(&labels, "%s%s=%s", labels.len ? "," : "", k, json_string_value(v) ?: "");
+    json_array_append_new(rows, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID",
+                                          opt_bool(o, "no-trunc") ? jstr(n, "Id") : id, "Name", jstr(n, "Name"),
+                                          "Driver", jstr(n, "Driver"), "Scope", jstr(n, "Scope"), "CreatedAt",
+                                          jstr(n, "Created"), "Internal",
+                                          json_is_true(json_object_get(n, "Internal")) ? "true" : "false", "IPv6",
+                                          json_is_true(json_object_get(n, "EnableIPv6")) ? "true" : "false", "Labels",
+                                          labels.p ? labels.p : ""));
   }
-  _cleanup_json_ json_t *header = json_pack("{s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name", "NAME", "Driver",
-                                            "DRIVER", "Scope", "SCOPE", "CreatedAt", "CREATED AT");
+  _cleanup_json_ json_t *header =
+      json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "ID", "NETWORK ID", "Name", "NAME", "Driver", "DRIVER", "Scope",
+                "SCOPE", "CreatedAt", "CREATED AT", "Internal", "INTERNAL", "IPv6", "IPV6", "Labels", "LABELS");
   return render(o, "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}", header, rows, err);
 }
 

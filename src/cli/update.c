@@ -20,7 +20,6 @@ const struct cli_flag cli_update_flags[CLI_UPDATE_NFLAGS] = {
     {0, "memory-swap", FLAG_STRING, "Swap limit equal to memory plus swap: '-1' to enable unlimited swap", "bytes"},
     {0, "pids-limit", FLAG_STRING, "Tune container pids limit (set -1 for unlimited)", "int"},
     {0, "restart", FLAG_STRING, "Restart policy to apply when a container exits", "string"},
-    {0, "blkio-weight-device", FLAG_LIST, "Block IO weight (relative device weight) (not supported yet)", "list"},
 };
 
 /* the HostConfig fields an update carries (the rest of what the create flags make is dropped) */
@@ -30,7 +29,6 @@ static const char *const fields[] = {"BlkioWeight", "CpuPeriod", "CpuQuota", "Cp
 
 /* update_body: the flags parsed the way run's are (same units and messages), then the update's fields */
 static int update_body(struct cli_opts *o, json_t **out, struct berth_error **err) {
-  if (opt_list(o, "blkio-weight-device")) return berr(err, ENOTSUP, "the --blkio-weight-device flag is not supported yet");
   _cleanup_json_ json_t *full = NULL;
   int r = cli_create_body(o, false, &full, err);
   if (r < 0) return r;

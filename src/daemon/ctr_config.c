@@ -262,6 +262,20 @@ int ctr_create_parse(const json_t *body, const json_t *image_config, const char 
   return 0;
 }
 
+const char *ctr_runtime_path(const struct daemon_config *cfg, const char *name) {
+  if (!name || !*name || strcmp(name, "berth-runtime") == 0) return cfg->runtime_path;
+  size_t n = strlen(name);
+  for (char **r = cfg->runtimes; r && *r; r++)
+    if (strncmp(*r, name, n) == 0 && (*r)[n] == '=') return *r + n + 1;
+  return NULL;
+}
+
+int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err) {
+  const char *name = json_string_value(json_object_get(host_config, "Runtime"));
+  if (ctr_runtime_path(cfg, name)) return 0;
+  return berr(err, EINVAL, "unknown or invalid runtime name: %s", name);
+}
+
 static int64_t rfc3339_ns(const char *s) {
   struct timespec ts;
   if (!s || time_parse_rfc3339(s, &ts) < 0) return 0;
@@ -427,6 +441,10 @@ json_t *ctr_summary_json(const struct store_container *c, int64_t now_ns) {
                         labels, "State", c->status, "Status", status,
                         "HostConfig", "NetworkMode", nm ? nm : "default", "NetworkSettings", "Networks", "Mounts");
   json_t *net = loads_or(c->network_json, json_object());
+  if (!json_object_get(net, "Networks")) {
+    json_decref(net);
+    net = net_settings_created(NULL, nm, json_object_get(hc, "_EndpointsConfig"), NULL);
+  }
   json_object_set_new(j, "Ports", net_ports_summary(net));
   json_t *nets = json_object_get(net, "Networks");
   if (json_is_object(nets)) json_object_set(json_object_get(j, "NetworkSettings"), "Networks", nets);

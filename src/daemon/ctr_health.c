@@ -357,7 +357,19 @@ static void save(struct daemon *d, const char *id, json_t *snap) {
 /* config_of: the container's health check from its Config (argv NULL: none) */
 static int config_of(const struct store_container *c, struct health_config *out) {
   _cleanup_json_ json_t *cfg = json_loads(c->config_json, 0, NULL);
-  health_config_parse(json_object_get(cfg, "Healthcheck"), out);
+  json_t *hc = json_object_get(cfg, "Healthcheck"), *shell = json_object_get(cfg, "Shell");
+  health_config_parse(hc, out);
+  const char *kind = json_string_value(json_array_get(json_object_get(hc, "Test"), 0));
+  if (out->argv && kind && strcmp(kind, "CMD-SHELL") == 0 && json_array_size(shell) > 0) {
+    /* the image's SHELL runs CMD-SHELL checks (moby getShell) instead of /bin/sh -c */
+    char **argv = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(shell, i, v) argv = strv_push(argv, json_string_value(v) ?: "");
+    for (i = 2; out->argv[i]; i++) argv = strv_push(argv, out->argv[i]);
+    strv_free(out->argv);
+    out->argv = argv;
+  }
   return out->argv ? 0 : -ENOENT;
 }
 
@@ -471,12 +483,14 @@ static void probe_record(struct daemon *d, struct probe *p, int code, const char
     free(r.output);
     return;
   }
+  int streak = e->st.failing_streak;
   bool changed = health_apply(&e->st, &e->cfg, e->started_ns, &r);
   enum health_status st = e->st.status;
   schedule_locked(h, e, mono_ns() + e->cfg.interval_ns); /* the next one an interval after this end */
-  _cleanup_json_ json_t *snap = health_state_json(&e->st);
+  /* on disk when the status or the streak moves (not every probe: each save is an fsync) */
+  _cleanup_json_ json_t *snap = changed || streak != e->st.failing_streak ? health_state_json(&e->st) : NULL;
   pthread_mutex_unlock(&h->mu);
-  save(d, p->id, snap);
+  if (snap) save(d, p->id, snap);
   if (changed) {
     _cleanup_free_ char *action = xasprintf("health_status: %s", health_status_name(st));
     events_emit(d, "container", action, p->id, NULL);

@@ -79,6 +79,18 @@ static int add_link(struct daemon *d, const char *spec, struct links *l, struct 
   return 0;
 }
 
+/* link_ip: the default bridge's address, else the first network's (a container on user networks) */
+static const char *link_ip(const json_t *net) {
+  const char *ip = json_string_value(json_object_get(net, "IPAddress"));
+  const char *k;
+  json_t *v;
+  json_object_foreach((json_t *)json_object_get(net, "Networks"), k, v) {
+    if (ip && *ip) break;
+    ip = json_string_value(json_object_get(v, "IPAddress"));
+  }
+  return ip && *ip ? ip : NULL;
+}
+
 static int resolve_links(struct daemon *d, const json_t *hc, struct links *l, struct berth_error **err) {
   size_t i;
   json_t *v;
@@ -90,7 +102,7 @@ static int resolve_links(struct daemon *d, const json_t *hc, struct links *l, st
   for (size_t k = 0; k < l->n; k++)
     l->v[k] = (struct net_link){.name = l->ctrs[k]->name,
                                 .alias = l->aliases[k],
-                                .ip = json_string_value(json_object_get(l->nets[k], "IPAddress")),
+                                .ip = link_ip(l->nets[k]),
                                 .hostname = json_string_value(json_object_get(l->cfgs[k], "Hostname")),
                                 .exposed_ports = json_object_get(l->cfgs[k], "ExposedPorts"),
                                 .env = json_object_get(l->cfgs[k], "Env")};
@@ -301,8 +313,12 @@ static int connect_locked(struct daemon *d, struct ctr_state *st, const char *ct
   if (!running) return connect_stopped(d, c, ref, epcfg, err);
   _cleanup_json_ json_t *hc = json_loads(c->host_config_json, 0, NULL);
   struct links l = {0};
-  r = resolve_links(d, hc, &l, err);
-  if (r == 0) r = net_container_connect(d->net, c->id, c->name, ref, epcfg, l.v, l.n, settings, err);
+  /* links only add DNS aliases here: one whose container is gone does not stop the connect */
+  if (resolve_links(d, hc, &l, NULL) < 0) {
+    links_clear(&l);
+    l = (struct links){0};
+  }
+  r = net_container_connect(d->net, c->id, c->name, ref, epcfg, l.v, l.n, settings, err);
   links_clear(&l);
   if (r == 0) r = save_network(d, c->id, settings, err);
   (void)ctr_ref;

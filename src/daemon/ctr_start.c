@@ -70,13 +70,13 @@ struct shim_proc {
 };
 
 static char **shim_argv(struct daemon *d, const struct store_container *c, const json_t *cfg, const json_t *hc,
-                        const char *dir, const char *shim_dir) {
+                        const char *runtime, const char *dir, const char *shim_dir) {
   _cleanup_free_ char *rroot = path_join(d->cfg.exec_root, "runtime");
   _cleanup_free_ char *log = ctr_log_path(d, c->id);
   const char *driver = json_string_value(json_object_get(json_object_get(hc, "LogConfig"), "Type"));
   char **v = NULL;
   const char *fixed[] = {d->cfg.shim_path, "--id", c->id, "--bundle", dir, "--state-dir", shim_dir, "--runtime",
-                         d->cfg.runtime_path, "--runtime-root", rroot, "--log-driver",
+                         runtime, "--runtime-root", rroot, "--log-driver",
                          driver && *driver ? driver : "json-file", "--log-path", log};
   for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) v = strv_push(v, fixed[i]);
   if (json_is_true(json_object_get(cfg, "OpenStdin"))) v = strv_push(v, "--stdin");
@@ -232,11 +232,14 @@ static int start_locked(struct daemon *d, struct ctr_state *st, const struct sto
   _cleanup_json_ json_t *hc = json_loads(c->host_config_json, 0, NULL);
   _cleanup_free_ char *dir = ctr_dir(d, c->id);
   _cleanup_free_ char *shim_dir = ctr_shim_dir(d, c->id);
-  int r = prepare_bundle(d, c, cfg, hc, dir, err);
+  /* HostConfig.Runtime: checked at create; the daemon may have been restarted without it since */
+  const char *runtime = ctr_runtime_path(&d->cfg, json_string_value(json_object_get(hc, "Runtime")));
+  int r = runtime ? 0 : ctr_runtime_check(&d->cfg, hc, err);
+  if (r == 0) r = prepare_bundle(d, c, cfg, hc, dir, err);
   if (r == 0) r = rm_rf(shim_dir, err);
   if (r == 0) r = mkdir_p(shim_dir, 0700, err);
   if (r == 0) {
-    _cleanup_strv_ char **argv = shim_argv(d, c, cfg, hc, dir, shim_dir);
+    _cleanup_strv_ char **argv = shim_argv(d, c, cfg, hc, runtime, dir, shim_dir);
     r = run_shim(d, st, argv, shim_dir, err);
   }
   if (r < 0) {

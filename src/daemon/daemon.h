@@ -25,6 +25,7 @@ struct daemon_config {
   char *default_registry;
   char *shim_path;
   char *runtime_path;
+  char **runtimes; /* --add-runtime NAME=PATH (repeatable): OCI runtimes HostConfig.Runtime may name */
   char *log_level;
   /* networking (Docker's names): bridge, its CIDR, the containers' part of it, mtu, booleans */
   char *bridge;
@@ -193,6 +194,11 @@ json_t *ctr_summary_json(const struct store_container *c, int64_t now_ns);
 char *ctr_dir(struct daemon *d, const char *id);
 char *ctr_shim_dir(struct daemon *d, const char *id);
 char *ctr_log_path(struct daemon *d, const char *id);
+/* ctr_runtime_path: the executable of OCI runtime NAME (NULL, "" or "berth-runtime": the default
+ * --oci-runtime; others from --add-runtime); NULL when unknown */
+const char *ctr_runtime_path(const struct daemon_config *cfg, const char *name);
+/* ctr_runtime_check: HostConfig.Runtime names a known runtime, else Docker's 400 message */
+int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err);
 /* ctr_signal_parse: "SIGKILL", "KILL", "9" -> 9; -EINVAL when unknown */
 int ctr_signal_parse(const char *s);
 

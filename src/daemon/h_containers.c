@@ -47,6 +47,7 @@ static int make_container(struct daemon *d, const json_t *body, const char *name
   memcpy(short_id, id, BERTH_SHORT_ID_LEN);
   short_id[BERTH_SHORT_ID_LEN] = '\0';
   int r = ctr_create_parse(body, json_object_get(img->config, "config"), short_id, &cc, err);
+  if (r == 0 && (r = ctr_runtime_check(&d->cfg, cc.host_config, err)) < 0) ctr_create_clear(&cc);
   if (r < 0) return r;
   struct store_container row = {0};
   memcpy(row.id, id, 65);
@@ -169,6 +170,24 @@ static void health_status_suffix(struct daemon *d, const struct store_container 
                                                  health_status_name(h)));
 }
 
+/* check_health_values: Docker refuses a health filter it does not know */
+static int check_health_values(const json_t *vals, struct berth_error **err) {
+  static const char *const names[] = {"starting", "healthy", "unhealthy", "none"};
+  const char *k;
+  size_t i;
+  json_t *v;
+  _cleanup_json_ json_t *list = json_array();
+  if (json_is_object(vals)) json_object_foreach((json_t *)vals, k, v) json_array_append_new(list, json_string(k));
+  else json_array_extend(list, (json_t *)vals);
+  json_array_foreach(list, i, v) {
+    const char *s = json_string_value(v);
+    bool ok = false;
+    for (size_t n = 0; s && n < ARRAY_SIZE(names); n++) ok = ok || strcmp(s, names[n]) == 0;
+    if (!ok) return berr(err, EINVAL, "Unrecognised filter value for health: %s", s ? s : "");
+  }
+  return 0;
+}
+
 static int parse_filters(struct req *r, json_t **out, struct berth_error **err) {
   const char *f = req_query(r, "filters");
   *out = NULL;
@@ -193,6 +212,10 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
       }
     }
     for (size_t i = 0; i < ARRAY_SIZE(known); i++) ok = ok || strcmp(key, known[i]) == 0;
+    if (ok && strcmp(key, "health") == 0 && check_health_values(v, err) < 0) {
+      json_decref(j);
+      return -EINVAL;
+    }
     if (!ok) {
       int rc = berr(err, EINVAL, "invalid filter '%s'", key);
       json_decref(j);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static const struct flag {
     {"default-registry", 0, "HOST[:PORT]", "Registry for unqualified image names", offsetof(struct daemon_config, default_registry), OPT_STR},
     {"shim", 0, "PATH", "berth-shim executable", offsetof(struct daemon_config, shim_path), OPT_STR},
     {"oci-runtime", 0, "PATH", "OCI runtime executable (default berth-runtime)", offsetof(struct daemon_config, runtime_path), OPT_STR},
+    {"add-runtime", 0, "NAME=PATH", "Another OCI runtime for --runtime NAME (repeatable)", offsetof(struct daemon_config, runtimes), OPT_LIST},
     {"bridge", 'b', "NAME", "Bridge of the default network (default berth0)", offsetof(struct daemon_config, bridge), OPT_STR},
     {"bip", 0, "CIDR", "Address of the bridge (default 172.18.0.1/16, or a free private subnet)", offsetof(struct daemon_config, bip), OPT_STR},
     {"fixed-cidr", 0, "CIDR", "Containers' addresses come from this part of the bridge's subnet", offsetof(struct daemon_config, fixed_cidr), OPT_STR},
@@ -122,6 +124,38 @@ static char *find_helper(const char *given, const char *name, const char *build_
   return xasprintf("%s/%s", installed, name);
 }
 
+/* --add-runtime NAME=PATH: a name of its own and an executable (a bare name is looked up in PATH) */
+static int check_runtimes(char **rts, struct berth_error **err) {
+  for (char **r = rts; r && *r; r++) {
+    char *eq = strchr(*r, '=');
+    if (!eq || eq == *r || !eq[1]) return berr(err, EINVAL, "--add-runtime \"%s\": want NAME=PATH", *r);
+    *eq = '\0';
+    bool reserved = strcmp(*r, "berth-runtime") == 0;
+    bool dup = false;
+    for (char **o = rts; o < r; o++) dup |= strncmp(*o, *r, strlen(*r)) == 0 && (*o)[strlen(*r)] == '=';
+    *eq = '=';
+    if (reserved) return berr(err, EINVAL, "--add-runtime: runtime name \"berth-runtime\" is reserved");
+    if (dup) return berr(err, EINVAL, "--add-runtime \"%s\": that name is given twice", *r);
+    const char *path = eq + 1;
+    if (!strchr(path, '/')) {
+      _cleanup_free_ char *found = NULL;
+      _cleanup_free_ char *dirs = xstrdup(getenv("PATH") ? getenv("PATH") : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+      char *save = NULL;
+      for (char *d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        _cleanup_free_ char *p = path_join(d, path);
+        if (access(p, X_OK) == 0) found = take_ptr(&p);
+      }
+      if (!found) return berr(err, ENOENT, "--add-runtime \"%s\": \"%s\" not found in PATH", *r, path);
+      _cleanup_free_ char *name = xstrndup(*r, (size_t)(eq - *r));
+      free(*r);
+      *r = xasprintf("%s=%s", name, found);
+    } else if (access(path, X_OK) < 0) {
+      return berr_sys(err, errno, "--add-runtime \"%s\": \"%s\"", *r, path);
+    }
+  }
+  return 0;
+}
+
 static int fill_defaults(struct daemon_config *c, struct berth_error **err) {
   if (!c->data_root) c->data_root = xstrdup("/var/lib/berth");
   if (!c->exec_root) c->exec_root = xstrdup("/run/berth");
@@ -133,6 +167,8 @@ static int fill_defaults(struct daemon_config *c, struct berth_error **err) {
   free(c->runtime_path);
   c->shim_path = shim;
   c->runtime_path = rt;
+  int r = check_runtimes(c->runtimes, err);
+  if (r < 0) return r;
   int lvl = log_parse_level(c->log_level ? c->log_level : "info");
   if (lvl < 0) return berr(err, EINVAL, "unknown log level \"%s\"", c->log_level);
   log_setup((enum log_level)lvl, NULL);
@@ -281,6 +317,8 @@ static int run(struct daemon *d, struct berth_error **err) {
   log_info("berthd %s started (data root %s, exec root %s, storage %s, shim %s, runtime %s)", BERTH_VERSION,
            d->cfg.data_root, d->cfg.exec_root, storage_driver_name(d->storage), d->cfg.shim_path,
            d->cfg.runtime_path);
+  /* startup's transient peak (restore, the nftables rebuild) is freed by now: give it back */
+  if (r == 0) malloc_trim(0);
   if (r == 0) r = server_run(d, err);
   if (!d->stopping) {
     /* startup failed after the monitor began: wake it so it can be joined */
@@ -308,6 +346,17 @@ static void config_free(struct daemon_config *c) {
   for (size_t i = 0; i < ARRAY_SIZE(net); i++) free(*net[i]);
   strv_free(c->hosts);
   strv_free(c->log_opts);
+  strv_free(c->runtimes);
+}
+
+/* daemon_malloc_setup: glibc gives every thread that allocates its own arena (up to 8 per CPU);
+ * with a thread per HTTP connection that is ~1 MB of mostly free heaps at idle. Handlers wait on
+ * I/O, not on the allocator, so one arena is enough. A fixed mmap threshold stops glibc from
+ * raising it (up to 32 MB) after big frees, so large transient buffers (image layers, bodies)
+ * stay mmap()ed and go back to the kernel when freed; it also fixes the trim threshold. */
+static void daemon_malloc_setup(void) {
+  mallopt(M_ARENA_MAX, 1);
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
 int main(int argc, char **argv) {
@@ -332,6 +381,7 @@ int main(int argc, char **argv) {
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   umask(022);
+  daemon_malloc_setup();
   r = run(&d, &err);
   if (r < 0) log_error("%s", berr_msg(err));
   ctr_table_free(d.ctrs);

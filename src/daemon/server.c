@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <malloc.h>
 #include <microhttpd.h>
 #include <signal.h>
 #include <stdint.h>
@@ -206,9 +207,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   return dispatch(r);
 }
 
+/* heavy_request: POSTs that leave megabytes of freed small blocks in the heap (pulls, imports,
+ * loads, builds, commits); the idle daemon should not keep them */
+static bool heavy_request(const struct req *r) {
+  static const char *const paths[] = {"/images/create", "/images/load", "/build", "/commit"};
+  if (!r || !r->path || r->early_status || strcmp(r->method, "POST") != 0) return false;
+  for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+    if (strcmp(r->path, paths[i]) == 0) return true;
+  return false;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe) {
+  bool trim = heavy_request(*con_cls);
   req_free(*con_cls);
   *con_cls = NULL;
+  /* the reply is sent: the client does not wait for this */
+  if (trim) malloc_trim(0);
 }
 
 static gid_t socket_group(const char *group) {

@@ -5,6 +5,7 @@
  * leaves temporaries only (tmp/layer-*, the driver's .tmp-*), which startup removes. */
 #define LOG_TAG "image"
 #include "image/image_int.h"
+#include "common/buf.h"
 #include "common/fs.h"
 #include "common/ids.h"
 #include "common/log.h"
@@ -20,7 +21,7 @@
 #define JSON_MEMBER_MAX (16u << 20)   /* a config or manifest larger than this is not one */
 #define JSON_TOTAL_MAX (64u << 20)    /* all small members held in memory together */
 #define LINK_HOPS 8
-#define IO_CHUNK (256u << 10)
+#define IO_CHUNK (1u << 20)
 
 /* One member of the archive: a small file kept in memory, a layer candidate kept as a plain tar
  * in tmp/ (and maybe extracted), or a link to another member. */
@@ -112,23 +113,34 @@ struct feed {
   struct archive *raw;   /* decompressor over the member, NULL when it is plain */
   const char *head;      /* bytes of the member already read */
   size_t head_len;
+  int64_t next_off;      /* where the member's next block must start (no holes in layer tars) */
   EVP_MD_CTX *md;
   struct image_tmp *t;
   int err;
-  char in[IO_CHUNK];
   char plain[IO_CHUNK];
 };
 
-/* member_bytes: the member's next bytes as stored (the head first) */
+/* member_bytes: the member's next bytes as stored (the head first), straight from libarchive's
+ * buffer (no copy) */
 static la_ssize_t member_bytes(struct feed *f, const void **buf) {
   if (f->head_len) {
     *buf = f->head;
     size_t n = f->head_len;
+    f->next_off = (int64_t)n;
     f->head_len = 0;
     return (la_ssize_t)n;
   }
-  *buf = f->in;
-  return archive_read_data(f->outer, f->in, sizeof(f->in));
+  size_t n = 0;
+  la_int64_t off = 0;
+  int rc = archive_read_data_block(f->outer, buf, &n, &off);
+  if (rc == ARCHIVE_EOF) return 0;
+  if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return -1;
+  if (off != f->next_off) {
+    archive_set_error(f->outer, EINVAL, "a sparse layer member is not supported");
+    return -1;
+  }
+  f->next_off += (int64_t)n;
+  return (la_ssize_t)n;
 }
 
 static la_ssize_t member_cb(struct archive *a, void *cls, const void **buf) {
@@ -244,29 +256,53 @@ static bool looks_compressed(const unsigned char *h, size_t n) {
   return false;
 }
 
-/* read_head: up to want bytes of the current member */
-static la_ssize_t read_head(struct archive *a, char *buf, size_t want) {
-  size_t got = 0;
-  while (got < want) {
-    la_ssize_t n = archive_read_data(a, buf + got, want - got);
-    if (n < 0) return n;
-    if (n == 0) break;
-    got += (size_t)n;
+/* read_blocks: whole data blocks of the current member appended to b until it holds want bytes
+ * (or the member ends); blocks, not archive_read_data, so that a feed can go on with blocks */
+static int read_blocks(struct archive *a, struct buf *b, size_t want) {
+  while (b->len < want) {
+    const void *p;
+    size_t n = 0;
+    la_int64_t off = 0;
+    int rc = archive_read_data_block(a, &p, &n, &off);
+    if (rc == ARCHIVE_EOF) return 0;
+    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return -EIO;
+    if (off != (la_int64_t)b->len) {
+      archive_set_error(a, EINVAL, "a sparse member is not supported");
+      return -EINVAL;
+    }
+    buf_append(b, p, n);
   }
-  return (la_ssize_t)got;
+  return 0;
 }
 
-static int keep_small(struct loader *ld, struct member *m, const char *head, size_t hn, int64_t size,
-                      struct berth_error **err) {
+static int keep_small(struct loader *ld, struct member *m, struct buf *head, int64_t size, struct berth_error **err) {
   if (size > JSON_MEMBER_MAX || ld->mem_total + (size_t)size > JSON_TOTAL_MAX) return 0; /* nothing we read */
-  m->data = xmalloc((size_t)size + 1);
-  memcpy(m->data, head, hn);
-  la_ssize_t n = read_head(ld->outer, m->data + hn, (size_t)size - hn);
-  if (n < 0) return berr(err, EINVAL, "load: read \"%s\": %s", m->path, archive_error_string(ld->outer));
-  m->len = hn + (size_t)n;
-  m->data[m->len] = '\0';
+  if (read_blocks(ld->outer, head, (size_t)size) < 0)
+    return berr(err, EINVAL, "load: read \"%s\": %s", m->path, archive_error_string(ld->outer));
+  m->len = head->len;
+  m->data = buf_steal(head);
+  if (!m->data) m->data = xstrdup("");
   ld->mem_total += m->len;
   return 0;
+}
+
+/* known_blob: "blobs/sha256/<hex>" (Docker 25 and berth name uncompressed layers by their diff
+ * id) that is already a layer's blob here: nothing to read, the local blob stands for it (only
+ * used if the config names that diff id, so a member lying about its name changes nothing) */
+static bool known_blob(struct loader *ld, struct member *m) {
+  const char *hex = m->path + strlen("blobs/sha256/");
+  if (strncmp(m->path, "blobs/sha256/", 13) != 0 || !id_is_hex(hex, 64)) return false;
+  char diff[72];
+  snprintf(diff, sizeof(diff), "sha256:%s", hex);
+  _cleanup_berr_ struct berth_error *e = NULL;
+  _cleanup_free_ char *blob = path_join(ld->is->blobs, hex);
+  pthread_mutex_lock(&ld->is->lock); /* not removed while we look */
+  bool known = store_diff_id_used(ld->is->st, diff, &e) == 1 && access(blob, R_OK) == 0;
+  pthread_mutex_unlock(&ld->is->lock);
+  if (!known) return false;
+  memcpy(m->diff, diff, sizeof(diff));
+  m->kept = true;
+  return true;
 }
 
 static int take_member(struct loader *ld, struct archive_entry *e, struct berth_error **err) {
@@ -283,13 +319,14 @@ static int take_member(struct loader *ld, struct archive_entry *e, struct berth_
   }
   if (archive_entry_filetype(e) != AE_IFREG) return free(path), 0;
   struct member *m = add_member(ld, path);
-  _cleanup_free_ char *head = xmalloc(IO_CHUNK);
-  la_ssize_t hn = read_head(ld->outer, head, IO_CHUNK);
-  if (hn < 0) return berr(err, EINVAL, "load: read \"%s\": %s", path, archive_error_string(ld->outer));
-  const unsigned char *h = (const unsigned char *)head;
-  bool compressed = looks_compressed(h, (size_t)hn);
-  if (compressed || looks_tar(h, (size_t)hn)) return take_layer(ld, m, head, (size_t)hn, compressed, err);
-  return keep_small(ld, m, head, (size_t)hn, archive_entry_size(e), err);
+  if (known_blob(ld, m)) return 0; /* its bytes are skipped with the member */
+  _cleanup_buf_ struct buf head = {0};
+  if (read_blocks(ld->outer, &head, 512) < 0)
+    return berr(err, EINVAL, "load: read \"%s\": %s", path, archive_error_string(ld->outer));
+  const unsigned char *h = (const unsigned char *)(head.p ? head.p : "");
+  bool compressed = looks_compressed(h, head.len);
+  if (compressed || looks_tar(h, head.len)) return take_layer(ld, m, head.p, head.len, compressed, err);
+  return keep_small(ld, m, &head, archive_entry_size(e), err);
 }
 
 static int read_archive(struct loader *ld, int in_fd, struct berth_error **err) {

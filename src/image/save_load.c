@@ -38,9 +38,10 @@ static int put_member(struct archive *w, const char *name, const void *data, siz
   archive_entry_free(e);
   if (r < 0) return r;
   if (data) return archive_write_data(w, data, n) == (la_ssize_t)n ? 0 : berr(err, EIO, "save: %s", archive_error_string(w));
-  char buf[65536];
+  enum { CHUNK = 1 << 20 };
+  _cleanup_free_ char *buf = xmalloc(CHUNK);
   for (;;) {
-    ssize_t got = read(src_fd, buf, sizeof(buf));
+    ssize_t got = read(src_fd, buf, CHUNK);
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) return berr_sys(err, errno, "save: read layer");
     if (got == 0) return 0;
@@ -195,7 +196,7 @@ int image_save(struct image_store *is, char *const *names, int out_fd, struct be
   _cleanup_archive_write_ struct archive *w = archive_write_new();
   archive_write_set_format_pax_restricted(w);
   archive_write_add_filter_none(w);
-  archive_write_set_bytes_in_last_block(w, 1);
+  archive_write_set_bytes_per_block(w, 0); /* straight to out_fd, unpadded */
   if (archive_write_open2(w, &out_fd, NULL, fd_write, NULL, NULL) != ARCHIVE_OK)
     return berr(err, EIO, "save: %s", archive_error_string(w));
   json_auto_t *manifest = json_array(), *repos = json_object(), *index = json_array(), *written = json_object();

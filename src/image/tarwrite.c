@@ -60,9 +60,10 @@ static void add_xattrs(struct archive_entry *e, int fd) {
 }
 
 static int write_data(struct tarw *tw, int fd, const char *path, struct berth_error **err) {
-  char buf[65536];
+  enum { CHUNK = 1 << 20 }; /* big reads: fewer trips through libarchive */
+  _cleanup_free_ char *buf = xmalloc(CHUNK);
   for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
+    ssize_t n = read(fd, buf, CHUNK);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return berr_sys(err, errno, "read \"%s\"", path);
     if (n == 0) return 0;

@@ -23,6 +23,7 @@
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #ifndef SIOCGSKNS
@@ -46,6 +47,7 @@ enum {
   UDP_MAX = 4096,      /* the largest UDP answer we send, whatever the client's EDNS size */
   MAX_UPSTREAMS = 3,   /* glibc's MAXNS */
   MAX_PENDING = 256,   /* forwards in flight */
+  MAX_PENDING_CTR = 64, /* ... and per container, so one cannot starve the others */
   MAX_CONNS = 64,      /* TCP clients, all containers together */
   MAX_CONNS_CTR = 8,   /* ... and per container, so one cannot starve the others */
   MAX_ADDRS = 32,
@@ -53,6 +55,7 @@ enum {
   FWD_TOTAL_MS = 5000, /* a forward gives up with SERVFAIL after this */
   FWD_TRY_MS = 2000,   /* default time per nameserver ("options timeout:N" changes it) */
   CONN_OUT_MAX = 256 * 1024,
+  RESOLV_CHECK_MS = 5000,
 };
 
 static inline uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
@@ -250,7 +253,7 @@ struct ctr {
   char *id;
   int udp, tcp;
   uint32_t gen;
-  unsigned nconns;
+  unsigned nconns, npending;
 };
 
 /* who asked: a container's UDP socket (and the client's address) or a TCP connection */
@@ -279,6 +282,7 @@ struct pending {
   unsigned ns;
   size_t limit; /* the most the client takes */
   struct client cl;
+  uint32_t ctr, ctr_gen; /* the container asking */
   int64_t try_deadline, deadline;
   uint32_t gen;
   int tfd;       /* the TCP connection to ups[ns], or -1 */
@@ -314,6 +318,9 @@ struct dns_server {
   unsigned nups;
   int up_fd[2]; /* AF_INET, AF_INET6 */
   int64_t try_ms;
+  char *resolv_path;
+  struct stat resolv_st;  /* what resolv_path was when read */
+  int64_t resolv_checked; /* when it was last looked at */
   struct ctr *ctrs;
   size_t nctrs;
   unsigned npending, nconns_used;
@@ -405,11 +412,25 @@ static void parse_resolv_line(struct dns_server *s, char *line) {
   }
 }
 
-static void read_resolv(struct dns_server *s, const char *path) {
+/* resolv_changed: has the file changed since it was last read (remembering what it is now) */
+static bool resolv_changed(struct dns_server *s) {
+  struct stat st;
+  if (stat(s->resolv_path, &st) < 0) memset(&st, 0, sizeof(st));
+  bool changed = st.st_ino != s->resolv_st.st_ino || st.st_dev != s->resolv_st.st_dev ||
+                 st.st_size != s->resolv_st.st_size || st.st_mtim.tv_sec != s->resolv_st.st_mtim.tv_sec ||
+                 st.st_mtim.tv_nsec != s->resolv_st.st_mtim.tv_nsec;
+  s->resolv_st = st;
+  return changed;
+}
+
+static void read_resolv(struct dns_server *s) {
   _cleanup_free_ char *text = NULL;
   _cleanup_berr_ struct berth_error *e = NULL;
-  if (!path) return;
-  if (read_file(path, &text, NULL, &e) < 0) {
+  s->nups = 0;
+  s->try_ms = FWD_TRY_MS;
+  if (!s->resolv_path) return;
+  resolv_changed(s);
+  if (read_file(s->resolv_path, &text, NULL, &e) < 0) {
     log_warn("No upstream nameservers for the embedded DNS: %s", berr_msg(e));
     return;
   }
@@ -425,6 +446,8 @@ static void read_resolv(struct dns_server *s, const char *path) {
 static int open_upstream_sockets(struct dns_server *s, struct berth_error **err) {
   static const int fams[2] = {AF_INET, AF_INET6};
   for (int f = 0; f < 2; f++) {
+    if (s->up_fd[f] >= 0) close(s->up_fd[f]);
+    s->up_fd[f] = -1;
     bool want = false;
     for (unsigned i = 0; i < s->nups; i++) want |= s->ups[i].sa.ss_family == fams[f];
     if (!want) continue;
@@ -508,11 +531,11 @@ static void deliver(struct dns_server *s, const struct client *cl, uint8_t *msg,
   sendto(ct->udp, msg, len, MSG_DONTWAIT, (const struct sockaddr *)&cl->addr, sizeof(cl->addr));
 }
 
-static const char *client_ctr_id(struct dns_server *s, const struct client *cl) {
-  if (!cl->tcp) return s->ctrs[cl->idx].id;
-  struct conn *c = &s->conns[cl->idx];
-  struct ctr *ct = ctr_get(s, c->ctr, c->ctr_gen);
-  return ct ? ct->id : NULL;
+/* client_ctr: the container asking (NULL once gone) */
+static struct ctr *client_ctr(struct dns_server *s, const struct client *cl) {
+  if (!cl->tcp) return ctr_get(s, cl->idx, cl->gen);
+  struct conn *c = conn_get(s, cl->idx, cl->gen);
+  return c ? ctr_get(s, c->ctr, c->ctr_gen) : NULL;
 }
 
 /* ---------- forwarding ---------- */
@@ -547,6 +570,8 @@ static void pending_close_tcp(struct pending *p) {
 }
 
 static void pending_free(struct dns_server *s, struct pending *p) {
+  struct ctr *ct = ctr_get(s, p->ctr, p->ctr_gen);
+  if (ct) ct->npending--;
   pending_close_tcp(p);
   p->used = false;
   s->npending--;
@@ -563,7 +588,6 @@ static void pending_fail(struct dns_server *s, struct pending *p) {
   pending_free(s, p);
 }
 
-/* pending_send: send to ups[p->ns] or the next nameserver that takes it; SERVFAIL past the last */
 /* tcp_connect: start connecting to U; the query goes out once connected (on_uptcp) */
 static int tcp_connect(struct dns_server *s, struct pending *p, const struct upstream *u) {
   pending_close_tcp(p);
@@ -573,6 +597,7 @@ static int tcp_connect(struct dns_server *s, struct pending *p, const struct ups
   return ep_add(s, p->tfd, EPOLLOUT, tok(TOK_UPTCP, (uint32_t)(p - s->pend), p->gen));
 }
 
+/* pending_send: send to ups[p->ns] or the next nameserver that takes it; SERVFAIL past the last */
 static void pending_send(struct dns_server *s, struct pending *p, int64_t now) {
   for (; p->ns < s->nups; p->ns++) {
     const struct upstream *u = &s->ups[p->ns];
@@ -591,19 +616,39 @@ static void pending_send(struct dns_server *s, struct pending *p, int64_t now) {
   pending_fail(s, p);
 }
 
+/* maybe_reload: the host's resolv.conf changes (DHCP, VPNs): look again every few seconds, and
+ * apply a change when no forward is in flight (they hold indexes into ups) */
+static void maybe_reload(struct dns_server *s) {
+  int64_t now = now_ms();
+  if (!s->resolv_path || s->npending || now - s->resolv_checked < RESOLV_CHECK_MS) return;
+  s->resolv_checked = now;
+  if (!resolv_changed(s)) return;
+  log_info("Reading \"%s\" again for the embedded DNS's nameservers", s->resolv_path);
+  _cleanup_berr_ struct berth_error *e = NULL;
+  read_resolv(s);
+  if (open_upstream_sockets(s, &e) < 0) {
+    log_warn("Embedded DNS: %s", berr_msg(e));
+    s->nups = 0;
+  }
+}
+
 static void forward(struct dns_server *s, const struct client *cl, const struct dns_question *q, const uint8_t *msg,
                     size_t len, size_t limit) {
   struct pending *p = NULL;
+  struct ctr *ct = client_ctr(s, cl);
+  maybe_reload(s);
   for (unsigned i = 0; i < MAX_PENDING && !p; i++)
     if (!s->pend[i].used) p = &s->pend[i];
-  if (!s->nups || !p || len > DNS_QUERY_MAX) { /* nowhere to ask, or overloaded */
+  if (!ct) return;
+  if (!s->nups || !p || ct->npending >= MAX_PENDING_CTR || len > DNS_QUERY_MAX) { /* nowhere to ask, or overloaded */
     size_t n = dns_build_response(q, RC_SERVFAIL, NULL, 0, limit, s->tx + 2);
     deliver(s, cl, s->tx + 2, n, limit);
     return;
   }
   int64_t now = now_ms();
   *p = (struct pending){.used = true, .client_id = q->id, .limit = limit, .cl = *cl, .deadline = now + FWD_TOTAL_MS,
-                        .gen = p->gen, .tfd = -1, .qlen = len};
+                        .ctr = (uint32_t)(ct - s->ctrs), .ctr_gen = ct->gen, .gen = p->gen, .tfd = -1, .qlen = len};
+  ct->npending++;
   put16(p->q, (uint16_t)len);
   memcpy(p->q + 2, msg, len);
   s->npending++;
@@ -620,6 +665,13 @@ static bool same_addr(const struct sockaddr_storage *a, const struct upstream *u
   return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
 }
 
+static bool same_name(const struct dns_name *a, const struct dns_name *b) {
+  if (a->wire_len != b->wire_len) return false;
+  for (size_t i = 0; i < a->wire_len; i++) /* lengths are < 'A', so tolower leaves them alone */
+    if (tolower(a->wire[i]) != tolower(b->wire[i])) return false;
+  return true;
+}
+
 /* reply_matches: REPLY answers P's question (off-path spoofing must also guess the question) */
 static bool reply_matches(const struct pending *p, const uint8_t *reply, size_t len) {
   struct dns_question q;
@@ -628,22 +680,23 @@ static bool reply_matches(const struct pending *p, const uint8_t *reply, size_t 
   if (len < HDR || !(get16(reply + 2) & F_QR) || get16(reply + 4) != 1) return false;
   if (dns_parse_query(p->q + 2, p->qlen, &q) < 0) return false;
   if (dns_name_read(reply, len, &off, &rn) < 0 || off + 4 > len) return false;
-  return strcmp(rn.text, q.name.text) == 0 && rn.wire_len == q.name.wire_len && get16(reply + off) == q.qtype &&
-         get16(reply + off + 2) == q.qclass;
+  return same_name(&rn, &q.name) && get16(reply + off) == q.qtype && get16(reply + off + 2) == q.qclass;
 }
 
-/* upstream_reply: REPLY (2 bytes of headroom before it) came from P's current nameserver */
-static void upstream_reply(struct dns_server *s, struct pending *p, uint8_t *reply, size_t n) {
-  if (!reply_matches(p, reply, n)) return;
+/* upstream_reply: REPLY (2 bytes of headroom before it) came from P's current nameserver;
+ * false when it is not an answer to P's query */
+static bool upstream_reply(struct dns_server *s, struct pending *p, uint8_t *reply, size_t n) {
+  if (n < HDR || get16(reply) != p->up_id || !reply_matches(p, reply, n)) return false;
   unsigned rcode = get16(reply + 2) & 0xf;
   if ((rcode == RC_SERVFAIL || rcode == RC_REFUSED) && p->ns + 1 < s->nups) {
     p->ns++; /* like Docker: a failing nameserver is no answer, try the next */
     pending_send(s, p, now_ms());
-    return;
+    return true;
   }
   put16(reply, p->client_id);
   deliver(s, &p->cl, reply, n, p->limit);
   pending_free(s, p);
+  return true;
 }
 
 static void on_upstream(struct dns_server *s, int fd) {
@@ -683,9 +736,7 @@ static void on_uptcp(struct dns_server *s, uint32_t idx, uint32_t gen, uint32_t 
   if (n <= 0) goto next;
   p->tlen += (size_t)n;
   if (p->tlen < 2 || p->tlen < 2 + (size_t)get16(p->tbuf)) return; /* more to come: epoll says when */
-  if (get16(p->tbuf + 2) != p->up_id) goto next;
-  upstream_reply(s, p, p->tbuf + 2, p->tlen - 2);
-  return;
+  if (upstream_reply(s, p, p->tbuf + 2, p->tlen - 2)) return;
 next:
   p->ns++; /* refused, reset or nonsense: the next nameserver */
   pending_send(s, p, now_ms());
@@ -722,8 +773,9 @@ static int expire(struct dns_server *s) {
 /* answer_local: true when the container knows the name (or address, for PTR) and answered */
 static bool answer_local(struct dns_server *s, const struct client *cl, const struct dns_question *q,
                          size_t limit) {
-  const char *id = client_ctr_id(s, cl);
-  if (!id || !q->name.plain || q->qclass != C_IN) return false;
+  struct ctr *ct = client_ctr(s, cl);
+  if (!ct || !q->name.plain || q->qclass != C_IN) return false;
+  const char *id = ct->id;
   struct in_addr addr;
   char name[256];
   if (q->qtype == T_PTR && s->rfn && dns_ptr_addr(q->name.text, &addr)) {
@@ -826,7 +878,7 @@ static void ctr_close(struct dns_server *s, struct ctr *ct) {
   free(ct->id);
   ct->id = NULL;
   ct->udp = ct->tcp = -1;
-  ct->nconns = 0;
+  ct->nconns = ct->npending = 0;
   ct->gen++;
 }
 
@@ -990,6 +1042,7 @@ static void server_free(struct dns_server *s) {
   if (s->ep >= 0) close(s->ep);
   pthread_mutex_destroy(&s->lock);
   pthread_cond_destroy(&s->applied_cond);
+  free(s->resolv_path);
   free(s->ctrs);
   free(s->pend);
   free(s->conns);
@@ -1014,7 +1067,9 @@ int dns_server_start(dns_lookup_fn fn, void *ud, const char *resolv_conf, struct
   if (s->ep < 0 || s->wake < 0) r = berr_sys(err, errno, "create the embedded DNS server's epoll");
   else if ((r = ep_add(s, s->wake, EPOLLIN, tok(TOK_WAKE, 0, 0))) < 0) r = berr_sys(err, -r, "watch an eventfd");
   if (r == 0) {
-    read_resolv(s, resolv_conf);
+    s->resolv_path = resolv_conf ? xstrdup(resolv_conf) : NULL;
+    s->resolv_checked = now_ms();
+    read_resolv(s);
     r = open_upstream_sockets(s, err);
   }
   if (r == 0 && (r = -pthread_create(&s->thread, NULL, serve, s)) < 0)

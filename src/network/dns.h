@@ -26,7 +26,8 @@ typedef size_t (*dns_lookup_fn)(void *ud, const char *container_id, const char *
 typedef bool (*dns_reverse_fn)(void *ud, const char *container_id, struct in_addr addr, char *name, size_t size);
 
 /* dns_server_start: start the serving thread. resolv_conf: the host's resolv.conf (NULL: none),
- * read once for the upstream nameservers (at most 3, like glibc) and "options timeout:N" (the
+ * read for the upstream nameservers (at most 3, like glibc; read again when the file changes,
+ * looked at every 5 s at most) and "options timeout:N" (the
  * time given to each nameserver before the next one is tried; the whole forward gives up with
  * SERVFAIL after 5 s). Forwarding happens from berthd's own namespace, so loopback nameservers
  * (127.0.0.53) work too. Beside glibc's syntax a nameserver may carry a port, for tests:
@@ -54,8 +55,9 @@ int dns_server_add(struct dns_server *s, const char *container_id, int fd, struc
 int dns_server_add2(struct dns_server *s, const char *container_id, int udp_fd, int tcp_fd,
                     struct berth_error **err);
 /* dns_server_remove: stop serving CONTAINER_ID and close its sockets (done when it returns, so
- * 127.0.0.11:53 is free again in that namespace); unknown ids are ignored. Adds are applied in
- * order by the server's thread, just after dns_server_add returns. */
+ * 127.0.0.11:53 is free again in that namespace); unknown ids are ignored. It waits for the
+ * server's thread: never call it holding a lock that the lookup callback takes. Adds are applied
+ * in order by the server's thread, just after dns_server_add returns. */
 void dns_server_remove(struct dns_server *s, const char *container_id);
 
 /* ---------- the packet layer, exposed for the unit tests and the fuzzer ---------- */

@@ -133,7 +133,8 @@ int net_container_disconnect(struct network *n, const char *id, const char *ref,
  * *name (heap) is the network's name */
 int net_endpoint_stopped(struct network *n, const char *ref, const json_t *epcfg, const char *short_id, char **name,
                          json_t **entry, struct berth_error **err);
-/* net_settings_created: NetworkSettings of a created container: its networks, no addresses */
+/* net_settings_created: NetworkSettings of a created container: its networks, no addresses
+ * (n NULL: without looking the networks up, names as given and no ids) */
 json_t *net_settings_created(struct network *n, const char *mode, const json_t *endpoints, const char *short_id);
 /* net_resolv_user: does this container use the embedded DNS (it is on a user network)? */
 bool net_uses_dns(const struct net_request *req);

@@ -92,7 +92,7 @@ json_t *net_settings_created(struct network *n, const char *mode, const json_t *
   json_t *v;
   if (!net_mode_user(mode) && !net_mode_is(mode, "container")) {
     const char *name = net_mode_is(mode, "bridge") ? "bridge" : net_mode_is(mode, "host") ? "host" : "none";
-    const char *id = name[0] == 'b' ? n->network_id : name[0] == 'h' ? n->host_id : n->none_id;
+    const char *id = !n ? "" : name[0] == 'b' ? n->network_id : name[0] == 'h' ? n->host_id : n->none_id;
     json_object_set_new(nets, name,
                         json_pack("{s:n, s:n, s:n, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}", "IPAMConfig",
                                   "Links", "Aliases", "NetworkID", id, "EndpointID", "", "Gateway", "", "IPAddress", "",
@@ -105,7 +105,15 @@ json_t *net_settings_created(struct network *n, const char *mode, const json_t *
     if (!net_mode_user(k)) continue;
     char *name = NULL;
     json_t *entry = NULL;
-    if (net_endpoint_stopped(n, k, v, short_id, &name, &entry, NULL) == 0) json_object_set_new(nets, name, entry);
+    if (!n) /* no network to look at: the name as given, no id (what Docker shows before a start) */
+      json_object_set_new(nets, k,
+                          json_pack("{s:O?, s:n, s:O?, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:i, s:s, s:n}",
+                                    "IPAMConfig", json_object_get(v, "IPAMConfig"), "Links", "Aliases",
+                                    json_object_get(v, "Aliases"), "NetworkID", "", "EndpointID", "", "Gateway", "",
+                                    "IPAddress", "", "IPPrefixLen", 0, "IPv6Gateway", "", "GlobalIPv6Address", "",
+                                    "GlobalIPv6PrefixLen", 0, "MacAddress", "", "DriverOpts"));
+    else if (net_endpoint_stopped(n, k, v, short_id, &name, &entry, NULL) == 0)
+      json_object_set_new(nets, name, entry);
     free(name);
   }
   json_decref(want);

@@ -169,9 +169,9 @@ static json_t *ep_json(struct unet *u, const struct uep *e, const char *short_id
 
 static void dns_attach(struct network *n, const char *id, const char *netns) {
   if (!n->dns) return;
-  int fd = -1;
+  int udp = -1, tcp = -1;
   _cleanup_berr_ struct berth_error *e = NULL;
-  if (dns_socket_open(netns, &fd, &e) < 0 || dns_server_add(n->dns, id, fd, &e) < 0)
+  if (dns_socket_open2(netns, &udp, &tcp, &e) < 0 || dns_server_add2(n->dns, id, udp, tcp, &e) < 0)
     log_warn("Embedded DNS for %.12s: %s", id, berr_msg(e));
 }
 
@@ -304,7 +304,8 @@ int uep_setup_user(struct network *n, const char *id, const struct net_request *
 
 /* uep_teardown: every endpoint of the container on user networks; the veths go with the netns */
 void uep_teardown(struct network *n, const char *id) {
-  for (;;) {
+  bool had = false;
+  for (;; had = true) {
     pthread_mutex_lock(&n->mu);
     struct unet *u = n->unets;
     struct uep *e = NULL;
@@ -312,12 +313,16 @@ void uep_teardown(struct network *n, const char *id) {
     }
     pthread_mutex_unlock(&n->mu);
     if (!e) break;
+    /* with the endpoint gone the network may be removed: drop and save before that can happen */
+    pthread_mutex_lock(&n->unet_mu);
     drop_ep(n, u, e);
     uep_free(e);
     _cleanup_berr_ struct berth_error *err = NULL;
     if (unet_save(n, u, &err) < 0) log_warn("%s", berr_msg(err));
+    pthread_mutex_unlock(&n->unet_mu);
   }
-  if (n->dns) dns_server_remove(n->dns, id);
+  /* containers only on the default bridge never had a DNS socket: no wait on its thread */
+  if (n->dns && had) dns_server_remove(n->dns, id);
 }
 
 /* ---------- connect and disconnect ---------- */
@@ -367,14 +372,17 @@ int net_container_disconnect(struct network *n, const char *id, const char *ref,
   int r = nl_open(&nl, err);
   if (r == 0) r = nl_link_del(&nl, e->veth, err);
   if (r < 0) return r;
+  pthread_mutex_lock(&n->unet_mu);
   drop_ep(n, u, e);
   uep_free(e);
+  r = unet_save(n, u, err);
+  pthread_mutex_unlock(&n->unet_mu);
   json_object_del(json_object_get(settings, "Networks"), name);
   pthread_mutex_lock(&n->mu);
   bool still = on_user_net(n, id);
   pthread_mutex_unlock(&n->mu);
   if (!still && n->dns) dns_server_remove(n->dns, id);
-  return unet_save(n, u, err);
+  return r;
 }
 
 int net_resolve(struct network *n, const char *ref, char **name, char id[65], bool *predefined,
@@ -477,6 +485,11 @@ static size_t lookup(void *ud, const char *asker, const char *name, struct in_ad
     struct uep *me = find_ep(u, asker);
     if (!me) continue;
     const char *target = name;
+    /* "NAME.NETWORK" (Docker answers it too) means NAME on that network only */
+    char scoped[256] = "";
+    size_t nl = strlen(name), ul = strlen(u->name);
+    if (nl > ul + 1 && name[nl - ul - 1] == '.' && strcasecmp(name + nl - ul, u->name) == 0 && nl - ul - 1 < sizeof(scoped))
+      target = memcpy(scoped, name, nl - ul - 1);
     /* a legacy link on this network: its alias stands for the linked container's name */
     for (char **p = me->links; p && *p; p++) {
       const char *eq = strchr(*p, '=');
@@ -493,12 +506,29 @@ static size_t lookup(void *ud, const char *asker, const char *name, struct in_ad
   return cnt;
 }
 
+/* reverse: PTR answers, "NAME.NETWORK" like Docker, for containers sharing a network with the asker */
+static bool reverse(void *ud, const char *asker, struct in_addr addr, char *name, size_t size) {
+  struct network *n = ud;
+  uint32_t ip = ntohl(addr.s_addr);
+  bool found = false;
+  pthread_mutex_lock(&n->mu);
+  for (struct unet *u = n->unets; u && !found; u = u->next) {
+    if (!find_ep(u, asker)) continue;
+    for (struct uep *e = u->eps; e && !found; e = e->next)
+      if (e->done && e->ip == ip) found = snprintf(name, size, "%s.%s", e->name, u->name) < (int)size;
+  }
+  pthread_mutex_unlock(&n->mu);
+  return found;
+}
+
 void unet_dns_start(struct network *n) {
   _cleanup_berr_ struct berth_error *e = NULL;
   if (dns_server_start(lookup, n, "/etc/resolv.conf", &n->dns, &e) < 0) {
     n->dns = NULL;
     log_warn("Embedded DNS: %s (containers on user networks resolve no names)", berr_msg(e));
+    return;
   }
+  dns_server_set_reverse(n->dns, reverse);
 }
 
 bool net_uses_dns(const struct net_request *req) {

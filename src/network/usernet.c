@@ -17,6 +17,7 @@
 
 #define OPT_BRIDGE "com.docker.network.bridge.name"
 #define OPT_MTU "com.docker.network.driver.mtu"
+#define OPT_MASQ "com.docker.network.bridge.enable_ip_masquerade"
 
 void uep_free(struct uep *e) {
   if (!e) return;
@@ -201,7 +202,8 @@ void unet_nft(struct network *n, struct buf *b) {
   for (struct unet *u = n->unets; u; u = u->next) {
     char net[16];
     ip_str(cidr_net(&u->subnet), net);
-    if (!u->internal)
+    const char *masq = json_string_value(json_object_get(u->options, OPT_MASQ));
+    if (!u->internal && !(masq && strcmp(masq, "false") == 0))
       buf_printf(b, "    ip saddr %s/%d oifname != \"%s\" masquerade\n", net, u->subnet.prefix, u->bridge);
     buf_printf(b,
                "    oifname \"%s\" ip saddr 127.0.0.0/8 masquerade\n"

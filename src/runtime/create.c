@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,7 +24,7 @@
 static const struct {
   const char *parent, *key;
 } unsupported[] = {
-    {"linux", "intelRdt"}, {"linux", "personality"}, {"process", "ioPriority"}, {"process", "scheduler"},
+    {"linux", "intelRdt"}, {"process", "scheduler"},
 };
 
 static int check_supported(json_t *spec, struct berth_error **err) {
@@ -39,6 +40,20 @@ static int check_supported(json_t *spec, struct berth_error **err) {
   return 0;
 }
 
+/* names libcap does not know are refused before anything is made (the spec: a value that cannot
+ * be mapped to a kernel interface is an error); known names this kernel lacks are skipped later */
+static int check_cap_names(json_t *caps, struct berth_error **err) {
+  const char *set;
+  json_t *list, *v;
+  json_object_foreach(caps, set, list) {
+    size_t i;
+    cap_value_t cv;
+    json_array_foreach(list, i, v) if (cap_from_name(json_string_value(v), &cv) < 0)
+      return berr(err, EINVAL, "process.capabilities.%s: unknown capability \"%s\"", set, json_string_value(v));
+  }
+  return 0;
+}
+
 static int load_config(const char *bundle, json_t **out, struct berth_error **err) {
   _cleanup_free_ char *path = path_join(bundle, "config.json");
   json_error_t jerr;
@@ -50,6 +65,7 @@ static int load_config(const char *bundle, json_t **out, struct berth_error **er
   int r = oci_spec_validate(spec, err);
   if (r == 0) r = check_supported(spec, err);
   if (r == 0) r = rt_lsm_check(spec, err);
+  if (r == 0) r = check_cap_names(json_object_get(json_object_get(spec, "process"), "capabilities"), err);
   if (r < 0) {
     json_decref(spec);
     return berr_prefix(err, "%s", path);

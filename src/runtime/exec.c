@@ -23,7 +23,7 @@ static const struct {
   int flag;
 } exec_ns[] = {
     {"user", CLONE_NEWUSER}, {"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
-    {"cgroup", CLONE_NEWCGROUP}, {"mnt", CLONE_NEWNS},
+    {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}, {"mnt", CLONE_NEWNS},
 };
 
 struct ns_fds {
@@ -69,6 +69,7 @@ static int child_setup(struct rt_container *c, struct ns_fds *n, char **path, ch
     return berr_sys(err, errno, "become root in the user namespace");
   if ((r = rt_setup_process_early(c, err)) < 0 || (r = rt_setup_console(c, err)) < 0) return r;
   if ((r = rt_prepare_exec(c, path, envp, err)) < 0) return r;
+  if ((r = rt_lsm_apply(json_object_get(c->spec, "process"), err)) < 0) return r;
   bool nnp = json_is_true(json_object_get(json_object_get(c->spec, "process"), "noNewPrivileges"));
   if (c->seccomp && !nnp && (r = rt_seccomp_load(c->seccomp, err)) < 0) return r;
   if ((r = rt_setup_identity(c, err)) < 0) return r;

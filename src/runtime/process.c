@@ -8,7 +8,9 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -32,6 +34,38 @@ static int set_rlimits(json_t *rlimits, struct berth_error **err) {
     if (setrlimit(oci_rlimit_resource(type), &rl) < 0) return berr_sys(err, errno, "set %s", type);
   }
   return 0;
+}
+
+/* linux.personality: the execution domain the process runs in (it survives execve) */
+static int set_personality(json_t *pers, struct berth_error **err) {
+  static const struct { const char *name; unsigned long dom; } domains[] = {{"LINUX", PER_LINUX}, {"LINUX32", PER_LINUX32}};
+  if (!pers) return 0;
+  const char *d = json_string_value(json_object_get(pers, "domain"));
+  if (json_array_size(json_object_get(pers, "flags")))
+    return berr(err, ENOTSUP, "linux.personality.flags are not supported yet");
+  for (size_t i = 0; d && i < ARRAY_SIZE(domains); i++) {
+    if (strcmp(d, domains[i].name) != 0) continue;
+    if (personality(domains[i].dom) < 0) return berr_sys(err, errno, "linux.personality: set domain %s", d);
+    return 0;
+  }
+  return berr(err, EINVAL, "linux.personality.domain \"%s\" is not LINUX or LINUX32", d ? d : "");
+}
+
+/* process.ioPriority: ioprio_set(2) for the process (its children inherit it) */
+static int set_io_priority(json_t *io, struct berth_error **err) {
+  static const struct { const char *name; int cls; } classes[] = {
+      {"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}};
+  if (!io) return 0;
+  const char *cls = json_string_value(json_object_get(io, "class"));
+  json_int_t prio = json_integer_value(json_object_get(io, "priority"));
+  if (prio < 0 || prio > 7) return berr(err, EINVAL, "process.ioPriority.priority %lld is not 0 to 7", (long long)prio);
+  for (size_t i = 0; cls && i < ARRAY_SIZE(classes); i++) {
+    if (strcmp(cls, classes[i].name) != 0) continue;
+    if (syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (classes[i].cls << 13) | (int)prio) < 0)
+      return berr_sys(err, errno, "process.ioPriority: set %s %lld", cls, (long long)prio);
+    return 0;
+  }
+  return berr(err, EINVAL, "process.ioPriority.class \"%s\" is not IOPRIO_CLASS_RT, _BE or _IDLE", cls ? cls : "");
 }
 
 int rt_setup_process_early(struct rt_container *c, struct berth_error **err) {
@@ -58,7 +92,10 @@ int rt_setup_process_early(struct rt_container *c, struct berth_error **err) {
     _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write_all(fd, text, (size_t)n) < 0) return berr_sys(err, errno, "set oom_score_adj %s", text);
   }
-  return set_rlimits(json_object_get(proc, "rlimits"), err);
+  int r = set_rlimits(json_object_get(proc, "rlimits"), err);
+  if (r == 0) r = set_io_priority(json_object_get(proc, "ioPriority"), err);
+  if (r == 0) r = set_personality(json_object_get(json_object_get(c->spec, "linux"), "personality"), err);
+  return r;
 }
 
 static int send_fd(int sock, int fd, struct berth_error **err) {

@@ -85,9 +85,8 @@ static int ov_commit(struct storage *s, const char *tmp_dir, const char *hex, st
   _cleanup_free_ char *base = tmp_base(s, tmp_dir);
   if (!base) return berr(err, EINVAL, "\"%s\" is not a layer being extracted", tmp_dir);
   _cleanup_free_ char *dst = layer_dir(s, hex);
-  _cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  /* the rename publishes the layer: its contents must be on disk first */
-  if (fd >= 0) syncfs(fd);
+  /* no sync here: a layer dir without a store row is removed at startup, and the image module
+   * syncs once (storage_sync) before the transaction that makes a layer known */
   if (rename(base, dst) < 0) {
     if (errno != EEXIST && errno != ENOTEMPTY) return berr_sys(err, errno, "rename \"%s\" to \"%s\"", base, dst);
     rm_rf(base, NULL); /* the same layer was committed meanwhile: same content by definition */

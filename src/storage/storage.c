@@ -194,6 +194,12 @@ int storage_layer_commit(struct storage *s, const char *tmp_dir, const char *cha
   return s->ops->layer_commit(s, tmp_dir, h, err);
 }
 
+int storage_sync(struct storage *s, struct berth_error **err) {
+  _cleanup_close_ int fd = open(s->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || syncfs(fd) < 0) return berr_sys(err, errno, "sync \"%s\"", s->root);
+  return 0;
+}
+
 void storage_layer_abort(struct storage *s, const char *tmp_dir) {
   if (tmp_dir) s->ops->layer_abort(s, tmp_dir);
 }

@@ -19,6 +19,9 @@ const char *storage_backing_fs(const struct storage *s);   /* e.g. "extfs", "xfs
 int storage_layer_begin(struct storage *s, const char *parent_chain_id, char **tmp_dir, struct berth_error **err);
 int storage_layer_commit(struct storage *s, const char *tmp_dir, const char *chain_id, struct berth_error **err);
 void storage_layer_abort(struct storage *s, const char *tmp_dir);
+/* storage_sync: committed layers' contents on disk (syncfs of the driver's filesystem): called
+ * once before the store records new layers, not per layer */
+int storage_sync(struct storage *s, struct berth_error **err);
 int storage_layer_exists(struct storage *s, const char *chain_id);
 /* storage_layer_standalone: a layer's directory holds only its own changes (overlay), so it can be
  * extracted before its parent is known (begin with parent NULL); vfs layers copy their parent */

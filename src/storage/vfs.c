@@ -39,8 +39,7 @@ static bool is_ours(struct storage *s, const char *tmp_dir) {
 static int vfs_commit(struct storage *s, const char *tmp_dir, const char *hex, struct berth_error **err) {
   if (!is_ours(s, tmp_dir)) return berr(err, EINVAL, "\"%s\" is not a layer being extracted", tmp_dir);
   _cleanup_free_ char *dst = vfs_content(s, hex);
-  _cleanup_close_ int fd = open(tmp_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd >= 0) syncfs(fd); /* the rename publishes the layer: its contents must be on disk first */
+  /* no sync here: see ov_commit (storage_sync comes before the store knows the layer) */
   if (rename(tmp_dir, dst) < 0) {
     if (errno != EEXIST && errno != ENOTEMPTY) return berr_sys(err, errno, "rename \"%s\" to \"%s\"", tmp_dir, dst);
     rm_rf(tmp_dir, NULL);

@@ -59,5 +59,6 @@ for t in $targets; do
              -print_final_stats=1 "$corpus" ;;
     dns) "$dir/src/network/fuzz_dns" -max_total_time="$secs" -max_len=1024 -timeout=10 -rss_limit_mb=2048 \
            -print_final_stats=1 "$dns_corpus" ;;
+    *) echo "unknown fuzz target \"$t\" (layer, dns)" >&2; exit 2 ;;
   esac
 done

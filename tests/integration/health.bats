@@ -54,6 +54,9 @@ health_is() { [ "$(health_of "$1")" = "$2" ]; }
   run $BERTH ps -q --no-trunc --filter health=none
   assert_has "$output" "$($BERTH inspect -f '{{.Id}}' hnone)"
   assert_not_has "$output" "$($BERTH inspect -f '{{.Id}}' hbad)"
+  run $BERTH ps --filter health=bogus
+  assert_status 1
+  assert_has "$output" "Unrecognised filter value for health: bogus"
   $BERTH rm -f hbad hnone
 }
 
@@ -120,24 +123,23 @@ health_is() { [ "$(health_of "$1")" = "$2" ]; }
   $BERTH rm hno
 }
 
-@test "the image's HEALTHCHECK is used and merged with the container's" {
-  $BERTH run --name hsrc busybox true
-  cid=$($BERTH inspect -f '{{.Id}}' hsrc)
-  # an image with a HEALTHCHECK: commit keeps the container's Config (its Healthcheck too)
-  $BERTH rm hsrc
-  $BERTH create --name hbase --health-cmd 'exit 0' --health-interval 150ms --health-retries 4 busybox sleep 300
-  if ! $BERTH commit hbase health-img:1 >/dev/null 2>&1; then
-    skip "commit is not available"
-  fi
+@test "the image's HEALTHCHECK (commit --change) is used and merged with the container's" {
+  $BERTH create --name hbase busybox sleep 300
+  $BERTH commit --change 'HEALTHCHECK --interval=150ms --retries=4 CMD exit 0' hbase health-img:1 >/dev/null
   run $BERTH image inspect -f '{{json .Config.Healthcheck}}' health-img:1
-  [[ $output == *CMD-SHELL* ]] || skip "commit does not carry Healthcheck into the image config yet"
-  $BERTH run -d --name himg --health-interval 100ms health-img:1 sleep 300
+  assert_eq "$output" '{"Test":["CMD-SHELL","exit 0"],"Interval":150000000,"Retries":4}'
+  $BERTH run -d --name himg --health-interval 100ms health-img:1
   run $BERTH inspect -f '{{json .Config.Healthcheck}}' himg
   assert_eq "$output" '{"Test":["CMD-SHELL","exit 0"],"Interval":100000000,"Retries":4}'
   wait_until 10 health_is himg healthy
-  $BERTH rm -f himg hbase
+  $BERTH run -d --name himg2 --no-healthcheck health-img:1
+  assert_eq "$($BERTH inspect -f '{{index .Config.Healthcheck.Test 0}}' himg2)" NONE
+  sleep 0.5
+  assert_eq "$(ijson himg2 State.Health)" "<missing Health>"
+  run $BERTH ps --filter name=himg2 --format '{{.Status}}'
+  assert_not_has "$output" "health"
+  $BERTH rm -f himg himg2 hbase
   $BERTH rmi health-img:1 >/dev/null
-  : "$cid"
 }
 
 @test "health state and probing survive a berthd restart" {

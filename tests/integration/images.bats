@@ -61,6 +61,7 @@ docker_stop() {
 
 # daemon_crash: SIGKILL berthd; daemon_restart: start it again on the same data and exec roots
 daemon_crash() {
+  BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid") # a restart in an earlier test changed it
   kill -KILL "$BERTHD_PID"
   local i
   for i in $(seq 100); do kill -0 "$BERTHD_PID" 2>/dev/null || return 0; sleep 0.1; done

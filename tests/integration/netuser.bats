@@ -93,6 +93,8 @@ nip() { $BERTH inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}
   assert_line "$output" "options ndots:0"
   assert_has "$output" "Address: 10.213.42.50"
   assert_has "$output" "1 packets received"
+  run $BERTH run --rm --network nu2 busybox nslookup 10.213.42.50
+  assert_has "$output" "web.nu2"
   run $BERTH network inspect -f '{{range $k, $v := .Containers}}{{$v.Name}} {{$v.IPv4Address}}{{end}}' nu2
   assert_eq "$output" "web 10.213.42.50/24"
   run $BERTH network rm nu2

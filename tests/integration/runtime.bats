@@ -360,3 +360,168 @@ m = [{'containerID': 0, 'hostID': 100000, 'size': 65536}]; c['linux'].update(uid
   [ "$status" -eq 1 ]
   [[ "$output" == *"not running"* ]]
 }
+
+# hook KIND TEXT: a hook that appends "TEXT <its stdin>" to $BATS_TEST_TMPDIR/hooks
+hooks_py() {
+  echo "out = '$BATS_TEST_TMPDIR/hooks'
+c['annotations'] = {'k': 'v'}
+c['hooks'] = {k: [{'path': '/bin/sh', 'args': ['sh', '-c', 'echo %s \$(cat) >> %s' % (k, out)]}]
+              for k in ['prestart', 'createRuntime', 'createContainer', 'poststart', 'poststop']}
+c['hooks']['startContainer'] = [{'path': '/bin/sh', 'args': ['sh', '-c', 'echo startContainer >> /started']}]"
+}
+
+@test "hooks of every kind run in order with the state on stdin" {
+  bundle '["cat", "/started"]' "$(hooks_py)"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" = startContainer ]
+  run cut -d' ' -f1 "$BATS_TEST_TMPDIR/hooks"
+  [ "$output" = "$(printf 'prestart\ncreateRuntime\ncreateContainer\npoststart\npoststop')" ]
+  line=$(grep ^prestart "$BATS_TEST_TMPDIR/hooks" | cut -d' ' -f2-)
+  [ "$(echo "$line" | jget id)" = "$ID" ]
+  [ "$(echo "$line" | jget status)" = created ]
+  [ "$(echo "$line" | jget bundle)" = "$BUNDLE" ]
+  [ "$(echo "$line" | jget annotations k)" = v ]
+  [ "$(grep ^poststart "$BATS_TEST_TMPDIR/hooks" | cut -d' ' -f2- | jget status)" = running ]
+}
+
+@test "a failing prestart hook fails create and leaves no state, pid file or mount" {
+  bundle '["true"]' "c['hooks'] = {'prestart': [{'path': '/bin/false'}]}"
+  run rt create --bundle "$BUNDLE" --pid-file "$BATS_TEST_TMPDIR/pid" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'prestart hook "/bin/false" exited with status 1'* ]]
+  [ ! -e "$STATE/$ID" ]
+  [ ! -e "$BATS_TEST_TMPDIR/pid" ]
+  ! grep -q " $ROOTFS/" /proc/self/mountinfo
+}
+
+@test "a hook past its timeout is killed and fails create; poststart and poststop failures are warnings" {
+  bundle '["true"]' "c['hooks'] = {'createRuntime': [{'path': '/bin/sleep', 'args': ['sleep', '5'], 'timeout': 1}]}"
+  run rt create --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"createRuntime hook \"/bin/sleep\" timed out after 1 s"* ]]
+  bundle '["true"]' "c['hooks'] = {'poststart': [{'path': '/bin/false'}], 'poststop': [{'path': '/bin/false'}]}"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *'poststart hook "/bin/false" exited with status 1'* ]]
+  [[ "$output" == *'poststop hook "/bin/false" exited with status 1'* ]]
+}
+
+@test "a failing startContainer hook is start's error" {
+  bundle '["true"]' "c['hooks'] = {'startContainer': [{'path': '/bin/false'}]}"
+  rt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  run rt start "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'startContainer hook "/bin/false" exited with status 1'* ]]
+}
+
+@test "rootfsPropagation sets the propagation of the container's root" {
+  for p in shared private unbindable; do
+    bundle '["awk", "$5 == \"/\"", "/proc/self/mountinfo"]' "c['linux']['rootfsPropagation'] = '$p'"
+    run rt run --bundle "$BUNDLE" "$ID"
+    [ "$status" -eq 0 ]
+    case $p in
+      shared) [[ "$output" == *" shared:"* ]] ;;
+      private) [[ "$output" != *"shared:"* && "$output" != *"master:"* ]] ;;
+      unbindable) [[ "$output" == *" unbindable "* ]] ;;
+    esac
+  done
+}
+
+@test "a mount namespace given by path is joined and set up" {
+  unshare -m --propagation private sleep 300 &
+  holder=$!
+  sleep 0.2
+  want=$(stat -L -c %i /proc/$holder/ns/mnt)
+  bundle '["sh", "-c", "stat -L -c %i /proc/self/ns/mnt; cat /etc/passwd | cut -d: -f1"]' \
+    "[n.update(path='/proc/$holder/ns/mnt') for n in c['linux']['namespaces'] if n['type'] == 'mount']"
+  run rt run --bundle "$BUNDLE" "$ID"
+  kill $holder
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "$want" ]
+  [ "${lines[1]}" = root ]
+}
+
+@test "without a mount namespace the init chroots and delete undoes its mounts" {
+  bundle '["sleep", "300"]' "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'mount']
+c['linux']['maskedPaths'] = []; c['linux']['readonlyPaths'] = []"
+  rt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  pid=$(rt state "$ID" | jget pid)
+  [ "$(readlink /proc/$pid/ns/mnt)" = "$(readlink /proc/self/ns/mnt)" ]
+  [ "$(readlink /proc/$pid/root)" = "$ROOTFS" ]
+  grep -q " $ROOTFS/proc " /proc/self/mountinfo
+  rt delete --force "$ID"
+  ! grep -q " $ROOTFS/" /proc/self/mountinfo
+  bundle '["true"]' "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'mount']"
+  run rt create --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"linux.maskedPaths and linux.readonlyPaths need a private mount namespace"* ]]
+}
+
+@test "state says paused while the container is frozen and keeps the annotations" {
+  bundle '["sleep", "300"]' "c['linux']['cgroupsPath'] = '/berth-rt-test/$ID'; c['annotations'] = {'org.example': 'x'}"
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  [ "$(rt state "$ID" | jget annotations org.example)" = x ]
+  rt pause "$ID"
+  [ "$(status_of "$ID")" = paused ]
+  run rt pause "$ID"
+  [ "$status" -eq 1 ]
+  run rt exec "$ID" true
+  [ "$status" -eq 1 ]
+  rt resume "$ID"
+  [ "$(status_of "$ID")" = running ]
+  run rt resume "$ID"
+  [ "$status" -eq 1 ]
+  rt pause "$ID"
+  rt delete --force "$ID"
+  [ ! -e "$STATE/$ID" ]
+}
+
+@test "features, ps and exec --cap" {
+  run "$RUNTIME" features
+  [ "$status" -eq 0 ]
+  [ "$(echo "$output" | jget hooks 2)" = createContainer ]
+  echo "$output" | grep -q '"CAP_SYS_ADMIN"'
+  echo "$output" | grep -q '"rbind"'
+  bundle '["sleep", "300"]' "c['linux']['cgroupsPath'] = '/berth-rt-test/$ID'"
+  rt run -d --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  pid=$(rt state "$ID" | jget pid)
+  [ "$(rt ps --format json "$ID")" = "[$pid]" ]
+  run rt ps "$ID"
+  [ "$status" -eq 0 ]
+  [[ "${lines[0]}" == *PID* ]]
+  [[ "${lines[1]}" == *sleep* ]]
+  [ "$(rt exec "$ID" sh -c 'grep CapEff /proc/self/status')" = "$(printf 'CapEff:\t00000000a80425fb')" ]
+  [ "$(rt exec --cap CAP_SYS_ADMIN "$ID" sh -c 'grep CapEff /proc/self/status')" = "$(printf 'CapEff:\t00000000a82425fb')" ]
+}
+
+@test "a time namespace with a boottime offset" {
+  bundle '["cut", "-d.", "-f1", "/proc/uptime"]' "c['linux']['namespaces'].append({'type': 'time'}); c['linux']['timeOffsets'] = {'boottime': {'secs': 864000, 'nanosecs': 0}}"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" -ge 864000 ]
+}
+
+@test "unknown capabilities and an AppArmor profile without AppArmor are refused by name" {
+  bundle '["true"]' "c['process']['capabilities']['bounding'].append('CAP_NO_SUCH')"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'unknown capability "CAP_NO_SUCH"'* ]]
+  [ ! -e "$STATE/$ID" ]
+  [ -e /sys/kernel/security/apparmor ] && skip "AppArmor is enabled here"
+  bundle '["true"]' "c['process']['apparmorProfile'] = 'docker-default'"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'process.apparmorProfile "docker-default": AppArmor is not enabled'* ]]
+}
+
+@test "linux.personality and process.ioPriority are applied" {
+  bundle '["sh", "-c", "uname -m; ionice -p $$"]' "c['linux']['personality'] = {'domain': 'LINUX32'}; c['process']['ioPriority'] = {'class': 'IOPRIO_CLASS_IDLE', 'priority': 0}"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'i686\nidle')" ]
+  bundle '["true"]' "c['linux']['personality'] = {'domain': 'PDP11'}"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *'linux.personality.domain "PDP11" is not LINUX or LINUX32'* ]]
+}

@@ -329,7 +329,7 @@ static void *upstream_serve(void *arg) {
   while (poll(p, 3, -1) > 0 && !(p[2].revents & POLLIN)) {
     if (p[1].revents & POLLIN) upstream_tcp(u);
     if (!(p[0].revents & POLLIN)) continue;
-    struct sockaddr_in from;
+    struct sockaddr_storage from;
     socklen_t fl = sizeof(from);
     ssize_t n = recvfrom(u->fd, m, sizeof(m), 0, (struct sockaddr *)&from, &fl);
     size_t r = n > 0 ? answer(u->role, m, (size_t)n, out, sizeof(out)) : 0;
@@ -338,19 +338,36 @@ static void *upstream_serve(void *arg) {
   return NULL;
 }
 
-static void upstream_start(struct upstream *u, int role) {
+/* upstream_start: on 127.0.0.1, or on ::1 with V6 (false when the host has no IPv6) */
+static bool upstream_start(struct upstream *u, int role, bool v6) {
   u->role = role;
-  u->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  u->tfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t l = sizeof(a);
-  assert_int_equal(bind(u->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-  assert_int_equal(getsockname(u->fd, (struct sockaddr *)&a, &l), 0);
-  assert_int_equal(bind(u->tfd, (struct sockaddr *)&a, sizeof(a)), 0);
+  u->fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  u->tfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  union {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } a = {0};
+  socklen_t l = v6 ? sizeof(a.in6) : sizeof(a.in);
+  if (v6) {
+    a.in6.sin6_family = AF_INET6;
+    a.in6.sin6_addr = in6addr_loopback;
+  } else {
+    a.in.sin_family = AF_INET;
+    a.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  if (bind(u->fd, &a.sa, l) < 0 && v6) {
+    close(u->fd);
+    close(u->tfd);
+    return false;
+  }
+  assert_int_equal(getsockname(u->fd, &a.sa, &l), 0);
+  assert_int_equal(bind(u->tfd, &a.sa, l), 0);
   assert_int_equal(listen(u->tfd, 8), 0);
-  u->port = ntohs(a.sin_port);
+  u->port = ntohs(v6 ? a.in6.sin6_port : a.in.sin_port);
   assert_int_equal(pipe(u->stop), 0);
   assert_int_equal(pthread_create(&u->t, NULL, upstream_serve, u), 0);
+  return true;
 }
 
 static void upstream_stop(struct upstream *u) {
@@ -366,7 +383,7 @@ static void upstream_stop(struct upstream *u) {
  * (sockets stay in the namespace they were made in) */
 struct ns_job {
   const char *path;
-  int udp, udp2, tcp[2];
+  int udp, udp2, tcp[3];
   int rc;
 };
 
@@ -384,7 +401,7 @@ static void *ns_thread(void *arg) {
   close(s);
   j->udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   j->udp2 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  for (int i = 0; i < 2; i++) j->tcp[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  for (int i = 0; i < 3; i++) j->tcp[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   return NULL;
 }
 
@@ -421,7 +438,10 @@ static double now_s(void) {
 }
 
 /* answer_ip: the address in the first A record of a response whose question is N bytes */
-static uint32_t answer_ip(const uint8_t *a, size_t qlen) { return (uint32_t)a[qlen + 12] << 24 | a[qlen + 13] << 16 | a[qlen + 14] << 8 | a[qlen + 15]; }
+static uint32_t answer_ip(const uint8_t *a, size_t qlen) {
+  const uint8_t *ip = a + qlen + 12;
+  return (uint32_t)ip[0] << 24 | (uint32_t)ip[1] << 16 | (uint32_t)ip[2] << 8 | ip[3];
+}
 
 static void live_udp(int fd) {
   uint8_t q[600], a[4096];
@@ -512,23 +532,43 @@ static void live_tcp(int fd, struct upstream *u1, struct upstream *u2) {
   assert_int_equal(u2->tcp_queries, 1);
 }
 
+/* a length prefix over what a query may be: the server hangs up */
+static void live_tcp_bad(int fd) {
+  assert_int_equal(connect(fd, (const struct sockaddr *)&dns_addr, sizeof(dns_addr)), 0);
+  assert_int_equal(write(fd, "\xff\xff", 2), 2);
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  assert_int_equal(poll(&p, 1, 2000), 1);
+  char c;
+  assert_true(read(fd, &c, 1) <= 0);
+}
+
+/* live_teardown: the namespace and files of test_live, also when an assertion cut it short */
+static int live_teardown(void **state) {
+  char *dir = *state;
+  if (!dir) return 0;
+  _cleanup_free_ char *ns = xasprintf("%s/ns", dir);
+  umount2(ns, MNT_DETACH);
+  rm_rf(dir, NULL);
+  free(dir);
+  *state = NULL;
+  return 0;
+}
+
 static void test_live(void **state) {
   if (geteuid() != 0) skip();
   char tmp[] = "/tmp/test_dns.XXXXXX";
   assert_non_null(mkdtemp(tmp));
+  *state = xstrdup(tmp);
   _cleanup_free_ char *nspath = xasprintf("%s/ns", tmp), *resolv = xasprintf("%s/resolv.conf", tmp);
   close(open(nspath, O_CREAT | O_RDONLY, 0444));
   struct ns_job j = {.path = nspath};
   pthread_t t;
   assert_int_equal(pthread_create(&t, NULL, ns_thread, &j), 0);
   pthread_join(t, NULL);
-  if (j.rc < 0) {
-    rmdir(tmp);
-    skip();
-  }
-  struct upstream u1, u2;
-  upstream_start(&u1, 1);
-  upstream_start(&u2, 2);
+  if (j.rc < 0) skip();
+  struct upstream u1 = {0}, u2 = {0};
+  upstream_start(&u1, 1, false);
+  upstream_start(&u2, 2, false);
   _cleanup_free_ char *conf = xasprintf("# test\nnameserver 127.0.0.1:%u\nnameserver 127.0.0.1:%u ; x\n"
                                         "search example\noptions ndots:1 timeout:1\n", u1.port, u2.port);
   assert_int_equal(write_file_atomic(resolv, conf, strlen(conf), 0644, 0, NULL), 0);
@@ -542,15 +582,26 @@ static void test_live(void **state) {
   assert_int_equal(dns_server_add(s, "c1", fd, &e), 0); /* makes the TCP socket itself */
   live_udp(j.udp);
   live_tcp(j.tcp[0], &u1, &u2);
+  live_tcp_bad(j.tcp[2]);
   live_forward(j.udp);
+
+  /* resolv.conf changes (live_forward took over 5 s, so the server looks again): only the second */
+  free(conf);
+  conf = xasprintf("nameserver 127.0.0.1:%u\n", u2.port);
+  assert_int_equal(write_file_atomic(resolv, conf, strlen(conf), 0644, 0, NULL), 0);
+  uint8_t q[600], a[600];
+  size_t n = query(q, 8, "hop.example", 1, 0);
+  double t0 = now_s();
+  assert_true(ask(j.udp, q, n, a, sizeof(a), 2000) > 0);
+  assert_int_equal(answer_ip(a, n), 0x09090909);
+  assert_true(now_s() - t0 < 0.5);
 
   /* replaced by sockets from dns_socket_open2, then removed: no more answers */
   int udp = -1, tcp = -1;
   dns_server_remove(s, "c1");
   assert_int_equal(dns_socket_open2(nspath, &udp, &tcp, &e), 0);
   assert_int_equal(dns_server_add2(s, "c1", udp, tcp, &e), 0);
-  uint8_t q[600], a[600];
-  size_t n = query(q, 9, "db", 1, 0);
+  n = query(q, 9, "db", 1, 0);
   assert_int_equal(ask(j.udp2, q, n, a, sizeof(a), 2000), (ssize_t)n + 16);
   dns_server_remove(s, "c1");
   usleep(100000);
@@ -569,19 +620,32 @@ static void test_live(void **state) {
   assert_int_equal(dns_socket_open2(nspath, &udp, &tcp, &e), 0);
   assert_int_equal(dns_server_add2(s, "c1", udp, tcp, &e), 0);
   n = query(q, 10, "up.example", 1, 0);
-  double t0 = now_s();
+  t0 = now_s();
   assert_int_equal(ask(j.udp2, q, n, a, sizeof(a), 2000), (ssize_t)n);
   assert_int_equal(g16(a + 2) & 0xf, 2);
   assert_true(now_s() - t0 < 0.5);
   dns_server_stop(s);
+
+  /* an IPv6 nameserver with a port, in brackets */
+  struct upstream u6 = {0};
+  if (upstream_start(&u6, 2, true)) {
+    free(conf);
+    conf = xasprintf("nameserver [::1]:%u\n", u6.port);
+    assert_int_equal(write_file_atomic(resolv, conf, strlen(conf), 0644, 0, NULL), 0);
+    assert_int_equal(dns_server_start(lookup, NULL, resolv, &s, &e), 0);
+    assert_int_equal(dns_socket_open2(nspath, &udp, &tcp, &e), 0);
+    assert_int_equal(dns_server_add2(s, "c1", udp, tcp, &e), 0);
+    n = query(q, 11, "up.example", 1, 0);
+    assert_true(ask(j.udp2, q, n, a, sizeof(a), 2000) > 0);
+    assert_int_equal(answer_ip(a, n), 0x01020304);
+    dns_server_stop(s);
+    upstream_stop(&u6);
+  }
   close(j.udp);
   close(j.udp2);
   close(j.tcp[0]);
   close(j.tcp[1]);
-  umount2(nspath, MNT_DETACH);
-  unlink(nspath);
-  unlink(resolv);
-  rmdir(tmp);
+  close(j.tcp[2]);
 }
 
 /* a missing resolv.conf is no error (no upstream); stopping with requests queued is fine */
@@ -600,7 +664,7 @@ int main(void) {
       cmocka_unit_test(test_name_compression), cmocka_unit_test(test_name_malformed),
       cmocka_unit_test(test_parse_query),      cmocka_unit_test(test_build_response),
       cmocka_unit_test(test_truncate_reply),   cmocka_unit_test(test_ptr_addr),
-      cmocka_unit_test(test_live),             cmocka_unit_test(test_no_upstream),
+      cmocka_unit_test_teardown(test_live, live_teardown), cmocka_unit_test(test_no_upstream),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

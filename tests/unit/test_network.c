@@ -323,6 +323,30 @@ static void test_modes(void **state) {
   assert_false(net_mode_user("none"));
 }
 
+/* our chains for user networks: masquerade unless internal, isolation between bridges */
+static void test_unet_nft(void **state) {
+  struct network n = {.bridge = "bt0", .table = "berth_bt0"};
+  struct unet a = {.name = "a", .bridge = "br-a"}, b = {.name = "b", .bridge = "br-b", .internal = true};
+  cidr_parse("10.1.0.1/24", &a.subnet, NULL);
+  cidr_parse("10.2.0.1/24", &b.subnet, NULL);
+  a.options = json_object();
+  b.options = json_object();
+  struct buf out = {0};
+  unet_nft(&n, &out);
+  assert_null(out.p);
+  n.unets = &a;
+  a.next = &b;
+  unet_nft(&n, &out);
+  assert_non_null(strstr(out.p, "ip saddr 10.1.0.0/24 oifname != \"br-a\" masquerade"));
+  assert_null(strstr(out.p, "ip saddr 10.2.0.0/24 oifname != \"br-b\" masquerade"));
+  assert_non_null(strstr(out.p, "iifname \"br-a\" oifname { \"bt0\", \"br-b\" } drop"));
+  assert_non_null(strstr(out.p, "iifname \"br-b\" oifname != \"br-b\" drop"));
+  assert_non_null(strstr(out.p, "oifname \"br-b\" ct status dnat ip saddr 10.2.0.0/24 masquerade"));
+  buf_free(&out);
+  json_decref(a.options);
+  json_decref(b.options);
+}
+
 static json_t *nets_of(json_t *settings, const char *name) {
   return json_object_get(json_object_get(settings, "Networks"), name);
 }
@@ -546,7 +570,7 @@ int main(int argc, char **argv) {
       cmocka_unit_test(test_ipam_threads), cmocka_unit_test(test_ports_parse), cmocka_unit_test(test_nft_elements),
       cmocka_unit_test(test_hosts),       cmocka_unit_test(test_resolv),       cmocka_unit_test(test_link_env),
       cmocka_unit_test(test_modes),       cmocka_unit_test(test_settings_helpers), cmocka_unit_test(test_roundtrip),
-      cmocka_unit_test(test_usernet),
+      cmocka_unit_test(test_usernet),     cmocka_unit_test(test_unet_nft),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

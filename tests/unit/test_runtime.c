@@ -64,6 +64,50 @@ static void test_validate_errors(void **state) {
   expect_invalid("{" BASE ",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}", "listed twice");
   expect_invalid("{" BASE ",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},\"linux\":{\"namespaces\":[{\"type\":\"time2\"}]}}", "unknown namespace");
   expect_invalid("{" BASE ",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"x\"}]}}", "absolute");
+#define PROC ",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"}"
+  expect_invalid("{" BASE PROC ",\"hooks\":[]}", "hooks must be an object");
+  expect_invalid("{" BASE PROC ",\"hooks\":{\"prestop\":[]}}", "unknown hook kind \"prestop\"");
+  expect_invalid("{" BASE PROC ",\"hooks\":{\"prestart\":[{\"path\":\"true\"}]}}", "hooks.prestart[0].path");
+  expect_invalid("{" BASE PROC ",\"hooks\":{\"poststop\":[{\"path\":\"/bin/true\",\"args\":[1]}]}}", "hooks.poststop[0].args[0]");
+  expect_invalid("{" BASE PROC ",\"hooks\":{\"poststart\":[{\"path\":\"/bin/true\",\"timeout\":0}]}}", "hooks.poststart[0].timeout");
+}
+
+static void test_hooks_valid_and_state(void **state) {
+  json_error_t jerr;
+  _cleanup_json_ json_t *spec = json_loads("{" BASE PROC ",\"linux\":{\"namespaces\":[{\"type\":\"time\"}]},"
+                                           "\"hooks\":{\"createRuntime\":[{\"path\":\"/bin/true\",\"args\":[\"true\"],"
+                                           "\"env\":[\"A=1\"],\"timeout\":5}],\"startContainer\":[]}}", 0, &jerr);
+  assert_non_null(spec);
+  struct berth_error *err = NULL;
+  assert_int_equal(oci_spec_validate(spec, &err), 0);
+  assert_int_equal(oci_namespace_clone_flag("time"), CLONE_NEWTIME);
+  json_t *hooks = json_object_get(spec, "hooks");
+  assert_true(rt_hooks_any(hooks, "createRuntime"));
+  assert_false(rt_hooks_any(hooks, "startContainer"));
+  assert_false(rt_hooks_any(hooks, "poststop"));
+  _cleanup_json_ json_t *ann = json_pack("{s:s}", "k", "v");
+  _cleanup_json_ json_t *st = rt_hook_state("c1", 7, "created", "/b", ann);
+  assert_string_equal(json_string_value(json_object_get(st, "status")), "created");
+  assert_int_equal(json_integer_value(json_object_get(st, "pid")), 7);
+  assert_string_equal(json_string_value(json_object_get(json_object_get(st, "annotations"), "k")), "v");
+  _cleanup_json_ json_t *st2 = rt_hook_state("c1", 0, "stopped", "/b", NULL);
+  assert_true(json_is_object(json_object_get(st2, "annotations")));
+}
+
+static void test_features(void **state) {
+  _cleanup_json_ json_t *f = rt_features();
+  assert_string_equal(json_string_value(json_object_get(f, "ociVersionMin")), "1.0.0");
+  assert_int_equal(json_array_size(json_object_get(f, "hooks")), 6);
+  json_t *lx = json_object_get(f, "linux");
+  bool time_ns = false, sys_admin = false;
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(lx, "namespaces"), i, v) time_ns |= strcmp(json_string_value(v), "time") == 0;
+  json_array_foreach(json_object_get(lx, "capabilities"), i, v) sys_admin |= strcmp(json_string_value(v), "CAP_SYS_ADMIN") == 0;
+  assert_true(time_ns);
+  assert_true(sys_admin);
+  assert_true(json_array_size(json_object_get(f, "mountOptions")) > 20);
+  assert_true(json_is_true(json_object_get(json_object_get(lx, "seccomp"), "enabled")));
 }
 
 static void test_rlimit_and_ns_tables(void **state) {
@@ -152,6 +196,8 @@ static void test_state_json(void **state) {
   assert_true(json_is_object(json_object_get(j, "annotations")));
   _cleanup_json_ json_t *s = rt_state_json(&st, RT_STOPPED);
   assert_int_equal(json_integer_value(json_object_get(s, "pid")), 0);
+  _cleanup_json_ json_t *p = rt_state_json(&st, RT_PAUSED);
+  assert_string_equal(json_string_value(json_object_get(p, "status")), "paused");
   struct berth_error *err = NULL;
   assert_int_equal(rt_valid_id("../x", &err), -EINVAL);
   berr_clear(&err);
@@ -165,7 +211,8 @@ int main(void) {
       cmocka_unit_test(test_default_spec_is_valid), cmocka_unit_test(test_validate_errors),
       cmocka_unit_test(test_rlimit_and_ns_tables),  cmocka_unit_test(test_parse_signal),
       cmocka_unit_test(test_mount_options),         cmocka_unit_test(test_find_executable),
-      cmocka_unit_test(test_state_json),
+      cmocka_unit_test(test_state_json),            cmocka_unit_test(test_hooks_valid_and_state),
+      cmocka_unit_test(test_features),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
