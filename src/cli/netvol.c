@@ -127,6 +127,7 @@ static int cmd_network_create(struct cli *cli, struct cli_opts *o, struct berth_
                                           "Internal", opt_bool(o, "internal"), "Attachable", opt_bool(o, "attachable"),
                                           "IPAM", ipam, "Options", kv_object(opt_list(o, "opt")), "Labels",
                                           kv_object(opt_list(o, "label")));
+  if (opt_bool(o, "ipv6")) json_object_set_new(body, "EnableIPv6", json_true());
   _cleanup_json_ json_t *res = NULL;
   int r = cli_call(cli, "POST", "/networks/create", body, &res, NULL, err);
   if (r < 0) return r;
@@ -294,6 +295,7 @@ static const struct cli_flag net_create_flags[] = {
     {0, "gateway", FLAG_STRING, "IPv4 or IPv6 Gateway for the master subnet", "string"},
     {0, "internal", FLAG_BOOL, "Restrict external access to the network", NULL},
     {0, "ip-range", FLAG_STRING, "Allocate container ip from a sub-range", "string"},
+    {0, "ipv6", FLAG_BOOL, "Enable IPv6 networking (not supported yet)", NULL},
     {0, "ipam-driver", FLAG_STRING, "IP Address Management Driver (default \"default\")", "string"},
     {0, "label", FLAG_LIST, "Set metadata on a network", "list"},
     {'o', "opt", FLAG_LIST, "Set driver specific options", "map"},

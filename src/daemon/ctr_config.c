@@ -270,6 +270,14 @@ const char *ctr_runtime_path(const struct daemon_config *cfg, const char *name) 
   return NULL;
 }
 
+const char *ctr_runtime_of(struct daemon *d, const char *id) {
+  _cleanup_store_container_ struct store_container *c = NULL;
+  if (store_container_get(d->store, id, &c, NULL) < 0) return d->cfg.runtime_path;
+  _cleanup_json_ json_t *hc = json_loads(c->host_config_json, 0, NULL);
+  const char *path = ctr_runtime_path(&d->cfg, json_string_value(json_object_get(hc, "Runtime")));
+  return path ? path : d->cfg.runtime_path;
+}
+
 int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err) {
   const char *name = json_string_value(json_object_get(host_config, "Runtime"));
   if (ctr_runtime_path(cfg, name)) return 0;

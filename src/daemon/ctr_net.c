@@ -194,9 +194,11 @@ static void share_etc(struct daemon *d, const char *mode, const char *dir, json_
     size_t dl = strlen(dir);
     if (!src || strncmp(src, dir, dl) != 0 || src[dl] != '/') continue;
     static const char *const files[] = {"hostname", "hosts", "resolv.conf"};
-    for (size_t k = 0; k < ARRAY_SIZE(files); k++)
-      if (strcmp(src + dl + 1, files[k]) == 0)
-        json_object_set_new(m, "source", json_sprintf("%s/%s", odir, files[k]));
+    for (size_t k = 0; k < ARRAY_SIZE(files); k++) {
+      if (strcmp(src + dl + 1, files[k]) != 0) continue;
+      json_object_set_new(m, "source", json_sprintf("%s/%s", odir, files[k])); /* src is freed */
+      break;
+    }
   }
   json_object_set_new(settings, "_EtcDir", json_string(odir));
 }

@@ -192,7 +192,7 @@ static void *autoremove_main(void *arg) {
   return NULL;
 }
 
-static void maybe_autoremove(struct daemon *d, const char *id) {
+void ctr_maybe_autoremove(struct daemon *d, const char *id) {
   _cleanup_store_container_ struct store_container *c = NULL;
   _cleanup_berr_ struct berth_error *err = NULL;
   if (store_container_get(d->store, id, &c, &err) < 0) return;
@@ -258,5 +258,5 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   snprintf(codes, sizeof(codes), "%d", code);
   events_emit(d, "container", "die", st->id, json_pack("{s:s}", "exitCode", codes));
   events_volume_mounts(d, st->id, false);
-  if (!restart_after_exit(d, st)) maybe_autoremove(d, st->id);
+  if (!restart_after_exit(d, st)) ctr_maybe_autoremove(d, st->id);
 }

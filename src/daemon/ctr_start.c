@@ -269,5 +269,7 @@ int ctr_start(struct daemon *d, const char *ref, struct berth_error **err) {
   if (r == 0) events_emit(d, "container", "start", c->id, NULL);
   ctr_lifecycle_end(st);
   ctr_state_put(d->ctrs, st);
+  /* moby containerStart: a --rm container whose start failed is removed (its client waits for that) */
+  if (r < 0 && r != -304 && r != -EBUSY) ctr_maybe_autoremove(d, c->id);
   return r;
 }

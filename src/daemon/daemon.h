@@ -197,6 +197,9 @@ char *ctr_log_path(struct daemon *d, const char *id);
 /* ctr_runtime_path: the executable of OCI runtime NAME (NULL, "" or "berth-runtime": the default
  * --oci-runtime; others from --add-runtime); NULL when unknown */
 const char *ctr_runtime_path(const struct daemon_config *cfg, const char *name);
+/* ctr_runtime_of: the runtime executable of container ID (for exec, pause, update, health probes);
+ * the default when the container or its runtime name is unknown; points into d->cfg */
+const char *ctr_runtime_of(struct daemon *d, const char *id);
 /* ctr_runtime_check: HostConfig.Runtime names a known runtime, else Docker's 400 message */
 int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err);
 /* ctr_signal_parse: "SIGKILL", "KILL", "9" -> 9; -EINVAL when unknown */
@@ -235,6 +238,8 @@ int ctr_kill(struct daemon *d, const char *ref, int sig, struct berth_error **er
 int ctr_remove(struct daemon *d, const char *ref, bool force, struct berth_error **err);
 /* ctr_remove_files: writable layer, dirs and the row of a stopped container */
 int ctr_remove_files(struct daemon *d, const char *id, struct berth_error **err);
+/* ctr_maybe_autoremove: remove id (in a thread of its own) when its HostConfig has AutoRemove */
+void ctr_maybe_autoremove(struct daemon *d, const char *id);
 /* ctr_handle_exit: the monitor saw the shim of s exit (or restore found it dead) */
 void ctr_handle_exit(struct daemon *d, struct ctr_state *s);
 /* ctr_restore: reconcile the store with the shims alive at startup */

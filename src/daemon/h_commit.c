@@ -1,5 +1,7 @@
-/* h_commit.c - a container's filesystem: commit to an image, list changes, export as tar */
+/* h_commit.c - a container's filesystem: commit to an image, list changes, export as a tar
+ * streamed while it is written */
 #include "common/fs.h"
+#include "common/log.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
@@ -7,6 +9,8 @@
 #include "storage/storage.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
+#include <pthread.h>
 #include <microhttpd.h>
 #include <string.h>
 #include <strings.h>
@@ -84,42 +88,102 @@ int h_ctr_changes(struct req *r, struct reply *out, struct berth_error **err) {
   return image_container_changes(r->d->images, dir, img->chain_ids, &out->json, err);
 }
 
-/* export_locked: the rootfs as tar into fd, mounting it for the time when the container is stopped */
-static int export_locked(struct daemon *d, struct ctr_state *st, const struct store_container *c, int fd,
-                         struct berth_error **err) {
+/* An export in flight: the container's turn is held and its rootfs mounted until the thread has
+ * written the whole tar into the pipe the response reads (docker streams export too: an error
+ * past this point truncates the stream) */
+struct export_job {
+  struct daemon *d;
+  struct ctr_state *st;
+  char *dir;
+  bool running;
+  int fd;
+};
+
+static void *export_thread(void *arg) {
+  struct export_job *j = arg;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  _cleanup_free_ char *rootfs = path_join(j->dir, "rootfs");
+  if (image_export_dir(rootfs, j->fd, &e) < 0) log_msg(LOG_LVL_WARN, "berthd", "Export of \"%s\": %s", j->dir, berr_msg(e));
+  close(j->fd);
+  if (!j->running) storage_container_umount(j->d->storage, j->dir, NULL);
+  ctr_lifecycle_end(j->st);
+  ctr_state_put(j->d->ctrs, j->st);
+  free(j->dir);
+  free(j);
+  return NULL;
+}
+
+/* export_start: mount the rootfs (for the time of the export when the container is stopped) and
+ * start the thread writing it into a pipe; *rfd = the pipe's read end */
+static int export_start(struct daemon *d, struct ctr_state *st, const struct store_container *c, int *rfd,
+                        struct berth_error **err) {
   _cleanup_image_ struct image *img = NULL;
   int rc = image_get(d->images, c->image_id, &img, err);
   if (rc < 0) return rc;
   _cleanup_free_ char *dir = ctr_dir(d, c->id);
-  _cleanup_free_ char *rootfs = path_join(dir, "rootfs");
   pthread_mutex_lock(&st->mu);
   bool running = st->running;
   pthread_mutex_unlock(&st->mu);
   rc = storage_container_mount(d->storage, dir, img->chain_ids, err);
-  if (rc == 0) rc = image_export_dir(rootfs, fd, err);
+  if (rc < 0) return rc;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) < 0) rc = berr_sys(err, errno, "pipe");
+  struct export_job *j = rc == 0 ? xcalloc(1, sizeof(*j)) : NULL;
+  pthread_t th;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (j) *j = (struct export_job){d, st, take_ptr(&dir), running, p[1]};
+  int te = j ? pthread_create(&th, &attr, export_thread, j) : 0;
+  pthread_attr_destroy(&attr);
+  if (j && te == 0) {
+    *rfd = p[0];
+    return 0;
+  }
+  if (j) {
+    rc = berr_sys(err, te, "start the export thread");
+    close(p[0]);
+    close(p[1]);
+    dir = j->dir;
+    free(j);
+  }
   if (!running) storage_container_umount(d->storage, dir, NULL);
   return rc;
 }
+
+/* The response reads the pipe in big blocks (a pipe response would go by the connection's 32 kB
+ * buffer: thousands more reads and sends for a big rootfs) */
+#define EXPORT_BLOCK (1 << 20)
+
+static ssize_t pipe_read(void *cls, uint64_t pos, char *buf, size_t max) {
+  (void)pos;
+  int fd = (int)(intptr_t)cls;
+  for (;;) {
+    ssize_t n = read(fd, buf, max);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return MHD_CONTENT_READER_END_WITH_ERROR;
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : n;
+  }
+}
+
+static void pipe_close(void *cls) { close((int)(intptr_t)cls); }
 
 int h_ctr_export(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
   if (rc < 0) return rc;
-  _cleanup_free_ char *tmp = path_join(r->d->cfg.data_root, "tmp");
-  int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-  if (fd < 0) return berr_sys(err, errno, "create a temporary file in \"%s\"", tmp);
   struct ctr_state *st = ctr_state_get(r->d->ctrs, c->id);
   ctr_lifecycle_begin(st); /* no start or remove while the rootfs is read */
-  rc = export_locked(r->d, st, c, fd, err);
-  ctr_lifecycle_end(st);
-  ctr_state_put(r->d->ctrs, st);
-  off_t size = rc == 0 ? lseek(fd, 0, SEEK_END) : -1;
-  if (rc < 0 || size < 0) {
-    close(fd);
-    return rc < 0 ? rc : berr_sys(err, errno, "export");
+  int fd = -1;
+  rc = export_start(r->d, st, c, &fd, err);
+  if (rc < 0) { /* else the thread gives the turn and the state back */
+    ctr_lifecycle_end(st);
+    ctr_state_put(r->d->ctrs, st);
+    return rc;
   }
-  lseek(fd, 0, SEEK_SET);
-  out->resp = MHD_create_response_from_fd((uint64_t)size, fd);
+  fcntl(fd, F_SETPIPE_SZ, EXPORT_BLOCK); /* the writer runs a block ahead (best effort) */
+  out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_BLOCK, pipe_read, (void *)(intptr_t)fd,
+                                                pipe_close);
   MHD_add_response_header(out->resp, "Content-Type", "application/x-tar");
   return 0;
 }

@@ -108,7 +108,7 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
   const char *key;
   json_t *vals;
   json_object_foreach((json_t *)filters, key, vals) {
-    bool any = false;
+    bool any = false, every = true;
     const char *v;
     size_t i;
     json_t *jv;
@@ -134,12 +134,15 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
         char *eq = strchr(k, '=');
         if (eq) *eq++ = '\0';
         const char *have = json_string_value(json_object_get(labels, k));
-        any = any || (have && (!eq || strcmp(have, eq) == 0));
+        bool m = have && (!eq || strcmp(have, eq) == 0);
+        any = any || m;
+        every = every && m;
         json_decref(cfg);
       }
     }
     json_decref(list);
-    if (!any) return false;
+    /* Docker ORs the values of a key but ANDs labels (compose asks for project AND oneoff=False) */
+    if (!any || (strcmp(key, "label") == 0 && !every)) return false;
   }
   return true;
 }

@@ -18,6 +18,9 @@ int h_ping(struct req *r, struct reply *out, struct berth_error **err) {
   MHD_add_response_header(out->resp, "Content-Type", "text/plain; charset=utf-8");
   MHD_add_response_header(out->resp, "Cache-Control", "no-cache, no-store, must-revalidate");
   MHD_add_response_header(out->resp, "Pragma", "no-cache");
+  /* clients pick their builder from this: "1" is the classic one (berth has no BuildKit) */
+  MHD_add_response_header(out->resp, "Builder-Version", "1");
+  MHD_add_response_header(out->resp, "Swarm", "inactive");
   return 0;
 }
 
@@ -84,6 +87,50 @@ static int count_containers(struct daemon *d, struct counts *c, struct berth_err
 
 static bool cgroup_v2(void) { return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0; }
 
+/* switch_on: a /proc/sys switch reads "1" (a missing file, e.g. br_netfilter not loaded, is off) */
+static bool switch_on(const char *path) {
+  _cleanup_free_ char *text = NULL;
+  _cleanup_berr_ struct berth_error *e = NULL;
+  return read_file(path, &text, NULL, &e) == 0 && text[0] == '1';
+}
+
+/* info_features: the kernel features Docker reports, as they are on this host, and moby's
+ * warnings for the missing ones (docker 28 prints Warnings; 20.10 derives the same lines) */
+static void info_features(json_t *j) {
+  bool v2 = cgroup_v2();
+  const struct {
+    const char *key;
+    bool on;
+    const char *warning;
+  } t[] = {
+      {"MemoryLimit", true, NULL},
+      /* without swap accounting (no memsw) the runtime drops swap limits, as runc does */
+      {"SwapLimit", v2 || access("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes", F_OK) == 0,
+       "WARNING: No swap limit support"},
+      /* kmem limits are ignored by the kernel since 5.16 and never written (runc 1.1 neither) */
+      {"KernelMemory", false, NULL},
+      {"KernelMemoryTCP", !v2 && access("/sys/fs/cgroup/memory/memory.kmem.tcp.limit_in_bytes", F_OK) == 0, NULL},
+      {"CpuCfsPeriod", true, NULL},
+      {"CpuCfsQuota", true, NULL},
+      {"CPUShares", true, NULL},
+      {"CPUSet", true, NULL},
+      {"PidsLimit", true, NULL},
+      {"OomKillDisable", !v2, NULL},
+      {"IPv4Forwarding", switch_on("/proc/sys/net/ipv4/ip_forward"), "WARNING: IPv4 forwarding is disabled"},
+      {"BridgeNfIptables", switch_on("/proc/sys/net/bridge/bridge-nf-call-iptables"),
+       "WARNING: bridge-nf-call-iptables is disabled"},
+      {"BridgeNfIp6tables", switch_on("/proc/sys/net/bridge/bridge-nf-call-ip6tables"),
+       "WARNING: bridge-nf-call-ip6tables is disabled"},
+  };
+  json_t *warnings = json_array();
+  for (size_t i = 0; i < ARRAY_SIZE(t); i++) {
+    json_object_set_new(j, t[i].key, json_boolean(t[i].on));
+    if (!t[i].on && t[i].warning) json_array_append_new(warnings, json_string(t[i].warning));
+  }
+  json_object_set_new(j, "Warnings", json_array_size(warnings) ? warnings : json_null());
+  if (!json_array_size(warnings)) json_decref(warnings);
+}
+
 static json_t *info_plugins(void) {
   return json_pack("{s:[s], s:[s,s,s], s:n, s:[s,s]}", "Volume", "local", "Network", "bridge", "host", "none",
                    "Authorization", "Log", "json-file", "none");
@@ -94,6 +141,26 @@ static json_t *info_registry(struct daemon *d) {
   return json_pack("{s:[], s:[], s:[s], s:{s:{s:s, s:[], s:b, s:b}}, s:[]}", "AllowNondistributableArtifactsCIDRs",
                    "AllowNondistributableArtifactsHostnames", "InsecureRegistryCIDRs", "127.0.0.0/8", "IndexConfigs",
                    "docker.io", "Name", "docker.io", "Mirrors", "Secure", 1, "Official", 1, "Mirrors");
+}
+
+/* info_versions: the commits docker info shows as "containerd/runc/init version" (berth has no
+ * containerd; its runtime and init are built with the daemon), the runtimes, and Swarm, which is off */
+static void info_versions(struct daemon *d, json_t *j) {
+  json_object_set_new(j, "ContainerdCommit", json_pack("{s:s, s:s}", "ID", "", "Expected", ""));
+  json_object_set_new(j, "RuncCommit", json_pack("{s:s, s:s}", "ID", BERTH_VERSION, "Expected", BERTH_VERSION));
+  json_object_set_new(j, "InitCommit", json_pack("{s:s, s:s}", "ID", BERTH_VERSION, "Expected", BERTH_VERSION));
+  json_object_set_new(j, "InitBinary", json_string("berth-init"));
+  /* the default runtime and those of --add-runtime NAME=PATH */
+  json_t *rts = json_object_get(j, "Runtimes");
+  for (char **rt = d->cfg.runtimes; rt && *rt; rt++) {
+    const char *eq = strchr(*rt, '=');
+    if (!eq) continue;
+    _cleanup_free_ char *name = xstrndup(*rt, (size_t)(eq - *rt));
+    json_object_set_new(rts, name, json_pack("{s:s}", "path", eq + 1));
+  }
+  json_object_set_new(j, "Swarm", json_pack("{s:s, s:s, s:s, s:b, s:s, s:n}", "NodeID", "", "NodeAddr", "",
+                                            "LocalNodeState", "inactive", "ControlAvailable", 0, "Error", "",
+                                            "RemoteManagers"));
 }
 
 int h_info(struct req *r, struct reply *out, struct berth_error **err) {
@@ -118,13 +185,8 @@ int h_info(struct req *r, struct reply *out, struct berth_error **err) {
                         c.stopped, "Images", (json_int_t)nimages, "Driver", storage_driver_name(d->storage),
                         "DriverStatus", "Backing Filesystem", storage_backing_fs(d->storage), "DockerRootDir",
                         d->cfg.data_root, "Plugins", info_plugins());
-  json_t *k = json_pack("{s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b}", "MemoryLimit", 1,
-                        "SwapLimit", 0, "KernelMemory", 0, "KernelMemoryTCP", 0, "CpuCfsPeriod", 1, "CpuCfsQuota", 1,
-                        "CPUShares", 1, "CPUSet", 1, "PidsLimit", 1, "OomKillDisable", !cgroup_v2(),
-                        "IPv4Forwarding", 1, "BridgeNfIptables", 0, "BridgeNfIp6tables", 0);
-  json_object_update(j, k);
-  json_decref(k);
-  k = json_pack("{s:b, s:i, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:I}", "Debug",
+  info_features(j);
+  json_t *k = json_pack("{s:b, s:i, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:I}", "Debug",
                 0, "NFd", 0, "NGoroutines", 0, "SystemTime", now, "LoggingDriver", "json-file", "CgroupDriver",
                 cgroup_v2() ? "systemd" : "cgroupfs", "CgroupVersion", cgroup_v2() ? "2" : "1", "NEventsListener", 0,
                 "KernelVersion", u.release, "OperatingSystem", os, "OSVersion", "", "OSType", "linux", "Architecture",
@@ -132,15 +194,14 @@ int h_info(struct req *r, struct reply *out, struct berth_error **err) {
                 (int)sysconf(_SC_NPROCESSORS_ONLN), "MemTotal", (json_int_t)si.totalram * si.mem_unit);
   json_object_update(j, k);
   json_decref(k);
-  k = json_pack("{s:n, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:{s:{s:s}}, s:s, s:{s:s, s:s, s:s, s:b}, s:b, s:s, "
-                "s:s, s:[s], s:n}",
+  k = json_pack("{s:n, s:s, s:s, s:s, s:s, s:[], s:b, s:s, s:{s:{s:s}}, s:s, s:b, s:s, s:[s]}",
                 "GenericResources", "HttpProxy", "", "HttpsProxy", "", "NoProxy", "", "Name", host, "Labels",
                 "ExperimentalBuild", 0, "ServerVersion", BERTH_VERSION, "Runtimes", "berth-runtime", "path",
-                d->cfg.runtime_path, "DefaultRuntime", "berth-runtime", "Swarm", "NodeID", "", "NodeAddr", "",
-                "LocalNodeState", "inactive", "ControlAvailable", 0, "LiveRestoreEnabled", 1, "Isolation", "",
-                "InitBinary", "", "SecurityOptions", "name=seccomp,profile=default", "Warnings");
+                d->cfg.runtime_path, "DefaultRuntime", "berth-runtime", "LiveRestoreEnabled", 1, "Isolation", "",
+                "SecurityOptions", "name=seccomp,profile=default");
   json_object_update(j, k);
   json_decref(k);
+  info_versions(d, j);
   out->json = j;
   return 0;
 }

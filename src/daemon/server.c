@@ -54,8 +54,18 @@ int req_body_json(struct req *r, json_t **out, struct berth_error **err) {
     return 0;
   }
   json_error_t je;
-  json_t *j = json_loadb(r->body.p, r->body.len, 0, &je);
+  json_t *j = json_loadb(r->body.p, r->body.len, JSON_DECODE_ANY, &je);
   if (!j) return berr(err, EINVAL, "invalid JSON: %s (line %d, column %d)", je.text, je.line, je.column);
+  /* Go clients encode an absent config as "null" (docker 20.10's commit does): Docker decodes
+   * that as an empty one */
+  if (json_is_null(j)) {
+    json_decref(j);
+    j = json_object();
+  }
+  if (!json_is_object(j) && !json_is_array(j)) {
+    json_decref(j);
+    return berr(err, EINVAL, "invalid JSON: the body must be an object");
+  }
   *out = j;
   return 0;
 }

@@ -92,8 +92,8 @@ struct window {
 static json_t *keep(struct image_store *is, struct store_image *si, int all, struct filters *f, struct window *w,
                     int *rc, struct berth_error **err) {
   if ((w->before && si->created_ns >= w->before) || (w->since && si->created_ns <= w->since)) return NULL;
-  json_auto_t *config = json_loads(si->config, 0, NULL);
-  if (f->label && !labels_match(f->label, json_object_get(json_object_get(config, "config"), "Labels"))) return NULL;
+  json_auto_t *labels = si->labels ? json_loads(si->labels, 0, NULL) : NULL;
+  if (f->label && !labels_match(f->label, labels)) return NULL;
   _cleanup_strv_ char **tags = xcalloc(1, sizeof(char *));
   for (size_t i = 0; si->tags && si->tags[i]; i++)
     if (!f->reference || ref_matches(f->reference, si->tags[i])) tags = strv_push(tags, si->tags[i]);
@@ -108,7 +108,7 @@ static json_t *keep(struct image_store *is, struct store_image *si, int all, str
   }
   char **saved = si->tags;
   si->tags = tags;
-  json_t *j = image_summary_json(si, config);
+  json_t *j = image_summary_json(si, labels);
   si->tags = saved;
   return j;
 }

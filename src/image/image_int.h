@@ -117,8 +117,9 @@ struct image_reg {
 };
 int image_register(struct image_store *is, const struct image_reg *reg, char **out_id, struct berth_error **err);
 
-/* image_summary_json: one ImageSummary of /images/json (si->tags as RepoTags) */
-json_t *image_summary_json(struct store_image *si, json_t *config);
+/* image_summary_json: one ImageSummary of /images/json (si->tags as RepoTags; labels: the
+ * config's Labels object or NULL) */
+json_t *image_summary_json(struct store_image *si, json_t *labels);
 
 /* image_load_record: resolve NAME and load its store row and parsed config (the caller frees both);
  * EIO when the stored config is not JSON */

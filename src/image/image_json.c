@@ -22,8 +22,7 @@ static json_t *get_or(json_t *o, const char *key, json_t *dflt) {
   return dflt;
 }
 
-json_t *image_summary_json(struct store_image *si, json_t *config) {
-  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+json_t *image_summary_json(struct store_image *si, json_t *labels) {
   bool untagged = !si->tags || !si->tags[0];
   /* API < 1.43 (Docker 20.10-23): an untagged image is listed as <none>:<none> / <none>@<none> */
   json_t *tags = untagged ? json_pack("[s]", "<none>:<none>") : str_array(si->tags);

@@ -118,8 +118,7 @@ bool image_prune_filter_match(const struct image_prune_filter *f, int64_t create
 static bool prunable(struct image_store *is, struct store_image *si, const struct image_prune_filter *f) {
   bool tagged = (si->tags && si->tags[0]) || (si->digests && si->digests[0]);
   if (f->dangling != 0 && tagged) return false;
-  json_auto_t *config = json_loads(si->config, 0, NULL);
-  json_t *labels = json_object_get(json_object_get(config, "config"), "Labels");
+  json_auto_t *labels = si->labels ? json_loads(si->labels, 0, NULL) : NULL;
   if (!image_prune_filter_match(f, si->created_ns, labels)) return false;
   _cleanup_free_ char *running = NULL, *stopped = NULL;
   _cleanup_berr_ struct berth_error *e = NULL;

@@ -208,7 +208,11 @@ int net_open(const struct net_options *o, const char *data_root, const char *exe
 /* drop_auto_bridge: a bridge picked only because the default one was taken goes away with its
  * daemon when no container uses it */
 static void drop_auto_bridge(struct network *n) {
-  if (!n->auto_bridge || n->ctrs || n->unets || !n->bridge_index) return;
+  if (!n->auto_bridge || n->ctrs || !n->bridge_index) return;
+  /* the user networks' bridges too (their state stays: a start makes them again) */
+  unet_drop_unused_bridges(n);
+  for (struct unet *u = n->unets; u; u = u->next)
+    if (u->eps) return;
   _cleanup_free_ char *script = xasprintf("delete table ip %s", n->table);
   _cleanup_free_ char *script2 = xasprintf("delete table bridge %s", n->table);
   nft_run(n, script, NULL);

@@ -210,6 +210,8 @@ int uep_setup_extras(struct network *n, const char *id, const struct net_request
                      struct berth_error **err);
 void uep_teardown(struct network *n, const char *id);
 void unet_dns_start(struct network *n);
+/* unet_drop_unused_bridges: the bridges of networks without endpoints (made again at start) */
+void unet_drop_unused_bridges(struct network *n);
 /* net_settings_json: NetworkSettings; net: the predefined network's entry or NULL; c: the
  * default bridge endpoint or NULL */
 json_t *net_settings_json(struct network *n, const char *id, const struct net_request *req, const char *net,

@@ -47,8 +47,13 @@ static char *unet_path(struct network *n, const char *id) {
   return path_join(dir, file);
 }
 
-/* owner_alias: the ifalias our bridges carry, so repair finds the ones whose network is gone */
-static char *owner_alias(struct network *n, const char *id) { return xasprintf("berth:%s:%s", n->bridge, id ? id : ""); }
+/* owner_alias: the ifalias our bridges carry, so repair finds the ones whose network is gone:
+ * "berth:" + a hash of the data root (another daemon's bridges are never ours) + ":" + the id */
+static char *owner_alias(struct network *n, const char *id) {
+  uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+  for (const char *p = n->data_dir; *p; p++) h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+  return xasprintf("berth:%016llx:%s", (unsigned long long)h, id ? id : "");
+}
 
 struct unet *unet_find(struct network *n, const char *ref) {
   size_t len = ref ? strlen(ref) : 0;
@@ -578,4 +583,9 @@ int unet_load_all(struct network *n, struct berth_error **err) {
   }
   sweep_bridges(n);
   return 0;
+}
+
+void unet_drop_unused_bridges(struct network *n) {
+  for (struct unet *u = n->unets; u; u = u->next)
+    if (!u->eps) bridge_down(u->bridge);
 }

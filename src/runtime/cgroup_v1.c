@@ -42,7 +42,12 @@ static int apply_memory(const struct cg_ctx *ctx, const char *mount, const char 
   int64_t v;
   int r = memory_limits(ctx, dir, mem, err);
   if (r == 0 && cg_int(mem, "reservation", &v) && v != 0) r = write_int(ctx, dir, "memory.soft_limit_in_bytes", v, err);
-  /* memory.kmem.limit_in_bytes: the kernel ignores it since 5.16 and runc 1.1 does not write it */
+  /* memory.kmem.limit_in_bytes: kernels since 5.16 accept and ignore it, older ones refuse a limit
+   * once tasks have joined (EBUSY) or without kmem accounting; runc 1.1 ignores it: best effort */
+  if (r == 0 && cg_int(mem, "kernel", &v) && v != 0 && cg_file_exists(dir, "memory.kmem.limit_in_bytes"))
+    write_int(ctx, dir, "memory.kmem.limit_in_bytes", v, NULL);
+  if (r == 0 && json_is_boolean(json_object_get(mem, "useHierarchy")))
+    r = cg_write(ctx, dir, "memory.use_hierarchy", json_is_true(json_object_get(mem, "useHierarchy")) ? "1" : "0", err);
   if (r == 0 && cg_int(mem, "kernelTCP", &v) && v != 0) r = write_int(ctx, dir, "memory.kmem.tcp.limit_in_bytes", v, err);
   if (r == 0 && cg_int(mem, "swappiness", &v) && v >= 0) r = write_int(ctx, dir, "memory.swappiness", v, err);
   if (r == 0 && json_is_true(json_object_get(mem, "disableOOMKiller"))) r = cg_write(ctx, dir, "memory.oom_control", "1", err);

@@ -42,7 +42,14 @@ static int enable_level(const struct cg_ctx *ctx, const char *level, char **avai
     free(want);
     want = n;
   }
-  return *want ? cg_write(ctx, level, "cgroup.subtree_control", want, err) : 0;
+  if (!*want || cg_write(ctx, level, "cgroup.subtree_control", want, NULL) == 0) return 0;
+  /* one controller can refuse (cpu while a realtime task runs at this level): enable the others
+   * one by one, as runc does; a file of a missing controller fails later with its own name */
+  char *save2 = NULL;
+  for (char *t = strtok_r(want, " ", &save2); t; t = strtok_r(NULL, " ", &save2))
+    cg_write(ctx, level, "cgroup.subtree_control", t, NULL);
+  (void)err;
+  return 0;
 }
 
 int cg_v2_enable(const struct cg_ctx *ctx, const char *dir, struct berth_error **err) {

@@ -343,7 +343,7 @@ static int mount_all(struct rt_container *c, struct berth_error **err) {
   size_t i;
   json_array_foreach(mounts, i, m) {
     int r = do_mount(rootfd, c, m, err);
-    if (r < 0) return r;
+    if (r < 0) return berr_prefix(err, "mounts[%zu]", i);
   }
   if (dev_is_fresh(mounts)) return setup_devices(c, rootfd, err);
   return 0;

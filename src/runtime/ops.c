@@ -115,7 +115,8 @@ int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct 
     return berr(err, EBUSY, "cannot delete container \"%s\" that is not stopped: %s", st->id, rt_status_name(s));
   if (s != RT_STOPPED) {
     _cleanup_close_ int pidfd = open_init(st);
-    rt_kill(o, st, SIGKILL, true, NULL);
+    /* every process of the container; without a cgroup or pid namespace of its own, the init */
+    if (rt_kill(o, st, SIGKILL, true, NULL) < 0) rt_kill(o, st, SIGKILL, false, NULL);
     if (st->cgroup_path) rt_cgroup_freeze(st->cgroup_path, false, NULL); /* frozen: SIGKILL waits for a thaw */
     /* the init is not our child: wait for it to exit (the pidfd turns readable), not to be reaped */
     struct pollfd pf = {.fd = pidfd, .events = POLLIN};

@@ -1,4 +1,5 @@
 /* process.c - the container process: hostname, rlimits, console, cwd, env, user and capabilities */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -31,7 +32,9 @@ static int set_rlimits(json_t *rlimits, struct berth_error **err) {
     const char *type = json_string_value(json_object_get(v, "type"));
     struct rlimit rl = {.rlim_cur = (rlim_t)json_integer_value(json_object_get(v, "soft")),
                         .rlim_max = (rlim_t)json_integer_value(json_object_get(v, "hard"))};
-    if (setrlimit(oci_rlimit_resource(type), &rl) < 0) return berr_sys(err, errno, "set %s", type);
+    if (setrlimit(oci_rlimit_resource(type), &rl) < 0)
+      return berr_sys(err, errno, "process.rlimits[%zu]: set %s to soft %llu hard %llu", i, type,
+                      (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
   }
   return 0;
 }
@@ -90,7 +93,7 @@ int rt_setup_process_early(struct rt_container *c, struct berth_error **err) {
     char text[32];
     int n = snprintf(text, sizeof(text), "%lld", (long long)json_integer_value(oom));
     _cleanup_close_ int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write_all(fd, text, (size_t)n) < 0) return berr_sys(err, errno, "set oom_score_adj %s", text);
+    if (fd < 0 || write_all(fd, text, (size_t)n) < 0) return berr_sys(err, errno, "process.oomScoreAdj: set %s", text);
   }
   int r = set_rlimits(json_object_get(proc, "rlimits"), err);
   if (r == 0) r = set_io_priority(json_object_get(proc, "ioPriority"), err);
@@ -186,7 +189,7 @@ int rt_prepare_exec(struct rt_container *c, char **path, char ***envp, struct be
   if (chdir(cwd) < 0) {
     _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
     _cleanup_close_ int fd = rt_open_in_root(root, cwd, true, false, err);
-    if (fd < 0) return berr_prefix(err, "cwd");
+    if (fd < 0) return berr_prefix(err, "process.cwd");
     if (fchdir(fd) < 0) return berr_sys(err, errno, "chdir to cwd \"%s\"", cwd);
   }
   char **env = NULL;
@@ -239,6 +242,27 @@ static int apply_caps(json_t *caps, struct berth_error **err) {
   return 0;
 }
 
+/* capset refused: name a capability asked for that we do not hold ourselves (the runtime's own
+ * bounding set lacks it, so no process started here can have it) */
+static int caps_refused(cap_t want, int e, struct berth_error **err) {
+  cap_t have = cap_get_proc();
+  for (cap_value_t cv = 0; have && e == EPERM && cv < (cap_value_t)cap_max_bits(); cv++) {
+    cap_flag_value_t w = CAP_CLEAR, h = CAP_CLEAR;
+    cap_get_flag(want, cv, CAP_PERMITTED, &w);
+    cap_get_flag(have, cv, CAP_PERMITTED, &h);
+    if (w != CAP_SET || h == CAP_SET) continue;
+    char *name = cap_to_name(cv);
+    for (char *p = name; p && *p; p++) *p = (char)toupper((unsigned char)*p); /* OCI spells CAP_X */
+    int r = berr(err, EPERM, "process.capabilities: %s is not held by the runtime (not in its bounding set), so it cannot be granted",
+                 name ? name : "?");
+    cap_free(name);
+    cap_free(have);
+    return r;
+  }
+  if (have) cap_free(have);
+  return berr_sys(err, e, "set capabilities");
+}
+
 static int set_caps(json_t *caps, struct berth_error **err) {
   static const struct { const char *set; cap_flag_t flag; } sets[] = {
       {"effective", CAP_EFFECTIVE}, {"permitted", CAP_PERMITTED}, {"inheritable", CAP_INHERITABLE}};
@@ -247,7 +271,7 @@ static int set_caps(json_t *caps, struct berth_error **err) {
   int n, r = 0;
   for (size_t s = 0; s < ARRAY_SIZE(sets) && r == 0; s++)
     if ((r = cap_list(caps, sets[s].set, list, &n, err)) == 0 && n) cap_set_flag(c, sets[s].flag, n, list, CAP_SET);
-  if (r == 0 && cap_set_proc(c) < 0) r = berr_sys(err, errno, "set capabilities");
+  if (r == 0 && cap_set_proc(c) < 0) r = caps_refused(c, errno, err);
   cap_free(c);
   if (r == 0) r = cap_list(caps, "ambient", list, &n, err);
   for (int k = 0; r == 0 && k < n; k++)

@@ -4,6 +4,8 @@
 #include "common/xalloc.h"
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -123,6 +125,7 @@ void store_image_free(struct store_image *img) {
   strv_free(img->chain_ids);
   strv_free(img->tags);
   strv_free(img->digests);
+  free(img->labels);
   free(img);
 }
 
@@ -156,7 +159,8 @@ static void split_digests(struct store_image *img) {
   img->tags[k] = NULL;
 }
 
-static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, struct berth_error **err) {
+/* fill_row: an image row without its layers and tags */
+static struct store_image *fill_row(sqlite3_stmt *st) {
   struct store_image *img = xcalloc(1, sizeof(*img));
   img->id = col_text(st, 0);
   img->config = col_text(st, 1);
@@ -164,6 +168,12 @@ static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, s
   img->size = sqlite3_column_int64(st, 3);
   img->parent = col_text(st, 4);
   img->last_tag_ns = sqlite3_column_int64(st, 5);
+  img->labels = col_text(st, 6);
+  return img;
+}
+
+static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, struct berth_error **err) {
+  struct store_image *img = fill_row(st);
   int r = column_list(db, "SELECT chain_id FROM image_layers WHERE image_id = ? ORDER BY idx", img->id,
                       &img->chain_ids, err);
   if (r == 0) r = column_list(db, "SELECT ref FROM tags WHERE image_id = ? ORDER BY ref", img->id, &img->tags, err);
@@ -176,8 +186,10 @@ static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, s
   return 0;
 }
 
+/* labels: config.Labels as JSON text, so that listings need not parse every config */
 #define IMAGE_COLUMNS \
-  "SELECT id, config, created_ns, size, parent, (SELECT max(created_ns) FROM tags WHERE image_id = images.id) FROM images"
+  "SELECT id, config, created_ns, size, parent, (SELECT max(created_ns) FROM tags WHERE image_id = images.id), " \
+  "json_extract(config, '$.config.Labels') FROM images"
 
 int store_image_get(struct store *s, const char *id, struct store_image **out, struct berth_error **err) {
   _cleanup_conn_ struct conn c = {.s = s};
@@ -192,6 +204,34 @@ int store_image_get(struct store *s, const char *id, struct store_image **out, s
   return fill_image(c.db, st, out, err);
 }
 
+/* by_id: the image of v (n, sorted copy idx by id) with this id, NULL when none */
+static int cmp_image_id(const void *a, const void *b) {
+  return strcmp((*(struct store_image *const *)a)->id, (*(struct store_image *const *)b)->id);
+}
+
+static struct store_image *by_id(struct store_image **idx, size_t n, const char *id) {
+  struct store_image key = {.id = (char *)id}, *kp = &key;
+  struct store_image **hit = bsearch(&kp, idx, n, sizeof(*idx), cmp_image_id);
+  return hit ? *hit : NULL;
+}
+
+/* attach: (image_id, text) rows of sql appended to the vector field of each image */
+static int attach(sqlite3 *db, const char *sql, struct store_image **idx, size_t n, size_t field,
+                  struct berth_error **err) {
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  int r = prep(db, sql, &st, err, 0);
+  if (r < 0) return r;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct store_image *img = by_id(idx, n, (const char *)sqlite3_column_text(st, 0));
+    if (!img) continue;
+    char ***v = (char ***)((char *)img + field);
+    *v = strv_push(*v, (const char *)sqlite3_column_text(st, 1));
+  }
+  return rc == SQLITE_DONE ? 0 : store_sqlite_err(db, rc, "list images", err);
+}
+
+/* store_image_list: three queries however many images (rows, then all layers, then all tags) */
 int store_image_list(struct store *s, struct store_image ***out, struct berth_error **err) {
   _cleanup_conn_ struct conn c = {.s = s};
   int r = conn_get(&c, err);
@@ -204,17 +244,25 @@ int store_image_list(struct store *s, struct store_image ***out, struct berth_er
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     v = xrealloc(v, (n + 2) * sizeof(*v));
-    v[n + 1] = NULL;
-    r = fill_image(c.db, st, &v[n], err);
-    if (r < 0) {
-      store_image_list_free(v);
-      return r;
-    }
-    n++;
+    v[n++] = fill_row(st);
+    v[n] = NULL;
+    v[n - 1]->chain_ids = xcalloc(1, sizeof(char *));
+    v[n - 1]->tags = xcalloc(1, sizeof(char *));
   }
-  if (rc != SQLITE_DONE) {
+  if (rc != SQLITE_DONE) r = store_sqlite_err(c.db, rc, "list images", err);
+  _cleanup_free_ struct store_image **idx = xmalloc((n + 1) * sizeof(*idx));
+  memcpy(idx, v, n * sizeof(*idx));
+  qsort(idx, n, sizeof(*idx), cmp_image_id);
+  if (r == 0)
+    r = attach(c.db, "SELECT image_id, chain_id FROM image_layers ORDER BY image_id, idx", idx, n,
+               offsetof(struct store_image, chain_ids), err);
+  if (r == 0)
+    r = attach(c.db, "SELECT image_id, ref FROM tags ORDER BY image_id, ref", idx, n, offsetof(struct store_image, tags),
+               err);
+  for (size_t i = 0; r == 0 && i < n; i++) split_digests(v[i]);
+  if (r < 0) {
     store_image_list_free(v);
-    return store_sqlite_err(c.db, rc, "list images", err);
+    return r;
   }
   *out = v;
   return 0;

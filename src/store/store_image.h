@@ -39,6 +39,7 @@ struct store_image {
   char **chain_ids;
   char **tags;       /* "repo:tag" */
   char **digests;    /* "repo@sha256:<hex>" (RepoDigests), kept in the tags table too */
+  char *labels;      /* the config's config.Labels as JSON text, NULL when none */
   int64_t last_tag_ns; /* newest tag's time, 0 when untagged */
 };
 void store_image_free(struct store_image *img);

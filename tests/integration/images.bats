@@ -395,6 +395,44 @@ PY
   assert_eq "$(ls -A "$BERTH_DIR/data/tmp")" "" "D/tmp after a load"
 }
 
+@test "an OCI archive with gzip layers (as skopeo and buildah write them) loads and runs" {
+  $BERTH run --name gz1 busybox sh -c 'echo gzipped > /gz'
+  $BERTH commit gz1 gz:one >/dev/null
+  $BERTH rm gz1
+  $BERTH save -o "$BERTH_DIR/plain.tar" gz:one
+  $BERTH rmi gz:one
+  python3 - "$BERTH_DIR/plain.tar" "$BERTH_DIR/gz.tar" <<'PY'
+import gzip, hashlib, io, json, sys, tarfile
+src = tarfile.open(sys.argv[1])
+files = {m.name: src.extractfile(m).read() for m in src.getmembers() if m.isfile()}
+idx = json.loads(files["index.json"])
+out = {"oci-layout": files["oci-layout"]}
+def put(data):
+    d = hashlib.sha256(data).hexdigest()
+    out[f"blobs/sha256/{d}"] = data
+    return "sha256:" + d
+for desc in idx["manifests"]:
+    m = json.loads(files["blobs/sha256/" + desc["digest"][7:]])
+    put(files["blobs/sha256/" + m["config"]["digest"][7:]])
+    for l in m["layers"]:
+        gz = gzip.compress(files["blobs/sha256/" + l["digest"][7:]], mtime=0)
+        l.update(mediaType="application/vnd.oci.image.layer.v1.tar+gzip", digest=put(gz), size=len(gz))
+    mt = json.dumps(m).encode()
+    desc.update(digest=put(mt), size=len(mt))
+out["index.json"] = json.dumps(idx).encode()
+with tarfile.open(sys.argv[2], "w") as t:
+    for name in sorted(out, key=lambda n: n == "index.json"):  # index.json last
+        ti = tarfile.TarInfo(name); ti.size = len(out[name])
+        t.addfile(ti, io.BytesIO(out[name]))
+PY
+  run $BERTH load -i "$BERTH_DIR/gz.tar"
+  assert_status 0
+  run $BERTH run --rm gz:one cat /gz
+  assert_eq "$output" "gzipped"
+  $BERTH rmi gz:one
+  assert_eq "$(ls -A "$BERTH_DIR/data/tmp")" "" "D/tmp after a load"
+}
+
 @test "digest references: RepoDigests from a loaded OCI index; IMAGE@sha256 in run, inspect, tag, save, rmi" {
   $BERTH tag busybox:latest dg:one
   $BERTH save -o "$BERTH_DIR/dg.tar" dg:one

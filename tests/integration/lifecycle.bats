@@ -332,6 +332,13 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   $BERTH rm -f rwait
 }
 
+@test "run --rm whose start fails: docker's exit status, the container is removed, no hang" {
+  n=$($BERTH ps -aq | wc -l)
+  run timeout 20 $BERTH run --rm busybox /nonexistent
+  assert_status 127
+  assert_eq "$($BERTH ps -aq | wc -l)" "$n"
+}
+
 @test "--cidfile writes the id; an existing file is refused before anything is made" {
   f="$BERTH_DIR/cid"
   $BERTH run -d --cidfile "$f" --name cidc busybox true

@@ -15,12 +15,14 @@ setup_file() {
 teardown_file() {
   BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "$BERTHD_PID")
   $BERTH network prune -f >/dev/null 2>&1 || api POST /networks/prune >/dev/null 2>&1
+  # whatever a failed test left: the bridges its networks' state files name
+  local left
+  left=$(cat "$BERTH_DIR"/data/network/networks/*.json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin.read().replace("}{", "}\n{").splitlines():
+    print(json.loads(line).get("Bridge", ""))' 2>/dev/null)
   berth_stop_daemon
-  local b
-  for b in /sys/class/net/br-* /sys/class/net/bt-nu*; do
-    [ -e "$b" ] || continue
-    case "$(cat "$b/ifalias" 2>/dev/null)" in berth:bt-nu*) ip link del "$(basename "$b")" 2>/dev/null ;; esac
-  done
+  for b in $left; do ip link del "$b" 2>/dev/null; done
   ip link del bt-nu0 2>/dev/null
   $NFT delete table ip berth_bt_nu0 2>/dev/null
   $NFT delete table bridge berth_bt_nu0 2>/dev/null

@@ -452,6 +452,13 @@ c['linux']['maskedPaths'] = []; c['linux']['readonlyPaths'] = []"
   grep -q " $ROOTFS/proc " /proc/self/mountinfo
   rt delete --force "$ID"
   ! grep -q " $ROOTFS/" /proc/self/mountinfo
+  # no namespace at all (not even pid): delete --force still ends the init and the mounts
+  bundle '["sleep", "300"]' "c['linux']['namespaces'] = []; c['linux']['maskedPaths'] = []; c['linux']['readonlyPaths'] = []; del c['hostname']"
+  rt create --bundle "$BUNDLE" "$ID" </dev/null >/dev/null 2>&1
+  pid=$(rt state "$ID" | jget pid)
+  rt delete --force "$ID"
+  ! kill -0 "$pid" 2>/dev/null || [ "$(awk '{print $3}' /proc/$pid/stat)" = Z ]
+  ! grep -q " $ROOTFS/" /proc/self/mountinfo
   bundle '["true"]' "c['linux']['namespaces'] = [n for n in c['linux']['namespaces'] if n['type'] != 'mount']"
   run rt create --bundle "$BUNDLE" "$ID"
   [ "$status" -eq 1 ]
@@ -524,4 +531,25 @@ c['linux']['maskedPaths'] = []; c['linux']['readonlyPaths'] = []"
   run rt run --bundle "$BUNDLE" "$ID"
   [ "$status" -eq 1 ]
   [[ "$output" == *'linux.personality.domain "PDP11" is not LINUX or LINUX32'* ]]
+}
+
+@test "domainname and umask are applied" {
+  bundle '["sh", "-c", "cat /proc/sys/kernel/domainname; umask"]' "c['domainname'] = 'example.org'; c['process']['user']['umask'] = 0o077"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(printf 'example.org\n0077')" ]
+}
+
+@test "a capability the runtime itself lacks is named in the error" {
+  bnd=$((16#$(awk '/^CapBnd/ {print $2}' /proc/self/status)))
+  last=$(cat /proc/sys/kernel/cap_last_cap)
+  missing=
+  for i in $(seq 0 "$last"); do (( (bnd >> i) & 1 )) || { missing=$i; break; }; done
+  [ -n "$missing" ] || skip "this runtime holds every capability"
+  name=$(python3 -c "import sys; print(['CAP_CHOWN','CAP_DAC_OVERRIDE','CAP_DAC_READ_SEARCH','CAP_FOWNER','CAP_FSETID','CAP_KILL','CAP_SETGID','CAP_SETUID','CAP_SETPCAP','CAP_LINUX_IMMUTABLE','CAP_NET_BIND_SERVICE','CAP_NET_BROADCAST','CAP_NET_ADMIN','CAP_NET_RAW','CAP_IPC_LOCK','CAP_IPC_OWNER','CAP_SYS_MODULE','CAP_SYS_RAWIO','CAP_SYS_CHROOT','CAP_SYS_PTRACE','CAP_SYS_PACCT','CAP_SYS_ADMIN','CAP_SYS_BOOT','CAP_SYS_NICE','CAP_SYS_RESOURCE','CAP_SYS_TIME','CAP_SYS_TTY_CONFIG','CAP_MKNOD','CAP_LEASE','CAP_AUDIT_WRITE','CAP_AUDIT_CONTROL','CAP_SETFCAP','CAP_MAC_OVERRIDE','CAP_MAC_ADMIN','CAP_SYSLOG','CAP_WAKE_ALARM','CAP_BLOCK_SUSPEND','CAP_AUDIT_READ','CAP_PERFMON','CAP_BPF','CAP_CHECKPOINT_RESTORE'][int(sys.argv[1])])" "$missing")
+  bundle '["true"]' "[c['process']['capabilities'][k].append('$name') for k in ('bounding', 'effective', 'permitted')]"
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"process.capabilities: $name is not held by the runtime"* ]]
+  [ ! -e "$STATE/$ID" ]
 }

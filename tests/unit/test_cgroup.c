@@ -422,6 +422,54 @@ static void test_bpf_attach(void **state) {
                          got & 2 ? "not refused" : "refused", got);
 }
 
+/* the v2 manager on the kernel's cgroup2 tree (the hybrid's unified one here), below a cgroup of
+ * the test's own so that no controller of the host's root is touched: mkdir, the device filter,
+ * joining, destroy, and a failed create that removes what it made */
+static void test_v2_real_tree(void **state) {
+  (void)state;
+  _cleanup_free_ char *host = unified_root();
+  if (geteuid() != 0 || !host) skip();
+  _cleanup_free_ char *root = xasprintf("%s/berth-cgtest-v2-%d", host, (int)getpid());
+  if (mkdir(root, 0755) < 0) skip();
+  struct cg_ctx ctx = {.root = xstrdup(root), .mode = CG_V2, .hiers = xcalloc(1, sizeof(struct cg_hier))};
+  _cleanup_json_ json_t *lx = parse("{\"resources\": {\"devices\": [{\"allow\": false, \"access\": \"rwm\"}]}}");
+  _cleanup_berr_ struct berth_error *err = NULL;
+  int r = cg_create(&ctx, "/a/c1", lx, &err);
+  if (r == -EPERM || r == -ENOSYS) {
+    rmdir(root);
+    cg_ctx_clear(&ctx);
+    skip(); /* no BPF here */
+  }
+  if (r < 0) fail_msg("%s", err->msg);
+  _cleanup_free_ char *dir = path_join(root, "a/c1");
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (cg_write(NULL, dir, "cgroup.procs", "0", NULL) < 0) _exit(10);
+    int ok = open("/dev/null", O_RDWR | O_CLOEXEC);
+    int denied = open("/dev/kmsg", O_RDONLY | O_CLOEXEC);
+    _exit((ok >= 0 ? 0 : 1) | (denied < 0 && errno == EPERM ? 0 : 2));
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  assert_int_equal(cg_destroy(&ctx, "/a/c1", NULL), 0);
+  assert_int_not_equal(access(dir, F_OK), 0);
+  /* a file no controller provides: refused, and a/c2 (but not a, which was there) removed */
+  _cleanup_json_ json_t *bad = parse("{\"resources\": {\"unified\": {\"memory.max\": \"1000000\"}}}");
+  berr_clear(&err);
+  assert_true(cg_create(&ctx, "/a/c2", bad, &err) < 0);
+  _cleanup_free_ char *c2 = path_join(root, "a/c2"), *a = path_join(root, "a");
+  assert_int_not_equal(access(c2, F_OK), 0);
+  assert_int_equal(access(a, F_OK), 0);
+  berr_clear(&err);
+  assert_true(cg_create(&ctx, "/b/c3", bad, &err) < 0);
+  _cleanup_free_ char *b = path_join(root, "b");
+  assert_int_not_equal(access(b, F_OK), 0);
+  rmdir(a);
+  rmdir(root);
+  cg_ctx_clear(&ctx);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) fail_msg("child status %d: /dev/null must open, /dev/kmsg must be refused", status);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conversions),     cmocka_unit_test(test_relative_checks),
@@ -429,6 +477,7 @@ int main(void) {
       cmocka_unit_test(test_v2_refusals),     cmocka_unit_test(test_v1_fake_tree),
       cmocka_unit_test(test_v1_memory_order), cmocka_unit_test(test_create_cleans_up),
       cmocka_unit_test(test_bpf_program),     cmocka_unit_test(test_bpf_attach),
+      cmocka_unit_test(test_v2_real_tree),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

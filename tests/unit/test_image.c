@@ -35,6 +35,10 @@ static void test_reference(void **state) {
       {"registry.example.com/team/app:v1.2-rc_3", "registry.example.com/team/app:v1.2-rc_3"},
       {"my-app__x/z--w.y", "my-app__x/z--w.y:latest"},
       {"127.0.0.1:5000/img:tag", "127.0.0.1:5000/img:tag"},
+      /* digest references: familiar name, no tag (a tag beside a digest is not part of the key) */
+      {"busybox@sha256:abababababababababababababababababababababababababababababababab", "busybox@sha256:abababababababababababababababababababababababababababababababab"},
+      {"docker.io/library/busybox:1@sha256:abababababababababababababababababababababababababababababababab", "busybox@sha256:abababababababababababababababababababababababababababababababab"},
+      {"localhost:5000/a/b@sha256:abababababababababababababababababababababababababababababababab", "localhost:5000/a/b@sha256:abababababababababababababababababababababababababababababababab"},
   };
   for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
     char *out = NULL;
@@ -44,7 +48,8 @@ static void test_reference(void **state) {
     assert_string_equal(out, ok[i].out);
     free(out);
   }
-  static const char *const bad[] = {"",       "Busybox", "a:",        "a:-x",    ":tag",        "a//b",
+  static const char *const bad[] = {"a@sha256:" "zz", "a@md5:" "00", "a@sha256:abababababababababababababababababababababababababababababababab@sha256:abababababababababababababababababababababababababababababababab", "@sha256:abababababababababababababababababababababababababababababababab",
+                                    "",       "Busybox", "a:",        "a:-x",    ":tag",        "a//b",
                                     "a/",     "-a",      "a..b",      "a_-b",    "a@sha256:00", "x/UPPER:y",
                                     "a:b:c",  "a b",     "host:99x/a",
                                     "0123456789012345678901234567890123456789012345678901234567890123"};
@@ -187,6 +192,56 @@ static void test_changes(void **state) {
   assert_string_equal(err->msg, "run is not a valid change command");
   berr_free(err);
   json_decref(cfg);
+}
+
+/* ---------- prune filters ---------- */
+
+static void test_prune_filter(void **state) {
+  struct image_prune_filter f;
+  struct berth_error *err = NULL;
+  json_t *j = json_loads("{\"until\":[\"2024-01-02T00:00:00Z\"],\"label\":[\"a\",\"b=1\"],\"label!\":{\"c\":true}}",
+                         0, NULL);
+  assert_int_equal(image_prune_filter_parse(j, false, &f, &err), 0);
+  json_decref(j);
+  int64_t day = 1704153600LL * 1000000000; /* 2024-01-02 */
+  json_t *l1 = json_loads("{\"a\":\"x\",\"b\":\"1\"}", 0, NULL), *l2 = json_loads("{\"a\":\"x\",\"b\":\"2\"}", 0, NULL);
+  json_t *l3 = json_loads("{\"a\":\"\",\"b\":\"1\",\"c\":\"z\"}", 0, NULL);
+  assert_true(image_prune_filter_match(&f, day - 1, l1));
+  assert_false(image_prune_filter_match(&f, day, l1));  /* until: created before it */
+  assert_false(image_prune_filter_match(&f, day - 1, l2)); /* b=1 wanted */
+  assert_false(image_prune_filter_match(&f, day - 1, l3)); /* label!=c */
+  assert_false(image_prune_filter_match(&f, day - 1, NULL));
+  image_prune_filter_clear(&f);
+  json_decref(l1);
+  json_decref(l2);
+  json_decref(l3);
+  static const struct {
+    const char *json;
+    bool images;
+    const char *msg;
+  } bad[] = {{"{\"bogus\":[\"1\"]}", false, "Invalid filter 'bogus'"},
+             {"{\"dangling\":[\"true\"]}", false, "Invalid filter 'dangling'"},
+             {"{\"dangling\":[\"maybe\"]}", true, "invalid filter 'dangling=maybe'"},
+             {"{\"until\":[\"xyz\"]}", true, "failed to parse value as time or duration: \"xyz\""}};
+  for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+    j = json_loads(bad[i].json, 0, NULL);
+    assert_int_equal(image_prune_filter_parse(j, bad[i].images, &f, &err), -EINVAL);
+    assert_string_equal(err->msg, bad[i].msg);
+    berr_clear(&err);
+    image_prune_filter_clear(&f);
+    json_decref(j);
+  }
+  /* durations count back from now; Unix times and dates are absolute */
+  static const char *const good[] = {"{\"until\":[\"1h30m\"]}", "{\"until\":[\"1700000000.5\"]}",
+                                     "{\"until\":[\"2024-01-02\"]}", "{\"dangling\":[\"false\"]}"};
+  for (size_t i = 0; i < ARRAY_SIZE(good); i++) {
+    j = json_loads(good[i], 0, NULL);
+    assert_int_equal(image_prune_filter_parse(j, true, &f, &err), 0);
+    if (i == 2) assert_int_equal(f.until_ns, day);
+    if (i == 3) assert_int_equal(f.dangling, 0);
+    image_prune_filter_clear(&f);
+    json_decref(j);
+  }
 }
 
 /* ---------- tars ---------- */
@@ -996,6 +1051,7 @@ int main(void) {
       cmocka_unit_test(test_reference),
       cmocka_unit_test(test_chain_id),
       cmocka_unit_test(test_changes),
+      cmocka_unit_test(test_prune_filter),
   };
   int r = cmocka_run_group_tests_name("image (no root)", pure, NULL, NULL);
   if (geteuid() != 0) {
