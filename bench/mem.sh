@@ -68,10 +68,12 @@ measure() { # ENGINE
   total=$(sum_pss "${shims[@]}")
   names=$(for pid in "${shims[@]}"; do cat "/proc/$pid/comm"; done 2>/dev/null | sort | uniq -c | xargs)
   bench_note "$e: monitors of its $count containers: $names"
-  [ "$count" -gt 0 ] && bench_result "monitor PSS per container" "$e" "$((total / count))"
-  bench_result "monitors, $count containers" "$e" "$total"
   bench_result "daemon, idle" "$e" "$idle"
-  bench_result "daemon, $count containers" "$e" "$(daemon_pss "$e")"
+  if [ "$count" -eq "$n" ]; then
+    bench_result "monitor PSS per container" "$e" "$((total / count))"
+    bench_result "monitors, $n containers" "$e" "$total"
+    bench_result "daemon, $n containers" "$e" "$(daemon_pss "$e")"
+  fi
   echo "removing them ..." >&2
   bench_remove_tracked "$e"
 }

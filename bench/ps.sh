@@ -47,7 +47,7 @@ for e in "${BENCH_ACTIVE[@]}"; do
   [ "$count" -eq "$n" ] || bench_note "$e: ps -a lists $count containers (other containers of this daemon count too)"
   echo "timing ps ..." >&2
   # shellcheck disable=SC2086
-  bench_result "ps -a ($count containers)" "$e" "$(bench_time "$runs" ${CLI[$e]} ps -a)"
+  bench_result "ps -a ($n containers)" "$e" "$(bench_time "$runs" ${CLI[$e]} ps -a)"
   # shellcheck disable=SC2086
   bench_result "ps -aq" "$e" "$(bench_time "$runs" ${CLI[$e]} ps -aq)"
   # shellcheck disable=SC2086

@@ -62,15 +62,24 @@ if [ ${#runtimes[@]} -eq 0 ]; then
   for r in runc crun; do command -v $r >/dev/null && runtimes+=("$(command -v $r)"); done
 fi
 
-# run_program RUNTIME PROGRAM: one validation program against one runtime
+# run_program RUNTIME PROGRAM: one validation program against one runtime. Its bundles go to a
+# directory of its own (TMPDIR), emptied afterwards: a runtime that leaves mounts behind (runc
+# mounts into the host's namespace when the config has no mount namespace) leaves none here.
 run_program() {
-  local prog="validation/$2/$2.t"
+  local prog="validation/$2/$2.t" tmp rc m
+  tmp="$WORK_DIR/tmp/$(basename "$1")-$2"
+  mkdir -p "$tmp"
   if [ "$(basename "$1")" = crun ] && mountpoint -q /sys/fs/cgroup/unified; then
-    RUNTIME="$1" timeout "$TIMEOUT" unshare -m --propagation private \
+    TMPDIR="$tmp" RUNTIME="$1" timeout "$TIMEOUT" unshare -m --propagation private \
       sh -c 'umount /sys/fs/cgroup/unified && exec "$0"' "$prog"
   else
-    RUNTIME="$1" timeout "$TIMEOUT" "$prog"
+    TMPDIR="$tmp" RUNTIME="$1" timeout "$TIMEOUT" "$prog"
   fi
+  rc=$?
+  awk -v d="$tmp/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+    while read -r m; do umount -l "$(printf '%b' "$m")" 2>/dev/null; done
+  rm -rf "$tmp"
+  return $rc
 }
 
 LOG_DIR="$WORK_DIR/logs"

@@ -136,6 +136,26 @@ static void info_runtimes(json_t *info) {
   }
   if (*jstr(info, "DefaultRuntime")) printf(" Default Runtime: %s\n", jstr(info, "DefaultRuntime"));
   if (*jstr(info, "InitBinary")) printf(" Init Binary: %s\n", jstr(info, "InitBinary"));
+  /* docker prints these three whenever the daemon sends them, empty IDs included */
+  static const struct {
+    const char *name, *key;
+  } commits[] = {{"containerd", "ContainerdCommit"}, {"runc", "RuncCommit"}, {"init", "InitCommit"}};
+  for (size_t i = 0; i < ARRAY_SIZE(commits); i++) {
+    json_t *c = json_object_get(info, commits[i].key);
+    if (!json_is_object(c)) continue;
+    printf(" %s version: %s", commits[i].name, jstr(c, "ID"));
+    if (strcmp(jstr(c, "ID"), jstr(c, "Expected")) != 0) printf(" (expected: %s)", jstr(c, "Expected"));
+    printf("\n");
+  }
+}
+
+/* info_warnings: the daemon's warnings about this host, on stderr after the report as docker does */
+static void info_warnings(json_t *info) {
+  size_t i;
+  json_t *w;
+  json_array_foreach(json_object_get(info, "Warnings"), i, w) {
+    if (json_is_string(w)) fprintf(stderr, "%s\n", json_string_value(w));
+  }
 }
 
 static void info_server(json_t *info) {
@@ -181,14 +201,16 @@ static int cmd_info(struct cli *cli, struct cli_opts *o, struct berth_error **er
   int r = cli_call(cli, "GET", "/info", NULL, &info, NULL, err);
   const char *format = opt_str(o, "format");
   if (format) return r < 0 ? r : format_json(format, info, err);
-  printf("Client:\n Context:    default\n Debug Mode: false\n\nServer:\n");
+  printf("Client:\n Version:    %s\n Context:    default\n Debug Mode: false\n\nServer:\n", BERTH_VERSION);
   if (r < 0) {
     printf("ERROR: %s\nerrors pretty printing info\n", berr_msg(*err));
     berr_clear(err);
     return -EIO;
   }
   info_server(info);
+  printf("\n");
   fflush(stdout);
+  info_warnings(info);
   return 0;
 }
 

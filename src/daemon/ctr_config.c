@@ -44,8 +44,7 @@ static const char host_config_defaults[] =
     "\"IOMaximumIOps\":0,\"IOMaximumBandwidth\":0}";
 
 /* HostConfig features other modules have not delivered yet: refused rather than ignored */
-static const char *const host_config_unsupported[] = {
-    "DeviceRequests", "BlkioWeight", "CgroupParent"};
+static const char *const host_config_unsupported[] = {"DeviceRequests"};
 
 /* is_set: a value that asks for something (not null/false/0/""/[]/{}) */
 static bool is_set(const json_t *v) {

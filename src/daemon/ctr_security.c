@@ -24,6 +24,10 @@ static int check_memory(const json_t *hc, struct berth_error **err) {
     return berr(err, EINVAL, "Minimum memoryswap limit should be larger than memory limit, see usage");
   if (mem == 0 && swap > 0)
     return berr(err, EINVAL, "You should always set the Memory limit when using Memoryswap limit, see usage");
+  /* Docker 20+ on kernels without kernel memory accounting: refused here, at create, rather
+   * than silently dropped or failing only at start */
+  if (int_of(hc, "KernelMemory") != 0)
+    return berr(err, EINVAL, "Kernel memory limits are not supported: the kernel no longer accounts kernel memory separately");
   json_t *sw = json_object_get(hc, "MemorySwappiness");
   if (json_is_integer(sw) && json_integer_value(sw) != -1 &&
       (json_integer_value(sw) < 0 || json_integer_value(sw) > 100))

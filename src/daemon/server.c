@@ -13,6 +13,8 @@
 #include <malloc.h>
 #include <microhttpd.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -268,6 +270,17 @@ static int listen_unix(struct daemon *d, const char *host, struct berth_error **
   return take_fd(&fd);
 }
 
+/* mhd_log: libmicrohttpd's messages go through our logger; most are clients that went away
+ * (docker run -d drops its wait request), so they are debug, not stderr noise */
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  if (log_get_level() < LOG_LVL_DEBUG) return;
+  char msg[512];
+  vsnprintf(msg, sizeof(msg), fmt, ap);
+  size_t n = strlen(msg);
+  while (n > 0 && msg[n - 1] == '\n') msg[--n] = '\0';
+  log_debug("HTTP: %s", msg);
+}
+
 struct listener {
   struct MHD_Daemon *mhd;
   const char *path;
@@ -281,7 +294,8 @@ static int start_listener(struct daemon *d, const char *host, struct listener *l
                                 MHD_USE_ITC | MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG,
                             0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, d, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+                            NULL, MHD_OPTION_END);
   if (!l->mhd) {
     close(fd);
     unlink(l->path);

@@ -216,7 +216,7 @@ static void drop_auto_bridge(struct network *n) {
   _cleanup_free_ char *script = xasprintf("delete table ip %s", n->table);
   _cleanup_free_ char *script2 = xasprintf("delete table bridge %s", n->table);
   nft_run(n, script, NULL);
-  if (!n->icc) nft_run(n, script2, NULL);
+  nft_run(n, script2, NULL); /* --icc=false or a network's enable_icc=false */
   _cleanup_nl_ struct nl nl = {0};
   if (nl_open(&nl, NULL) == 0) nl_link_del(&nl, n->bridge, NULL);
   unlink(n->state_path);

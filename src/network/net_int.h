@@ -178,6 +178,7 @@ struct unet {
   struct cidr subnet; /* the gateway's address and the prefix */
   struct cidr range;  /* --ip-range (the subnet when none) */
   bool has_range, internal, attachable;
+  bool auto_subnet; /* picked from the pool: no --ip (Docker's rule) */
   int mtu;
   int bridge_index;
   json_t *options, *labels;

@@ -64,12 +64,26 @@ static int reserve_ep(struct network *n, struct unet *u, struct attach *a, struc
   const char *want = json_string_value(json_object_get(json_object_get(a->epcfg, "IPAMConfig"), "IPv4Address"));
   uint32_t ip = 0;
   if (want && *want && ip_parse(want, &ip) < 0) return berr(err, EINVAL, "invalid IPv4 address: %s", want);
+  if (want && *want && u->auto_subnet)
+    return berr(err, EINVAL,
+                "user specified IP address is supported only when connecting to networks with user configured subnets");
   if (want && *want && !u->has_range && !cidr_contains(&u->subnet, ip))
     return berr(err, EINVAL, "no configured subnet or ip-range contain the IP address %s", want);
   if (find_ep(u, a->id))
     return berr(err, EEXIST, "endpoint with name %s already exists in network %s", a->ctr_name, u->name);
-  int r = ipam_alloc(&u->ipam, ip, &e->ip, err);
-  if (r < 0) return r;
+  int r = 0;
+  uint32_t bcast = cidr_net(&u->subnet) | ~cidr_mask(u->subnet.prefix);
+  if (ip && (ip == cidr_net(&u->subnet) || ip == bcast || ip == u->subnet.addr))
+    return berr(err, EEXIST, "Address already in use");
+  if (ip && !cidr_contains(&u->range, ip) && cidr_contains(&u->subnet, ip)) {
+    /* Docker takes a static address anywhere in the subnet; the bitmap covers the range only */
+    bool taken = false;
+    for (struct uep *o = u->eps; o && !taken; o = o->next) taken = o->ip == ip;
+    if (taken) return berr(err, EEXIST, "Address already in use");
+    e->ip = ip;
+  } else if ((r = ipam_alloc(&u->ipam, ip, &e->ip, err)) < 0) {
+    return r;
+  }
   if (a->nports && (r = ports_alloc(n, a->ctr_name, a->ports, a->nports, err)) < 0) {
     ipam_release(&u->ipam, e->ip);
     return r;

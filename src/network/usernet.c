@@ -18,6 +18,7 @@
 #define OPT_BRIDGE "com.docker.network.bridge.name"
 #define OPT_MTU "com.docker.network.driver.mtu"
 #define OPT_MASQ "com.docker.network.bridge.enable_ip_masquerade"
+#define OPT_ICC "com.docker.network.bridge.enable_icc"
 
 void uep_free(struct uep *e) {
   if (!e) return;
@@ -145,6 +146,7 @@ int unet_save(struct network *n, struct unet *u, struct berth_error **err) {
     if (e->done) json_array_append_new(eps, uep_state(e));
   json_object_set_new(j, "Bridge", json_string(u->bridge));
   json_object_set_new(j, "MTU", json_integer(u->mtu));
+  json_object_set_new(j, "AutoSubnet", json_boolean(u->auto_subnet));
   json_object_set_new(j, "Endpoints", eps);
   pthread_mutex_unlock(&n->mu);
   _cleanup_free_ char *text = json_dumps(j, JSON_COMPACT);
@@ -231,6 +233,18 @@ void unet_nft(struct network *n, struct buf *b) {
     buf_puts(b, " drop\n");
   }
   buf_puts(b, "  }\n}\n");
+  /* -o com.docker.network.bridge.enable_icc=false: no IP between two ports of that bridge */
+  bool chain = false;
+  for (struct unet *u = n->unets; u; u = u->next) {
+    const char *icc = json_string_value(json_object_get(u->options, OPT_ICC));
+    if (!icc || strcmp(icc, "false") != 0) continue;
+    if (!chain)
+      buf_printf(b, "table bridge %s {\n  chain uicc { type filter hook forward priority 0; policy accept;\n", n->table);
+    chain = true;
+    uint32_t g = NET_IFGROUP(u->bridge_index);
+    buf_printf(b, "    meta iifgroup %u meta oifgroup %u ether type ip drop\n", g, g);
+  }
+  if (chain) buf_puts(b, "  }\n}\n");
 }
 
 /* ---------- create ---------- */
@@ -278,6 +292,7 @@ static int parse_ipam(struct network *n, struct unet *u, const json_t *ipam, str
   if (!sub || !*sub) {
     if ((gw && *gw) || (range && *range)) return berr(err, EINVAL, "every ip-range or gateway must have a corresponding subnet");
     if ((r = pick_subnet(n, &u->subnet, err)) < 0) return r;
+    u->auto_subnet = true;
   } else {
     if (strchr(sub, ':')) return berr(err, ENOTSUP, "IPv6 subnets are not supported yet");
     if ((r = cidr_parse(sub, &u->subnet, err)) < 0) return berr_prefix(err, "invalid subnet");
@@ -498,7 +513,10 @@ static void load_ep(struct unet *u, const json_t *v) {
     m->ctr_port = (uint16_t)json_integer_value(json_array_get(p, 3));
   }
   e->done = true;
-  if (ip_parse(json_string_value(json_object_get(v, "IP")), &e->ip) < 0 || ipam_alloc(&u->ipam, e->ip, &e->ip, NULL) < 0)
+  bool parsed = ip_parse(json_string_value(json_object_get(v, "IP")), &e->ip) == 0;
+  if (parsed && !cidr_contains(&u->range, e->ip) && cidr_contains(&u->subnet, e->ip)) {
+    /* a static address outside --ip-range: not in the bitmap */
+  } else if (!parsed || ipam_alloc(&u->ipam, e->ip, &e->ip, NULL) < 0)
     log_warn("Network %s: the address of %.12s is not in its range any more", u->name, e->ctr);
   e->next = u->eps;
   u->eps = e;
@@ -520,6 +538,7 @@ static int load_one(struct network *n, const char *path, struct berth_error **er
   snprintf(u->created, sizeof(u->created), "%s", json_string_value(json_object_get(j, "Created")) ?: "");
   u->internal = json_is_true(json_object_get(j, "Internal"));
   u->attachable = json_is_true(json_object_get(j, "Attachable"));
+  u->auto_subnet = json_is_true(json_object_get(j, "AutoSubnet"));
   u->mtu = (int)json_integer_value(json_object_get(j, "MTU"));
   if (!u->mtu) u->mtu = n->mtu;
   json_t *o = json_object_get(j, "Options"), *l = json_object_get(j, "Labels");

@@ -214,9 +214,16 @@ static int create_v1(const struct cg_ctx *ctx, const char *path, json_t *lx, cha
   return 0;
 }
 
+/* a ".." component would leave the cgroup tree */
+static bool has_dotdot(const char *path) {
+  for (const char *p = path; (p = strstr(p, "..")); p += 2)
+    if ((p == path || p[-1] == '/') && (p[2] == '\0' || p[2] == '/')) return true;
+  return false;
+}
+
 int cg_create(const struct cg_ctx *ctx, const char *path, json_t *lx, struct berth_error **err) {
   if (strchr(path, ':')) return berr(err, EINVAL, "systemd cgroup paths (\"%s\") are not supported yet", path);
-  if (!*path || strstr(path, "..")) return berr(err, EINVAL, "invalid cgroupsPath \"%s\"", path);
+  if (!*path || has_dotdot(path)) return berr(err, EINVAL, "invalid cgroupsPath \"%s\"", path);
   _cleanup_strv_ char **made = NULL;
   int r = cg_check_resources(json_object_get(lx, "resources"), err);
   if (r == 0) r = ctx->mode == CG_V2 ? create_v2(ctx, path, lx, &made, err) : create_v1(ctx, path, lx, &made, err);

@@ -56,6 +56,8 @@ int cg_v1_move_pids(const struct cg_ctx *ctx, const char *path, const char *dir,
 /* ---- cgroup_res.c: checks that do not depend on the version ---- */
 /* cg_check_resources: relative values (swap >= limit, swappiness 0..100, shares), 0 or -EINVAL */
 int cg_check_resources(json_t *res, struct berth_error **err);
+/* cg_check_usage: with memory.checkBeforeUpdate, refuse a limit below dir/usage_file */
+int cg_check_usage(const char *dir, const char *usage_file, json_t *mem, struct berth_error **err);
 /* cg_shares_to_weight: cpu.shares -> cpu.weight, runc's formula 1 + ((shares-2)*9999)/262142 */
 uint64_t cg_shares_to_weight(uint64_t shares);
 /* cg_blkio_to_io_weight: blkio.weight (10..1000) -> io.weight (1..10000) */

@@ -26,6 +26,14 @@ int cg_check_resources(json_t *res, struct berth_error **err) {
   return 0;
 }
 
+/* memory.checkBeforeUpdate: a limit below what the cgroup already uses is refused, not OOM-killed */
+int cg_check_usage(const char *dir, const char *usage_file, json_t *mem, struct berth_error **err) {
+  int64_t limit, used;
+  if (!json_is_true(json_object_get(mem, "checkBeforeUpdate")) || !cg_int(mem, "limit", &limit) || limit <= 0) return 0;
+  if (!cg_read_int(dir, usage_file, &used) || used <= limit) return 0;
+  return berr(err, EBUSY, "memory limit %lld is below the current usage %lld", (long long)limit, (long long)used);
+}
+
 uint64_t cg_shares_to_weight(uint64_t shares) {
   if (shares == 0) return 0;
   if (shares < 2) shares = 2;

@@ -59,9 +59,9 @@ static json_t *group_of(json_t *res, const char *group) {
 
 static int set_flag(json_t *res, const struct update_flag *f, const char *value, struct berth_error **err) {
   int64_t v;
-  if (f->kind == F_STR) return json_object_set_new(group_of(res, f->group), f->key, json_string(value)), 0;
-  if (parse_size(value, f->kind == F_SIZE, &v) < 0) return berr(err, EINVAL, "invalid value \"%s\" for --%s", value, f->name);
-  json_object_set_new(group_of(res, f->group), f->key, json_integer(v));
+  if (f->kind != F_STR && parse_size(value, f->kind == F_SIZE, &v) < 0)
+    return berr(err, EINVAL, "invalid value \"%s\" for --%s", value, f->name);
+  json_object_set_new(group_of(res, f->group), f->key, f->kind == F_STR ? json_string(value) : json_integer(v));
   return 0;
 }
 

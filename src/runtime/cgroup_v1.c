@@ -30,8 +30,10 @@ static int memory_limits(const struct cg_ctx *ctx, const char *dir, json_t *mem,
   cg_int(mem, "limit", &limit);
   cg_int(mem, "swap", &swap);
   if (limit == -1 && swap == 0) swap = -1; /* unlimited memory: unlimited swap too */
+  int r = cg_check_usage(dir, "memory.usage_in_bytes", mem, err);
+  if (r < 0) return r;
   bool swap_first = limit != 0 && swap != 0 && (swap == -1 || (cg_read_int(dir, "memory.limit_in_bytes", &cur) && cur < swap));
-  int r = swap_first ? set_swap(ctx, dir, swap, err) : 0;
+  r = swap_first ? set_swap(ctx, dir, swap, err) : 0;
   if (r == 0 && limit != 0) r = write_int(ctx, dir, "memory.limit_in_bytes", limit, err);
   if (r == 0 && !swap_first) r = set_swap(ctx, dir, swap, err);
   return r;
@@ -83,7 +85,12 @@ static int apply_cpu(const struct cg_ctx *ctx, const char *mount, const char *di
   for (size_t i = 0; i < ARRAY_SIZE(cpu_files); i++) {
     int64_t v;
     if (!cg_int(cpu, cpu_files[i].key, &v) || (v == 0 && !cpu_files[i].zero_is_set)) continue;
+    /* realtime groups (CONFIG_RT_GROUP_SCHED), burst and idle are not in every kernel */
+    if (!ctx->fake && !cg_file_exists(dir, cpu_files[i].file))
+      return berr(err, ENOTSUP, "linux.resources.cpu.%s: this kernel has no %s", cpu_files[i].key, cpu_files[i].file);
     int r = write_int(ctx, dir, cpu_files[i].file, v, err);
+    if (r == -EINVAL && strcmp(cpu_files[i].key, "realtimeRuntime") == 0)
+      return berr_prefix(err, "the parent cgroups' cpu.rt_runtime_us must leave room for %lld", (long long)v);
     if (r < 0) return r;
   }
   return 0;

@@ -59,7 +59,6 @@ int cg_v2_enable(const struct cg_ctx *ctx, const char *dir, struct berth_error *
   /* every level from the root down to dir's parent; dir itself holds processes, not children */
   for (const char *sl = dir + rootlen; sl;) {
     _cleanup_free_ char *level = xstrndup(dir, (size_t)(sl - dir));
-    if (!*level) level = xstrdup("/");
     int r = enable_level(ctx, level, &avail, err);
     if (r < 0) return r;
     sl = strchr(sl + 1, '/');
@@ -74,6 +73,7 @@ static int apply_memory(const struct cg_ctx *ctx, const char *dir, json_t *mem, 
   bool has_limit = cg_int(mem, "limit", &limit);
   cg_int(mem, "swap", &swap);
   int r = cg_swap_v2(swap, limit, &sw, err);
+  if (r == 0) r = cg_check_usage(dir, "memory.current", mem, err);
   if (r == 0 && has_limit && limit != 0) r = write_int(ctx, dir, "memory.max", limit, err);
   /* no memory.swap.max: the kernel runs without swap accounting; Docker then drops the limit */
   if (r == 0 && sw != 0 && cg_file_exists(dir, "memory.swap.max")) r = write_int(ctx, dir, "memory.swap.max", sw, err);

@@ -15,12 +15,22 @@ setup_file() {
 teardown_file() {
   BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "$BERTHD_PID")
   $BERTH network prune -f >/dev/null 2>&1 || api POST /networks/prune >/dev/null 2>&1
-  # whatever a failed test left: the bridges its networks' state files name
+  # whatever a failed test left: the bridges marked with this data root's hash (docs/network.md)
   local left
-  left=$(cat "$BERTH_DIR"/data/network/networks/*.json 2>/dev/null | python3 -c '
-import json, sys
-for line in sys.stdin.read().replace("}{", "}\n{").splitlines():
-    print(json.loads(line).get("Bridge", ""))' 2>/dev/null)
+  left=$(python3 - "$BERTH_DIR/data/network" <<'PY'
+import os, sys
+h = 0xcbf29ce484222325
+for c in sys.argv[1].encode():
+    h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+mark = "berth:%016x:" % h
+for name in os.listdir("/sys/class/net"):
+    try:
+        if open("/sys/class/net/%s/ifalias" % name).read().startswith(mark):
+            print(name)
+    except OSError:
+        pass
+PY
+)
   berth_stop_daemon
   for b in $left; do ip link del "$b" 2>/dev/null; done
   ip link del bt-nu0 2>/dev/null
@@ -61,6 +71,14 @@ nip() { $BERTH inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}
   assert_eq "$output" ""
   run $BERTH network inspect -f '{{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.IPAM.Driver}} {{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}} {{(index .IPAM.Config 0).IPRange}} {{.Labels.team}}' "${id:0:6}"
   assert_eq "$output" "nu1 bridge local false default 10.213.41.0/24 10.213.41.254 10.213.41.128/25 a"
+  # addresses come from --ip-range; a static one may be anywhere in the subnet
+  run $BERTH run --rm --network nu1 busybox ip -o -4 addr show eth0
+  assert_match "$output" 'inet 10\.213\.41\.(12[89]|1[3-9][0-9]|2[0-9][0-9])/24'
+  run $BERTH run --rm --network nu1 --ip 10.213.41.5 busybox ip -o -4 addr show eth0
+  assert_has "$output" "inet 10.213.41.5/24"
+  run $BERTH run --rm --network nu1 --ip 10.213.41.254 busybox true
+  assert_status 125
+  assert_has "$output" "Address already in use"
   run $BERTH network create --subnet 10.213.42.0/24 nu1
   assert_status 1
   assert_has "$output" "network with name nu1 already exists"
@@ -171,6 +189,17 @@ nip() { $BERTH inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}
   assert_eq "$output" true
 }
 
+@test "-o com.docker.network.bridge.enable_icc=false: containers of that network cannot talk" {
+  $BERTH network create --subnet 10.213.49.0/24 -o com.docker.network.bridge.enable_icc=false nuicc >/dev/null
+  $BERTH network create --subnet 10.213.48.0/24 nuicc2 >/dev/null
+  $BERTH run -d --name i1 --network nuicc busybox sleep 300 >/dev/null
+  $BERTH run -d --name i2 --network nuicc2 busybox sleep 300 >/dev/null
+  run $BERTH run --rm --network nuicc busybox ping -c1 -W1 "$(nip i1 nuicc)"
+  [ "$status" -ne 0 ] || fail "icc=false network: a container reached another one"
+  run $BERTH run --rm --network nuicc2 busybox ping -c1 -W1 "$(nip i2 nuicc2)"
+  assert_status 0
+}
+
 @test "published ports work on a user network" {
   $BERTH network create --subnet 10.213.45.0/24 nup >/dev/null
   $BERTH run -d --name pw --network nup -p 127.0.0.1:31641:80 busybox sh -c \
@@ -273,6 +302,8 @@ icc_cleanup() {
   [ -e "/sys/class/net/br-${gone:0:12}" ] || fail "no bridge for nugone"
   kill -9 "$BERTHD_PID"
   wait "$BERTHD_PID" 2>/dev/null || true
+  # dead for sure once its data root lock is free (it may not be this shell's child)
+  wait_until 10 flock -n "$BERTH_DIR/data/berth.lock" true
   # a crash in the middle of a removal: the state is gone, the bridge is not
   rm "$BERTH_DIR/data/network/networks/$gone.json"
   "$BERTHD_BIN" --data-root "$BERTH_DIR/data" --exec-root "$BERTH_DIR/run" -H "unix://$BERTH_SOCK" --group root \

@@ -298,7 +298,52 @@ static void test_create_cleans_up(void **state) {
   berr_clear(&err);
   assert_true(cg_create(&ctx, "slice:prefix:name", lx, &err) < 0);
   assert_non_null(strstr(err->msg, "systemd cgroup paths"));
+  berr_clear(&err);
+  assert_int_equal(cg_create(&ctx, "/berth/../../etc", lx, &err), -EINVAL);
+  assert_non_null(strstr(err->msg, "invalid cgroupsPath"));
   rm_rf(root, NULL);
+}
+
+/* update: v2 recomputes swap.max from the merged view; v1 makes a skipped hierarchy and moves the
+ * container's processes there after writing its settings */
+static void test_update(void **state) {
+  (void)state;
+  _cleanup_free_ char *root = tmp_tree();
+  _cleanup_free_ char *dir = path_join(root, "c");
+  put(dir, "memory.swap.max", "");
+  _cleanup_cg_ctx_ struct cg_ctx v2;
+  cg_ctx_fake(&v2, root, CG_V2);
+  _cleanup_json_ json_t *res = parse("{\"memory\": {\"limit\": 200}, \"devices\": [{\"allow\": true}]}");
+  _cleanup_json_ json_t *merged = parse("{\"memory\": {\"limit\": 200, \"swap\": 500}}");
+  _cleanup_berr_ struct berth_error *err = NULL;
+  if (rt_cgroup_update(&v2, "/c", res, merged, &err) < 0) fail_msg("%s", err->msg);
+  expect_file(dir, "memory.max", "200\n");
+  expect_file(dir, "memory.swap.max", "300\n");
+  put(dir, "memory.current", "5000\n");
+  _cleanup_json_ json_t *low = parse("{\"memory\": {\"limit\": 1000, \"checkBeforeUpdate\": true}}");
+  assert_int_equal(rt_cgroup_update(&v2, "/c", low, low, &err), -EBUSY);
+  assert_non_null(strstr(err->msg, "below the current usage 5000"));
+  berr_clear(&err);
+  rm_rf(root, NULL);
+
+  _cleanup_free_ char *root1 = tmp_tree();
+  make_v1_tree(root1);
+  _cleanup_free_ char *mem = xasprintf("%s/memory/c", root1), *cpu = xasprintf("%s/cpu,cpuacct/c", root1);
+  put(mem, "cgroup.procs", "4242\n");
+  _cleanup_cg_ctx_ struct cg_ctx v1;
+  cg_ctx_fake(&v1, root1, CG_V1);
+  _cleanup_json_ json_t *res1 = parse("{\"cpu\": {\"quota\": 20000, \"period\": 100000}, \"pids\": {\"limit\": 9}}");
+  if (rt_cgroup_update(&v1, "/c", res1, res1, &err) < 0) fail_msg("%s", err->msg);
+  expect_file(cpu, "cpu.cfs_period_us", "100000\n");
+  expect_file(cpu, "cpu.cfs_quota_us", "20000\n");
+  expect_file(cpu, "cgroup.procs", "4242\n");
+  _cleanup_free_ char *pids = xasprintf("%s/pids/c", root1);
+  expect_file(pids, "pids.max", "9\n");
+  expect_file(pids, "cgroup.procs", "4242\n");
+  _cleanup_json_ json_t *bad = parse("{\"memory\": {\"limit\": 300, \"swap\": 100}}");
+  berr_clear(&err);
+  assert_int_equal(rt_cgroup_update(&v1, "/c", bad, bad, &err), -EINVAL);
+  rm_rf(root1, NULL);
 }
 
 /* ---- eBPF: run the generated program in a small interpreter of the opcodes it uses ---- */
@@ -454,7 +499,7 @@ static void test_v2_real_tree(void **state) {
   assert_int_equal(cg_destroy(&ctx, "/a/c1", NULL), 0);
   assert_int_not_equal(access(dir, F_OK), 0);
   /* a file no controller provides: refused, and a/c2 (but not a, which was there) removed */
-  _cleanup_json_ json_t *bad = parse("{\"resources\": {\"unified\": {\"memory.max\": \"1000000\"}}}");
+  _cleanup_json_ json_t *bad = parse("{\"resources\": {\"unified\": {\"nosuch.max\": \"1\"}}}");
   berr_clear(&err);
   assert_true(cg_create(&ctx, "/a/c2", bad, &err) < 0);
   _cleanup_free_ char *c2 = path_join(root, "a/c2"), *a = path_join(root, "a");
@@ -477,7 +522,7 @@ int main(void) {
       cmocka_unit_test(test_v2_refusals),     cmocka_unit_test(test_v1_fake_tree),
       cmocka_unit_test(test_v1_memory_order), cmocka_unit_test(test_create_cleans_up),
       cmocka_unit_test(test_bpf_program),     cmocka_unit_test(test_bpf_attach),
-      cmocka_unit_test(test_v2_real_tree),
+      cmocka_unit_test(test_v2_real_tree),    cmocka_unit_test(test_update),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

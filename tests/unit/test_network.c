@@ -342,6 +342,13 @@ static void test_unet_nft(void **state) {
   assert_non_null(strstr(out.p, "iifname \"br-a\" oifname { \"bt0\", \"br-b\" } drop"));
   assert_non_null(strstr(out.p, "iifname \"br-b\" oifname != \"br-b\" drop"));
   assert_non_null(strstr(out.p, "oifname \"br-b\" ct status dnat ip saddr 10.2.0.0/24 masquerade"));
+  assert_null(strstr(out.p, "uicc"));
+  buf_free(&out);
+  json_object_set_new(a.options, "com.docker.network.bridge.enable_icc", json_string("false"));
+  a.bridge_index = 7;
+  unet_nft(&n, &out);
+  assert_non_null(strstr(out.p, "table bridge berth_bt0 {\n  chain uicc"));
+  assert_non_null(strstr(out.p, "meta iifgroup 1651769351 meta oifgroup 1651769351 ether type ip drop"));
   buf_free(&out);
   json_decref(a.options);
   json_decref(b.options);
