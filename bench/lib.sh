@@ -88,7 +88,9 @@ setup_docker() {
     return 1
   fi
   CLI[docker]="docker -H $DOCKER_HOST"
-  bench_at_exit "bench_remove_tracked docker; ${CLI[docker]} rmi $BENCH_IMAGE"
+  # also what a failed `run` left behind (created, never started): every container of our image
+  bench_at_exit "bench_remove_tracked docker; bench_rm docker \$(${CLI[docker]} ps -aq --filter ancestor=$BENCH_IMAGE);
+    ${CLI[docker]} rmi $BENCH_IMAGE"
   ${CLI[docker]} import "$(bench_fixture)" "$BENCH_IMAGE" >/dev/null || { bench_note "docker: import failed"; return 1; }
   local out
   # a daemon whose docker0 was deleted under it fails every bridge run: say so once, up front

@@ -43,6 +43,7 @@ static const struct {
     {"network", "ls", "network-ls"},    {"network", "list", "network-ls"},  {"network", "create", "network-create"},
     {"network", "rm", "network-rm"},    {"network", "remove", "network-rm"}, {"network", "inspect", "network-inspect"},
     {"network", "connect", "network-connect"}, {"network", "disconnect", "network-disconnect"},
+    {"network", "prune", "network-prune"},
     {"volume", "ls", "volume-ls"},      {"volume", "list", "volume-ls"},    {"volume", "create", "volume-create"},
     {"volume", "rm", "volume-rm"},      {"volume", "remove", "volume-rm"},  {"volume", "inspect", "volume-inspect"},
     {"volume", "prune", "volume-prune"},

@@ -19,9 +19,11 @@ static bool confirm(const char *warning) {
 
 static void human(int64_t n, char *out, size_t size) { fmt_human_size((double)n, 4, out, size); }
 
-/* filters_query: --filter k=v ... as "&filters={...}" (heap, "" when none) */
-static int filters_query(struct cli_opts *o, char **out, struct berth_error **err) {
+/* filters_query_with: --filter k=v ... (and dangling=, which docker's image prune always sends:
+ * "false" with -a) as "filters={...}" (heap, "" when none) */
+static int filters_query_with(struct cli_opts *o, const char *dangling, char **out, struct berth_error **err) {
   _cleanup_json_ json_t *filters = json_object();
+  if (dangling) json_object_set_new(filters, "dangling", json_pack("[s]", dangling));
   char **f = opt_list(o, "filter");
   for (size_t i = 0; f && f[i]; i++) {
     const char *eq = strchr(f[i], '=');
@@ -35,6 +37,10 @@ static int filters_query(struct cli_opts *o, char **out, struct berth_error **er
   _cleanup_free_ char *enc = cli_urlenc(text);
   *out = json_object_size(filters) ? xasprintf("filters=%s", enc) : xstrdup("");
   return 0;
+}
+
+static int filters_query(struct cli_opts *o, char **out, struct berth_error **err) {
+  return filters_query_with(o, NULL, out, err);
 }
 
 /* ------------------------------------------------------------------ prune */
@@ -57,13 +63,8 @@ static int prune_containers(struct cli *cli, struct cli_opts *o, int64_t *reclai
 
 static int prune_images(struct cli *cli, struct cli_opts *o, bool all, int64_t *reclaimed, struct berth_error **err) {
   _cleanup_free_ char *q = NULL;
-  int r = filters_query(o, &q, err);
+  int r = filters_query_with(o, all ? "false" : "true", &q, err);
   if (r < 0) return r;
-  if (all) { /* docker sends dangling=false for -a */
-    free(q);
-    _cleanup_free_ char *enc = cli_urlenc("{\"dangling\":[\"false\"]}");
-    q = xasprintf("filters=%s", enc);
-  }
   _cleanup_free_ char *path = xasprintf("/images/prune?%s", q);
   _cleanup_json_ json_t *res = NULL;
   if ((r = cli_call(cli, "POST", path, NULL, &res, NULL, err)) < 0) return r;
@@ -149,7 +150,8 @@ static int cmd_system_prune(struct cli *cli, struct cli_opts *o, struct berth_er
   bool all = opt_bool(o, "all"), volumes = opt_bool(o, "volumes");
   char **f = opt_list(o, "filter");
   for (size_t i = 0; volumes && f && f[i]; i++)
-    if (strncmp(f[i], "until=", 6) == 0) return berr(err, EINVAL, "ERROR: The \"until\" filter is not supported with \"--volumes\"");
+    if (strncmp(f[i], "until=", 6) == 0)
+      return berr(err, EINVAL, "ERROR: The \"until\" filter is not supported with \"--volumes\"");
   _cleanup_free_ char *w = system_prune_warning(o, all, volumes);
   if (!opt_bool(o, "force") && !confirm(w)) return 0;
   int64_t n = 0;

@@ -78,6 +78,11 @@ static int cmd_version(struct cli *cli, struct cli_opts *o, struct berth_error *
     if (strcmp(jstr(c, "Name"), "Engine") == 0) continue;
     printf(" %s:\n", jstr(c, "Name"));
     line("  ", "Version", jstr(c, "Version"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(c, "Details"), k, v) {
+      line("  ", k, json_is_string(v) ? json_string_value(v) : "");
+    }
   }
   return 0;
 }

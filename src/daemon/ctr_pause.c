@@ -56,7 +56,7 @@ static int spawn_capture(char *const argv[], bool both, char **out, int *status,
 /* run_runtime: `RUNTIME --root E/runtime CMD ID`; its message becomes the error */
 static int run_runtime(struct daemon *d, const char *cmd, const char *id, struct berth_error **err) {
   _cleanup_free_ char *root = path_join(d->cfg.exec_root, "runtime");
-  const char *argv[] = {d->cfg.runtime_path, "--root", root, cmd, id, NULL};
+  const char *argv[] = {ctr_runtime_of(d, id), "--root", root, cmd, id, NULL};
   _cleanup_free_ char *text = NULL;
   int status = 0;
   int r = spawn_capture((char *const *)argv, true, &text, &status, err);

@@ -139,7 +139,7 @@ static char **shim_argv(struct daemon *d, const struct exec_inst *e, const char 
   _cleanup_free_ char *rroot = path_join(d->cfg.exec_root, "runtime");
   _cleanup_free_ char *bundle = ctr_dir(d, e->ctr_id);
   const char *fixed[] = {d->cfg.shim_path, "--id", e->ctr_id, "--bundle", bundle, "--state-dir", dir, "--runtime",
-                         d->cfg.runtime_path, "--runtime-root", rroot, "--log-driver", "none", "--exec-id", e->id,
+                         ctr_runtime_of(d, e->ctr_id), "--runtime-root", rroot, "--log-driver", "none", "--exec-id", e->id,
                          "--process", process};
   char **v = NULL;
   for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) v = strv_push(v, fixed[i]);

@@ -103,7 +103,8 @@ static void *export_thread(void *arg) {
   struct export_job *j = arg;
   _cleanup_berr_ struct berth_error *e = NULL;
   _cleanup_free_ char *rootfs = path_join(j->dir, "rootfs");
-  if (image_export_dir(rootfs, j->fd, &e) < 0) log_msg(LOG_LVL_WARN, "berthd", "Export of \"%s\": %s", j->dir, berr_msg(e));
+  if (image_export_dir(rootfs, j->fd, &e) < 0)
+    log_msg(LOG_LVL_WARN, "berthd", "Export of \"%s\": %s", j->dir, berr_msg(e));
   close(j->fd);
   if (!j->running) storage_container_umount(j->d->storage, j->dir, NULL);
   ctr_lifecycle_end(j->st);

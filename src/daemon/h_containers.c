@@ -39,6 +39,16 @@ static int insert_row(struct daemon *d, struct store_container *row, const char 
   }
 }
 
+/* check_network: a user-defined network must exist at create (Docker's 404), not only at start */
+static int check_network(struct daemon *d, const json_t *hc, struct berth_error **err) {
+  const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
+  if (!mode || !net_mode_user(mode)) return 0;
+  _cleanup_free_ char *name = NULL;
+  char nid[65];
+  bool predefined;
+  return net_resolve(d->net, mode, &name, nid, &predefined, err);
+}
+
 static int make_container(struct daemon *d, const json_t *body, const char *name, const struct image *img,
                           char id[65], struct berth_error **err) {
   struct ctr_create cc;
@@ -48,6 +58,7 @@ static int make_container(struct daemon *d, const json_t *body, const char *name
   short_id[BERTH_SHORT_ID_LEN] = '\0';
   int r = ctr_create_parse(body, json_object_get(img->config, "config"), short_id, &cc, err);
   if (r == 0 && (r = ctr_runtime_check(&d->cfg, cc.host_config, err)) < 0) ctr_create_clear(&cc);
+  if (r == 0 && (r = check_network(d, cc.host_config, err)) < 0) ctr_create_clear(&cc);
   if (r < 0) return r;
   struct store_container row = {0};
   memcpy(row.id, id, 65);

@@ -128,7 +128,8 @@ int h_images_prune(struct req *r, struct reply *out, struct berth_error **err) {
     if (deleted) events_emit(r->d, "image", "delete", deleted, json_pack("{s:s}", "name", deleted));
   }
   if (rc == 0) { /* Docker's prune event: the bytes as a string attribute */
-    _cleanup_free_ char *n = xasprintf("%lld", (long long)json_integer_value(json_object_get(out->json, "SpaceReclaimed")));
+    json_int_t bytes = json_integer_value(json_object_get(out->json, "SpaceReclaimed"));
+    _cleanup_free_ char *n = xasprintf("%lld", (long long)bytes);
     events_emit(r->d, "image", "prune", "", json_pack("{s:s}", "reclaimed", n));
   }
   return rc;

@@ -42,11 +42,15 @@ int h_version(struct req *r, struct reply *out, struct berth_error **err) {
   json_t *details = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "ApiVersion", BERTH_API_VERSION, "Arch",
                               arch, "BuildTime", __DATE__ " " __TIME__, "Experimental", "false", "GitCommit", "",
                               "KernelVersion", u.release, "MinAPIVersion", BERTH_API_MIN_VERSION, "Os", "linux");
-  out->json = json_pack("{s:{s:s}, s:[{s:s, s:s, s:o}], s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "Platform",
-                        "Name", "Berth Engine", "Components", "Name", "Engine", "Version", BERTH_VERSION, "Details",
-                        details, "Version", BERTH_VERSION, "ApiVersion", BERTH_API_VERSION, "MinAPIVersion",
-                        BERTH_API_MIN_VERSION, "GitCommit", "", "GoVersion", "", "Os", "linux", "Arch", arch,
-                        "KernelVersion", u.release, "BuildTime", __DATE__ " " __TIME__);
+  /* docker version lists each component (docker's are containerd, runc, docker-init) */
+  out->json = json_pack("{s:{s:s}, s:[{s:s, s:s, s:o}, {s:s, s:s, s:{s:s}}, {s:s, s:s, s:{s:s}}], s:s, s:s, s:s, "
+                        "s:s, s:s, s:s, s:s, s:s, s:s}",
+                        "Platform", "Name", "Berth Engine", "Components", "Name", "Engine", "Version", BERTH_VERSION,
+                        "Details", details, "Name", "berth-runtime", "Version", BERTH_VERSION, "Details", "GitCommit",
+                        "", "Name", "berth-init", "Version", BERTH_VERSION, "Details", "GitCommit", "", "Version",
+                        BERTH_VERSION, "ApiVersion", BERTH_API_VERSION, "MinAPIVersion", BERTH_API_MIN_VERSION,
+                        "GitCommit", "", "GoVersion", "", "Os", "linux", "Arch", arch, "KernelVersion", u.release,
+                        "BuildTime", __DATE__ " " __TIME__);
   return 0;
 }
 
@@ -186,8 +190,8 @@ int h_info(struct req *r, struct reply *out, struct berth_error **err) {
                         "DriverStatus", "Backing Filesystem", storage_backing_fs(d->storage), "DockerRootDir",
                         d->cfg.data_root, "Plugins", info_plugins());
   info_features(j);
-  json_t *k = json_pack("{s:b, s:i, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:I}", "Debug",
-                0, "NFd", 0, "NGoroutines", 0, "SystemTime", now, "LoggingDriver", "json-file", "CgroupDriver",
+  json_t *k = json_pack("{s:b, s:i, s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:i, s:I}",
+                "Debug", 0, "NFd", 0, "NGoroutines", 0, "SystemTime", now, "LoggingDriver", "json-file", "CgroupDriver",
                 cgroup_v2() ? "systemd" : "cgroupfs", "CgroupVersion", cgroup_v2() ? "2" : "1", "NEventsListener", 0,
                 "KernelVersion", u.release, "OperatingSystem", os, "OSVersion", "", "OSType", "linux", "Architecture",
                 u.machine, "IndexServerAddress", index, "RegistryConfig", info_registry(d), "NCPU",

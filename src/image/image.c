@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 void image_sha256_hex(const void *data, size_t n, char out[65]) {
@@ -82,21 +83,20 @@ static int gc_layers(struct image_store *is, struct berth_error **err) {
 
 /* gc_blobs: blobs no image (its config) and no layer row (its tar) names: a crash between the
  * renames into blobs/ and the store transaction leaves those */
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 static int gc_blobs(struct image_store *is, struct berth_error **err) {
+  _cleanup_strv_ char **refs = NULL;
+  int r = store_blob_refs(is->st, &refs, err);
+  if (r < 0) return r;
+  size_t n = strv_len(refs);
   _cleanup_closedir_ DIR *d = opendir(is->blobs);
   if (!d) return berr_sys(err, errno, "open \"%s\"", is->blobs);
   struct dirent *de;
   while ((de = readdir(d))) {
     if (!id_is_hex(de->d_name, 64)) continue;
     _cleanup_free_ char *digest = xasprintf("sha256:%s", de->d_name);
-    struct store_image *si = NULL;
-    _cleanup_berr_ struct berth_error *e = NULL;
-    int r = store_image_get(is->st, digest, &si, &e);
-    store_image_free(si);
-    if (r != -ENOENT) continue; /* an image's config, or a store error: keep */
-    berr_clear(&e);
-    r = store_diff_id_used(is->st, digest, &e);
-    if (r != 0) continue;
+    if (bsearch(&digest, refs, n, sizeof(char *), cmp_str)) continue;
     log_info("Removing unreferenced blob %s", digest);
     if (unlinkat(dirfd(d), de->d_name, 0) < 0) log_warn("Cannot remove blob %s: %s", digest, strerror(errno));
   }

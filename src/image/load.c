@@ -64,7 +64,8 @@ static void loader_clear(struct loader *ld) {
   if (ld->outer) archive_read_free(ld->outer);
 }
 
-/* clean: "./a//b/" -> "a/b"; NULL for paths with ".." (never looked up) */
+/* clean: "./a//b/../c/" -> "a/c" (lexically: symlinks such as "<id>/layer.tar ->
+ * ../blobs/sha256/<hex>" are followed that way); NULL when ".." climbs above the top */
 static char *clean(const char *p) {
   _cleanup_free_ char *out = xmalloc(strlen(p) + 1);
   size_t n = 0;
@@ -72,8 +73,11 @@ static char *clean(const char *p) {
     while (*p == '/') p++;
     const char *e = strchrnul(p, '/');
     size_t len = (size_t)(e - p);
-    if (len == 2 && p[0] == '.' && p[1] == '.') return NULL;
-    if (len && !(len == 1 && p[0] == '.')) {
+    if (len == 2 && p[0] == '.' && p[1] == '.') {
+      if (n == 0) return NULL;
+      while (n > 0 && out[n - 1] != '/') n--;
+      if (n > 0) n--;
+    } else if (len && !(len == 1 && p[0] == '.')) {
       if (n) out[n++] = '/';
       memcpy(out + n, p, len);
       n += len;
@@ -390,17 +394,24 @@ static bool known_blob(struct loader *ld, struct member *m) {
 
 static int take_member(struct loader *ld, struct archive_entry *e, struct berth_error **err) {
   char *path = clean(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
-  if (!path || !*path) return free(path), 0;
   const char *hard = archive_entry_hardlink(e);
-  if (hard) return add_member(ld, path)->link = xstrdup(hard), 0;
-  if (archive_entry_filetype(e) == AE_IFLNK) {
+  mode_t type = archive_entry_filetype(e);
+  bool wanted = path && *path && (hard || type == AE_IFLNK || type == AE_IFREG);
+  if (!wanted) { /* directories, devices, ".." paths: nothing a loader reads */
+    free(path);
+    return 0;
+  }
+  if (hard) {
+    add_member(ld, path)->link = xstrdup(hard);
+    return 0;
+  }
+  if (type == AE_IFLNK) {
     const char *t = archive_entry_symlink(e) ? archive_entry_symlink(e) : "";
     const char *slash = strrchr(path, '/');
     struct member *m = add_member(ld, path);
     m->link = t[0] == '/' || !slash ? xstrdup(t) : xasprintf("%.*s/%s", (int)(slash - path), path, t);
     return 0;
   }
-  if (archive_entry_filetype(e) != AE_IFREG) return free(path), 0;
   struct member *m = add_member(ld, path);
   if (known_blob(ld, m)) return 0; /* its bytes are skipped with the member */
   _cleanup_buf_ struct buf head = {0};
@@ -465,7 +476,8 @@ static json_t *oci_entry(struct loader *ld, json_t *desc, struct berth_error **e
     json_array_append_new(layers, json_string(lp));
     free(lp);
   }
-  const char *name = json_string_value(json_object_get(json_object_get(desc, "annotations"), "io.containerd.image.name"));
+  json_t *ann = json_object_get(desc, "annotations");
+  const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
   if (name) json_array_append_new(tags, json_string(name));
   return json_pack("{s:s, s:O, s:O, s:O}", "Config", cp, "Layers", layers, "RepoTags", tags, "Digest",
                    json_object_get(desc, "digest"));

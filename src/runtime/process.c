@@ -151,6 +151,9 @@ int rt_setup_console(struct rt_container *c, struct berth_error **err) {
 int rt_find_executable(const char *name, const char *path_env, char **out, struct berth_error **err) {
   struct stat st;
   if (strchr(name, '/')) {
+    /* runc's wording (Go's lower-case errors): docker's clients map "no such file or directory" to 127 */
+    if (stat(name, &st) < 0 && errno == ENOENT)
+      return berr(err, ENOENT, "exec: \"%s\": stat %s: no such file or directory", name, name);
     if (stat(name, &st) < 0) return berr_sys(err, errno, "exec: \"%s\"", name);
     if (S_ISDIR(st.st_mode) || access(name, X_OK) < 0) return berr(err, EACCES, "exec: \"%s\": permission denied", name);
     *out = xstrdup(name);

@@ -257,8 +257,8 @@ int store_image_list(struct store *s, struct store_image ***out, struct berth_er
     r = attach(c.db, "SELECT image_id, chain_id FROM image_layers ORDER BY image_id, idx", idx, n,
                offsetof(struct store_image, chain_ids), err);
   if (r == 0)
-    r = attach(c.db, "SELECT image_id, ref FROM tags ORDER BY image_id, ref", idx, n, offsetof(struct store_image, tags),
-               err);
+    r = attach(c.db, "SELECT image_id, ref FROM tags ORDER BY image_id, ref", idx, n,
+               offsetof(struct store_image, tags), err);
   for (size_t i = 0; r == 0 && i < n; i++) split_digests(v[i]);
   if (r < 0) {
     store_image_list_free(v);
@@ -372,6 +372,14 @@ int store_layer_ids(struct store *s, char ***out, struct berth_error **err) {
   int r = conn_get(&c, err);
   if (r < 0) return r;
   return column_list(c.db, "SELECT chain_id FROM layers", NULL, out, err);
+}
+
+int store_blob_refs(struct store *s, char ***out, struct berth_error **err) {
+  _cleanup_conn_ struct conn c = {.s = s};
+  int r = conn_get(&c, err);
+  if (r < 0) return r;
+  /* UNION sorts and removes duplicates: callers bsearch with strcmp (ids are ASCII) */
+  return column_list(c.db, "SELECT id FROM images UNION SELECT diff_id FROM layers ORDER BY 1", NULL, out, err);
 }
 
 int store_layer_unused(struct store *s, char ***out, struct berth_error **err) {

@@ -71,6 +71,8 @@ int store_image_delete(struct store *s, const char *id, struct berth_error **err
 int store_layer_get(struct store *s, const char *chain_id, int64_t *size, struct berth_error **err);
 /* store_layer_ids: every layer row's chain id (NULL-terminated) */
 int store_layer_ids(struct store *s, char ***out, struct berth_error **err);
+/* store_blob_refs: every digest a blob may be kept for (image ids, layer diff ids), sorted */
+int store_blob_refs(struct store *s, char ***out, struct berth_error **err);
 /* store_layer_unused: chain ids that no image uses and no other layer has as parent */
 int store_layer_unused(struct store *s, char ***out, struct berth_error **err);
 /* store_layer_delete: remove a layer row (missing is fine) */

@@ -145,6 +145,7 @@ health_is() { [ "$(health_of "$1")" = "$2" ]; }
 @test "health state and probing survive a berthd restart" {
   $BERTH run -d --name hlive --health-cmd 'exit 1' --health-interval 100ms --health-retries 1 busybox sleep 300
   wait_until 10 health_is hlive unhealthy
+  BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "$BERTHD_PID")
   kill -KILL "$BERTHD_PID"
   wait "$BERTHD_PID" 2>/dev/null || true
   while kill -0 "$BERTHD_PID" 2>/dev/null; do sleep 0.05; done

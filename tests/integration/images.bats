@@ -395,6 +395,41 @@ PY
   assert_eq "$(ls -A "$BERTH_DIR/data/tmp")" "" "D/tmp after a load"
 }
 
+@test "layers reached through symlinks (Docker 25's <id>/layer.tar -> ../blobs/sha256/...) load" {
+  $BERTH run --name sl1 busybox sh -c 'echo linked > /ln'
+  $BERTH commit sl1 sl:one >/dev/null
+  $BERTH rm sl1
+  $BERTH save -o "$BERTH_DIR/blobs.tar" sl:one
+  $BERTH rmi sl:one
+  python3 - "$BERTH_DIR/blobs.tar" "$BERTH_DIR/links.tar" <<'PY'
+import io, json, sys, tarfile
+src = tarfile.open(sys.argv[1])
+with tarfile.open(sys.argv[2], "w") as dst:
+    for m in src.getmembers():
+        if m.name == "manifest.json":
+            man = json.loads(src.extractfile(m).read())
+            for e in man:
+                links = []
+                for lp in e["Layers"]:
+                    h = lp.rsplit("/", 1)[1]
+                    li = tarfile.TarInfo(f"{h}/layer.tar"); li.type = tarfile.SYMTYPE
+                    li.linkname = f"../blobs/sha256/{h}"
+                    dst.addfile(li)
+                    links.append(f"{h}/layer.tar")
+                e["Layers"] = links
+            data = json.dumps(man).encode()
+            ti = tarfile.TarInfo("manifest.json"); ti.size = len(data)
+            dst.addfile(ti, io.BytesIO(data))
+        elif m.name != "index.json":
+            dst.addfile(m, src.extractfile(m) if m.isfile() else None)
+PY
+  run $BERTH load -i "$BERTH_DIR/links.tar"
+  assert_status 0
+  run $BERTH run --rm sl:one cat /ln
+  assert_eq "$output" "linked"
+  $BERTH rmi sl:one
+}
+
 @test "an OCI archive with gzip layers (as skopeo and buildah write them) loads and runs" {
   $BERTH run --name gz1 busybox sh -c 'echo gzipped > /gz'
   $BERTH commit gz1 gz:one >/dev/null
@@ -507,6 +542,13 @@ PY
   run $BERTH image prune -f --filter label=pr=1
   assert_status 0
   assert_has "$output" "deleted: $dang"
+  # -a keeps the filters: only tagged images with the label go
+  $BERTH commit -c 'LABEL pr=3' pf3 tagged:pr >/dev/null
+  run $BERTH image prune -a -f --filter label=pr=4
+  assert_has "$($BERTH images --format '{{.Repository}}')" "tagged"
+  run $BERTH image prune -a -f --filter label=pr=3
+  assert_has "$output" "untagged: tagged:pr"
+  assert_has "$($BERTH images --format '{{.Repository}}')" "busybox"
   $BERTH rm pf3
   $BERTH run --name sv1 -v /data busybox true
   $BERTH rm sv1

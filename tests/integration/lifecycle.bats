@@ -16,9 +16,17 @@ teardown_file() {
 teardown() { berth_teardown; }
 
 # restart_daemon_hard: kill -9 berthd (containers keep running) and start it again on the same roots
-restart_daemon_hard() {
+# kill_daemon_hard: kill -9 the daemon that runs now (an earlier test may have restarted it: each
+# test is a process of its own) and wait until it is gone
+kill_daemon_hard() {
+  BERTHD_PID=$(cat "$BERTH_DIR/berthd.daemon-pid" 2>/dev/null || echo "$BERTHD_PID")
   kill -KILL "$BERTHD_PID" 2>/dev/null || true
   wait "$BERTHD_PID" 2>/dev/null || true
+  while kill -0 "$BERTHD_PID" 2>/dev/null; do sleep 0.05; done
+}
+
+restart_daemon_hard() {
+  kill_daemon_hard
   # every fd above 2 closed: bats waits for the holders of its output files and pipes
   (
     for f in /proc/$BASHPID/fd/*; do
@@ -182,8 +190,7 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   $BERTH run -d --name lr2 busybox sh -c 'sleep 2; exit 7'
   $BERTH run -d --name lr3 -i busybox cat
   sleep 0.5
-  kill -KILL "$BERTHD_PID" 2>/dev/null || true
-  wait "$BERTHD_PID" 2>/dev/null || true
+  kill_daemon_hard
   sleep 2.5 # lr2 exits while no daemon runs
   restart_daemon_hard
   assert_eq "$(status_of lr1)" running
@@ -206,8 +213,7 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   $BERTH run -d --name hr-stopped --restart unless-stopped busybox sleep 100
   $BERTH run -d --name hr-no busybox sleep 100
   $BERTH stop -t 1 hr-stopped
-  kill -KILL "$BERTHD_PID" 2>/dev/null || true
-  wait "$BERTHD_PID" 2>/dev/null || true
+  kill_daemon_hard
   # a host restart: every shim and container is gone
   for f in "$BERTH_DIR"/run/shims/*/init.pid; do kill -KILL "$(cat "$f")" 2>/dev/null || true; done
   sleep 1
@@ -312,8 +318,6 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   wait_until 20 sh -c "[ \$($BERTH inspect -f '{{.RestartCount}}' rwait) -ge 5 ]"
   wait_until 10 sh -c "[ \"\$($BERTH inspect -f '{{.State.Status}}' rwait)\" = restarting ]"
   n=$($BERTH inspect -f '{{.RestartCount}}' rwait)
-  kill -KILL "$BERTHD_PID" 2>/dev/null || true
-  while kill -0 "$BERTHD_PID" 2>/dev/null; do sleep 0.05; done
   restart_daemon_hard
   run $BERTH inspect -f '{{.State.ExitCode}} {{.State.Error}}' rwait
   assert_eq "$output" "2 "

@@ -1010,6 +1010,25 @@ static void test_save_load(void **state) {
   assert_int_equal(image_get(e.is, "bb:1", &img, &err), 0);
   assert_string_equal(img->id, id);
   image_free(img);
+  /* the OCI index gave the manifest digest: RepoDigests, and the digest reference resolves */
+  json_t *insp = NULL;
+  assert_int_equal(image_inspect_json(e.is, "two:layers", &insp, &err), 0);
+  const char *dg = json_string_value(json_array_get(json_object_get(insp, "RepoDigests"), 0));
+  assert_non_null(dg);
+  assert_int_equal(strncmp(dg, "two@sha256:", 11), 0);
+  char *rid = NULL;
+  assert_int_equal(image_resolve(e.is, dg, &rid, &err), 0);
+  assert_string_equal(rid, child);
+  free(rid);
+  json_decref(insp);
+  /* startup removes blobs nothing names, and keeps the rest */
+  _cleanup_free_ char *orphan = xasprintf("%s/blobs/sha256/%064d", e.root, 7);
+  _cleanup_free_ char *cfg_blob = xasprintf("%s/blobs/sha256/%s", e.root, id + 7);
+  write_at(e.root, orphan + strlen(e.root) + 1, "x", "w");
+  env_close(&e);
+  env_open(&e, "overlay");
+  assert_int_equal(access(orphan, F_OK), -1);
+  assert_int_equal(access(cfg_blob, F_OK), 0);
   /* a saved-by-id image loads untagged; garbage is refused */
   out = open(tarp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   const char *by_id[] = {id, NULL};
