@@ -314,30 +314,6 @@ void ctr_status_text(const struct store_container *c, int64_t now_ns, char *buf,
   }
 }
 
-static const struct {
-  const char *name;
-  int num;
-} signals[] = {
-    {"HUP", SIGHUP},     {"INT", SIGINT},       {"QUIT", SIGQUIT},     {"ILL", SIGILL},   {"TRAP", SIGTRAP},
-    {"ABRT", SIGABRT},   {"IOT", SIGIOT},       {"BUS", SIGBUS},       {"FPE", SIGFPE},   {"KILL", SIGKILL},
-    {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},     {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},
-    {"TERM", SIGTERM},   {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD},     {"CONT", SIGCONT}, {"STOP", SIGSTOP},
-    {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},     {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},     {"WINCH", SIGWINCH}, {"IO", SIGIO},
-    {"POLL", SIGPOLL},   {"PWR", SIGPWR},       {"SYS", SIGSYS},
-};
-
-int ctr_signal_parse(const char *s) {
-  if (!s || !*s) return -EINVAL;
-  char *end;
-  long n = strtol(s, &end, 10);
-  if (*end == '\0') return n > 0 && n < 65 ? (int)n : -EINVAL;
-  const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-  for (size_t i = 0; i < ARRAY_SIZE(signals); i++)
-    if (strcasecmp(name, signals[i].name) == 0) return signals[i].num;
-  return -EINVAL;
-}
-
 char *ctr_dir(struct daemon *d, const char *id) { return xasprintf("%s/containers/%s", d->cfg.data_root, id); }
 char *ctr_shim_dir(struct daemon *d, const char *id) { return xasprintf("%s/shims/%s", d->cfg.exec_root, id); }
 char *ctr_log_path(struct daemon *d, const char *id) {

@@ -60,7 +60,7 @@ int ctr_kill(struct daemon *d, const char *ref, int sig, struct berth_error **er
 
 static int stop_signal(const struct store_container *c) {
   json_t *cfg = json_loads(c->config_json, 0, NULL);
-  int sig = ctr_signal_parse(json_string_value(json_object_get(cfg, "StopSignal")));
+  int sig = signal_parse(json_string_value(json_object_get(cfg, "StopSignal")));
   json_decref(cfg);
   return sig > 0 ? sig : SIGTERM;
 }

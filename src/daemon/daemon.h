@@ -202,8 +202,7 @@ const char *ctr_runtime_path(const struct daemon_config *cfg, const char *name);
 const char *ctr_runtime_of(struct daemon *d, const char *id);
 /* ctr_runtime_check: HostConfig.Runtime names a known runtime, else Docker's 400 message */
 int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err);
-/* ctr_signal_parse: "SIGKILL", "KILL", "9" -> 9; -EINVAL when unknown */
-int ctr_signal_parse(const char *s);
+#include "common/signals.h" /* signal_parse: StopSignal, kill and stop's signal names */
 
 /* ---------- the OCI bundle (ctr_spec.c) ---------- */
 

@@ -211,9 +211,8 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
     json_decref(j);
     return berr(err, EINVAL, "invalid filter: %s", f);
   }
-  static const char *const known[] = {"status", "name", "id", "label", "exited", "health"};
-  static const char *const later[] = {"ancestor", "before", "since", "network", "volume",
-                                      "publish",  "expose", "is-task", "isolation"};
+  static const char *const known[] = {"status", "name", "id", "label", "exited", "health", "before", "since"};
+  static const char *const later[] = {"ancestor", "network", "volume", "publish", "expose", "is-task", "isolation"};
   const char *key;
   json_t *v;
   json_object_foreach(j, key, v) {
@@ -240,11 +239,41 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
   return 0;
 }
 
+/* filter_last: the last value of a filter (object or list form); moby keeps the last one */
+static const char *filter_last(const json_t *vals) {
+  const char *k, *last = NULL;
+  json_t *v;
+  size_t i;
+  if (json_is_object(vals)) json_object_foreach((json_t *)vals, k, v) last = k;
+  else json_array_foreach(vals, i, v) if (json_string_value(v)) last = json_string_value(v);
+  return last;
+}
+
+/* order_bounds: since=/before= name a container; ps keeps those created after/before it
+ * (0: no bound). An unknown container is Docker's 404 */
+static int order_bounds(struct daemon *d, const json_t *filters, int64_t *after_ns, int64_t *before_ns,
+                        struct berth_error **err) {
+  static const char *const keys[] = {"since", "before"};
+  int64_t *outs[] = {after_ns, before_ns};
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+    *outs[i] = 0;
+    const char *v = filter_last(json_object_get(filters, keys[i]));
+    if (!v) continue;
+    _cleanup_store_container_ struct store_container *c = NULL;
+    int rc = store_container_find(d->store, v, &c, err);
+    if (rc < 0) return rc;
+    *outs[i] = c->created_ns;
+  }
+  return 0;
+}
+
 int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
   if (req_query_bool(r, "size", false)) return berr(err, ENOTSUP, "container sizes (size=1) are not supported yet");
   _cleanup_json_ json_t *filters = NULL;
   int rc = parse_filters(r, &filters, err);
   if (rc < 0) return rc;
+  int64_t after_ns = 0, before_ns = 0;
+  if (filters && (rc = order_bounds(r->d, filters, &after_ns, &before_ns, err)) < 0) return rc;
   bool all = req_query_bool(r, "all", false);
   const char *lim = req_query(r, "limit");
   long limit = lim ? strtol(lim, NULL, 10) : -1;
@@ -258,6 +287,7 @@ int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
     const char *st = list[i]->status;
     bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "restarting") == 0;
     if (!all && !up && !(filters && json_object_get(filters, "status"))) continue;
+    if ((after_ns && list[i]->created_ns <= after_ns) || (before_ns && list[i]->created_ns >= before_ns)) continue;
     if (filters && (!filter_match(filters, list[i]) || !health_match(r->d, filters, list[i]))) continue;
     json_t *sj = ctr_summary_json(list[i], now);
     health_status_suffix(r->d, list[i], sj);
@@ -315,7 +345,7 @@ int h_ctr_restart(struct req *r, struct reply *out, struct berth_error **err) {
 
 int h_ctr_kill(struct req *r, struct reply *out, struct berth_error **err) {
   const char *s = req_query(r, "signal");
-  int sig = s && *s ? ctr_signal_parse(s) : SIGKILL;
+  int sig = s && *s ? signal_parse(s) : SIGKILL;
   if (sig < 0) return berr(err, EINVAL, "Invalid signal: %s", s);
   int rc = ctr_kill(r->d, req_param(r, "id"), sig, err);
   if (rc == 0) out->status = 204;

@@ -95,7 +95,7 @@ static int cmd_kill(const struct rt_opts *o, int argc, char **argv, struct berth
   }
   int r = need_id(argc, argv, 1, "kill [--all] ID [SIGNAL]", err);
   if (r < 0) return r;
-  if (optind + 1 < argc && (sig = rt_parse_signal(argv[optind + 1])) < 0)
+  if (optind + 1 < argc && (sig = signal_parse(argv[optind + 1])) < 0)
     return berr(err, EINVAL, "unknown signal \"%s\"", argv[optind + 1]);
   struct rt_state st;
   if ((r = rt_state_load(o, argv[optind], &st, err)) < 0) return r;

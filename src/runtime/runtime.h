@@ -63,8 +63,7 @@ int rt_sync_send(int fd, enum rt_sync_stage stage, int code, const char *msg);
 int rt_sync_wait(int fd, enum rt_sync_stage stage, struct berth_error **err);
 
 /* ---- signals.c ---- */
-/* rt_parse_signal: "TERM", "SIGTERM", "sigterm", "15" -> 15; -EINVAL when unknown */
-int rt_parse_signal(const char *s);
+#include "common/signals.h" /* signal_parse */
 
 /* ---- state.c: ROOT/ID/state.json ---- */
 enum rt_status { RT_CREATING, RT_CREATED, RT_RUNNING, RT_STOPPED, RT_PAUSED };

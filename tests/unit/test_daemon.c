@@ -120,7 +120,7 @@ static void test_create_merge(void **state) {
   assert_string_equal(err->msg, "No command specified");
   berr_clear(&err);
   json_decref(body);
-  body = json_loads("{\"Image\":\"i\",\"Cmd\":[\"a\"],\"HostConfig\":{\"CgroupParent\":\"x\"}}", 0, NULL);
+  body = json_loads("{\"Image\":\"i\",\"Cmd\":[\"a\"],\"HostConfig\":{\"DeviceRequests\":[{\"Count\":1}]}}", 0, NULL);
   assert_int_equal(ctr_create_parse(body, NULL, "x", &cc, &err), -ENOTSUP);
   assert_non_null(strstr(err->msg, "not supported yet"));
   berr_clear(&err);
@@ -153,11 +153,11 @@ static void test_status_text(void **state) {
 }
 
 static void test_signals(void **state) {
-  assert_int_equal(ctr_signal_parse("SIGKILL"), 9);
-  assert_int_equal(ctr_signal_parse("term"), 15);
-  assert_int_equal(ctr_signal_parse("1"), 1);
-  assert_int_equal(ctr_signal_parse("SIGNOPE"), -EINVAL);
-  assert_int_equal(ctr_signal_parse(""), -EINVAL);
+  assert_int_equal(signal_parse("SIGKILL"), 9);
+  assert_int_equal(signal_parse("term"), 15);
+  assert_int_equal(signal_parse("1"), 1);
+  assert_int_equal(signal_parse("SIGNOPE"), -EINVAL);
+  assert_int_equal(signal_parse(""), -EINVAL);
 }
 
 static void add_ctr(struct store *s, const char *id, const char *name) {

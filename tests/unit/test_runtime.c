@@ -118,23 +118,23 @@ static void test_rlimit_and_ns_tables(void **state) {
 }
 
 static void test_parse_signal(void **state) {
-  assert_int_equal(rt_parse_signal("TERM"), SIGTERM);
-  assert_int_equal(rt_parse_signal("SIGTERM"), SIGTERM);
-  assert_int_equal(rt_parse_signal("sigkill"), SIGKILL);
-  assert_int_equal(rt_parse_signal("KILL"), SIGKILL);
-  assert_int_equal(rt_parse_signal("9"), 9);
-  assert_int_equal(rt_parse_signal("15"), 15);
-  assert_int_equal(rt_parse_signal("SIGUSR1"), SIGUSR1);
-  assert_int_equal(rt_parse_signal("WINCH"), SIGWINCH);
-  assert_int_equal(rt_parse_signal("RTMIN"), SIGRTMIN);
-  assert_int_equal(rt_parse_signal("RTMIN+2"), SIGRTMIN + 2);
-  assert_int_equal(rt_parse_signal("SIGRTMAX-1"), SIGRTMAX - 1);
-  assert_int_equal(rt_parse_signal("NOPE"), -EINVAL);
-  assert_int_equal(rt_parse_signal(""), -EINVAL);
-  assert_int_equal(rt_parse_signal("0"), -EINVAL);
-  assert_int_equal(rt_parse_signal("9x"), -EINVAL);
-  assert_int_equal(rt_parse_signal("1000"), -EINVAL);
-  assert_int_equal(rt_parse_signal("RTMAX+1"), -EINVAL);
+  assert_int_equal(signal_parse("TERM"), SIGTERM);
+  assert_int_equal(signal_parse("SIGTERM"), SIGTERM);
+  assert_int_equal(signal_parse("sigkill"), SIGKILL);
+  assert_int_equal(signal_parse("KILL"), SIGKILL);
+  assert_int_equal(signal_parse("9"), 9);
+  assert_int_equal(signal_parse("15"), 15);
+  assert_int_equal(signal_parse("SIGUSR1"), SIGUSR1);
+  assert_int_equal(signal_parse("WINCH"), SIGWINCH);
+  assert_int_equal(signal_parse("RTMIN"), SIGRTMIN);
+  assert_int_equal(signal_parse("RTMIN+2"), SIGRTMIN + 2);
+  assert_int_equal(signal_parse("SIGRTMAX-1"), SIGRTMAX - 1);
+  assert_int_equal(signal_parse("NOPE"), -EINVAL);
+  assert_int_equal(signal_parse(""), -EINVAL);
+  assert_int_equal(signal_parse("0"), -EINVAL);
+  assert_int_equal(signal_parse("9x"), -EINVAL);
+  assert_int_equal(signal_parse("1000"), -EINVAL);
+  assert_int_equal(signal_parse("RTMAX+1"), -EINVAL);
 }
 
 static void test_mount_options(void **state) {
