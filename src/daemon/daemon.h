@@ -204,6 +204,14 @@ const char *ctr_runtime_of(struct daemon *d, const char *id);
 int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err);
 #include "common/signals.h" /* signal_parse: StopSignal, kill and stop's signal names */
 
+/* ---------- the filters query parameter (filters.c) ---------- */
+
+/* filter_values: {"k":["v"]} or the older {"k":{"v":true}} form of one key's values, as a list
+ * of strings (new reference) */
+json_t *filter_values(json_t *vals);
+/* filter_label_match: labels ({"k":"v"}) has "KEY" (any value) or "KEY=VALUE" */
+bool filter_label_match(const json_t *labels, const char *want);
+
 /* ---------- the OCI bundle (ctr_spec.c) ---------- */
 
 /* ctr_write_etc_files: DIR/hostname (always), DIR/hosts and DIR/resolv.conf (when missing) */

@@ -15,23 +15,6 @@ static bool is_predefined(const json_t *n) {
   return false;
 }
 
-/* filter_values: {"k":["v"]} or the older {"k":{"v":true}} as a list (new reference) */
-static json_t *filter_values(json_t *vals) {
-  if (json_is_array(vals)) return json_incref(vals);
-  json_t *list = json_array();
-  const char *k;
-  json_t *v;
-  json_object_foreach(vals, k, v) json_array_append_new(list, json_string(k));
-  return list;
-}
-
-static bool label_match(const json_t *labels, const char *want) {
-  const char *eq = strchr(want, '=');
-  _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
-  const char *have = json_string_value(json_object_get(labels, key));
-  return have && (!eq || strcmp(have, eq + 1) == 0);
-}
-
 static int bool_value(const char *key, const char *v, bool *out, struct berth_error **err) {
   if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0) return *out = true, 0;
   if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0) return *out = false, 0;
@@ -47,7 +30,7 @@ static int one_match(const json_t *n, const char *key, const char *v, bool *ok, 
   if (strcmp(key, "name") == 0) *ok = strstr(name, v) != NULL;
   else if (strcmp(key, "id") == 0) *ok = strncmp(id, v, strlen(v)) == 0;
   else if (strcmp(key, "driver") == 0) *ok = strcmp(json_string_value(json_object_get(n, "Driver")) ?: "", v) == 0;
-  else if (strcmp(key, "label") == 0) *ok = label_match(json_object_get(n, "Labels"), v);
+  else if (strcmp(key, "label") == 0) *ok = filter_label_match(json_object_get(n, "Labels"), v);
   else if (strcmp(key, "scope") == 0) *ok = strcmp(v, "local") == 0;
   else if (strcmp(key, "type") == 0) {
     if (strcmp(v, "custom") != 0 && strcmp(v, "builtin") != 0)
@@ -194,9 +177,9 @@ static int prune_match(const json_t *f, const json_t *n, bool *ok, struct berth_
             ts.tv_sec * 1000000000LL + ts.tv_nsec >= until)
           *ok = false;
       } else if (strcmp(key, "label") == 0) {
-        if (!label_match(json_object_get(n, "Labels"), s)) *ok = false;
+        if (!filter_label_match(json_object_get(n, "Labels"), s)) *ok = false;
       } else if (strcmp(key, "label!") == 0) {
-        if (label_match(json_object_get(n, "Labels"), s)) *ok = false;
+        if (filter_label_match(json_object_get(n, "Labels"), s)) *ok = false;
       } else {
         return berr(err, EINVAL, "Invalid filter '%s'", key);
       }

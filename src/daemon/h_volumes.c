@@ -5,23 +5,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* filter_values: {"k":["v"]} or the older {"k":{"v":true}} as a list of strings (new reference) */
-static json_t *filter_values(json_t *vals) {
-  if (json_is_array(vals)) return json_incref(vals);
-  json_t *list = json_array();
-  const char *k;
-  json_t *v;
-  json_object_foreach(vals, k, v) json_array_append_new(list, json_string(k));
-  return list;
-}
-
-static bool label_match(const json_t *labels, const char *want) {
-  const char *eq = strchr(want, '=');
-  _cleanup_free_ char *key = eq ? xstrndup(want, (size_t)(eq - want)) : xstrdup(want);
-  const char *have = json_string_value(json_object_get(labels, key));
-  return have && (!eq || strcmp(have, eq + 1) == 0);
-}
-
 /* vol_match: one volume against one filter key (any of its values matches) */
 static int vol_match(struct daemon *d, const json_t *vol, const char *key, json_t *vals, bool *ok,
                      struct berth_error **err) {
@@ -34,7 +17,7 @@ static int vol_match(struct daemon *d, const json_t *vol, const char *key, json_
     const char *v = json_string_value(jv) ?: "";
     if (strcmp(key, "name") == 0) *ok |= strstr(name, v) != NULL;
     else if (strcmp(key, "driver") == 0) *ok |= strcmp(v, "local") == 0;
-    else if (strcmp(key, "label") == 0) *ok |= label_match(json_object_get(vol, "Labels"), v);
+    else if (strcmp(key, "label") == 0) *ok |= filter_label_match(json_object_get(vol, "Labels"), v);
     else if (strcmp(key, "dangling") == 0) {
       bool want = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
       if (!want && strcmp(v, "false") != 0 && strcmp(v, "0") != 0)
