@@ -554,7 +554,7 @@ static int probe_spawn(struct daemon *d, struct probe *p, const char *process, s
   _cleanup_free_ char *rroot = path_join(d->cfg.exec_root, "runtime");
   _cleanup_free_ char *bundle = ctr_dir(d, p->id);
   char *argv[] = {d->cfg.shim_path, "--id", p->id, "--bundle", bundle, "--state-dir", p->dir, "--runtime",
-                  d->cfg.runtime_path, "--runtime-root", rroot, "--log-driver", "none", "--exec-id", p->eid,
+                  (char *)ctr_runtime_of(d, p->id), "--runtime-root", rroot, "--log-driver", "none", "--exec-id", p->eid,
                   "--process", file, NULL};
   return shim_spawn(argv, &p->shim_pid, &p->pidfd, &p->sync, err);
 }
@@ -619,9 +619,12 @@ static void probe_begin(struct daemon *d, struct plan *pl) {
   p->timeout_ns = pl->timeout_ns;
   p->deadline = mono_ns() + pl->timeout_ns;
   _cleanup_free_ char *cmd = argv_join(pl->argv);
+  _cleanup_free_ char *created = xasprintf("exec_create: %s", cmd);
   p->action = xasprintf("exec_start: %s", cmd);
   p->next = h->probes;
   h->probes = p;
+  /* a probe is an exec to Docker too: exec_create, exec_start, exec_die events */
+  events_emit(d, "container", created, p->id, json_pack("{s:s}", "execID", p->eid));
   if (!pl->process || probe_spawn(d, p, pl->process, &err) < 0) {
     log_warn("Health check for container %.12s error: %s", p->id, berr_msg(err));
     probe_record(d, p, -1, berr_msg(err));

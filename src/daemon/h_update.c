@@ -45,7 +45,8 @@ static bool blkio_weight_supported(void) {
 }
 
 /* merge_resources: the update's resources over hc (moby's rules); warnings for what is dropped */
-static int merge_resources(json_t *hc, const json_t *up, bool running, json_t *warnings, struct berth_error **err) {
+static int merge_resources(json_t *hc, const json_t *up, bool running, bool blkio_ok, json_t *warnings,
+                           struct berth_error **err) {
   if (int_of(up, "KernelMemory") != 0)
     return berr(err, EINVAL, running ? "Can not update kernel memory to a running container, please stop it first."
                                      : "Kernel memory limits are not supported: the kernel no longer accounts kernel memory separately");
@@ -65,7 +66,7 @@ static int merge_resources(json_t *hc, const json_t *up, bool running, json_t *w
   json_t *pl = json_object_get(up, "PidsLimit");
   if (json_is_integer(pl)) /* 0 and -1 both mean unlimited: stored as null like Docker */
     json_object_set_new(hc, "PidsLimit", json_integer_value(pl) > 0 ? json_incref(pl) : json_null());
-  if (bw != 0 && !blkio_weight_supported()) {
+  if (bw != 0 && !blkio_ok) {
     json_array_append_new(warnings, json_string("Your kernel does not support Block I/O weight or the cgroup is not mounted. Weight discarded."));
     json_object_set_new(hc, "BlkioWeight", json_integer(0));
   }
@@ -85,6 +86,14 @@ static int merge_restart(json_t *hc, const json_t *up, struct berth_error **err)
   json_object_set_new(hc, "RestartPolicy",
                       json_pack("{s:s, s:I}", "Name", name, "MaximumRetryCount", (json_int_t)p.max_retry));
   return 0;
+}
+
+int ctr_update_merge(json_t *hc, const json_t *up, bool running, bool blkio_ok, json_t *warnings,
+                     struct berth_error **err) {
+  int r = merge_resources(hc, up, running, blkio_ok, warnings, err);
+  if (r == 0) r = merge_restart(hc, up, err);
+  if (r == 0) r = ctr_security_adapt(hc, err);
+  return r;
 }
 
 static void set_int(json_t *o, const char *k, json_int_t v) { json_object_set_new(o, k, json_integer(v)); }
@@ -128,7 +137,7 @@ static int run_update(struct daemon *d, const char *id, const json_t *res, struc
   int r = write_file_atomic(file, text, strlen(text), 0600, 0, err);
   if (r < 0) return r;
   _cleanup_free_ char *root = path_join(d->cfg.exec_root, "runtime");
-  char *argv[] = {d->cfg.runtime_path, "--root", root, "update", "--resources", file, (char *)id, NULL};
+  char *argv[] = {(char *)ctr_runtime_of(d, id), "--root", root, "update", "--resources", file, (char *)id, NULL};
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) < 0) return berr_sys(err, errno, "pipe");
   _cleanup_close_ int rd = pipefd[0], wr = pipefd[1];
@@ -166,9 +175,7 @@ static int update_locked(struct daemon *d, struct ctr_state *st, const struct st
   pthread_mutex_lock(&st->mu);
   bool running = st->running;
   pthread_mutex_unlock(&st->mu);
-  int r = merge_resources(hc, body, running, warnings, err);
-  if (r == 0) r = merge_restart(hc, body, err);
-  if (r == 0) r = ctr_security_adapt(hc, err);
+  int r = ctr_update_merge(hc, body, running, blkio_weight_supported(), warnings, err);
   if (r == 0 && running) {
     _cleanup_json_ json_t *res = oci_resources(hc);
     r = run_update(d, c->id, res, err);

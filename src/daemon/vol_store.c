@@ -114,6 +114,7 @@ int vol_create(struct daemon *d, const char *name, const json_t *labels, const j
   _cleanup_free_ char *lt = json_dumps(lab, JSON_COMPACT);
   json_decref(lab);
   r = insert_row(c.db, name, lt, "{}", anon, err);
+  if (r == 0) events_emit(d, "volume", "create", name, json_pack("{s:s}", "driver", "local"));
   if (r == -EEXIST) { /* a concurrent create of the same name won */
     berr_clear(err);
     r = 0;
@@ -170,6 +171,8 @@ static int remove_locked(struct daemon *d, sqlite3 *db, const char *name, struct
   if (r == 0) r = exec1(db, "DELETE FROM volume_refs WHERE volume = ?", name, err);
   _cleanup_free_ char *dir = xasprintf("%s/volumes/%s", d->cfg.data_root, name);
   if (r == 0) r = rm_rf(dir, err);
+  /* Docker's "volume destroy" (the rows are gone with the data: a later rollback cannot bring them back) */
+  if (r == 0) events_emit(d, "volume", "destroy", name, json_pack("{s:s}", "driver", "local"));
   return r;
 }
 

@@ -222,3 +222,16 @@ for m in json.load(sys.stdin)[0]["Mounts"]:
   assert_line "$output" fv1
   assert_eq "$($BERTH volume ls -q)" ""
 }
+
+@test "volume create and rm are events (type volume, driver local)" {
+  local since until
+  since=$(date +%s)
+  $BERTH volume create evvol >/dev/null
+  $BERTH volume create evvol >/dev/null # exists already: no second event
+  $BERTH volume rm evvol >/dev/null
+  until=$(($(date +%s) + 1))
+  run $BERTH events --since "$since" --until "$until" --filter type=volume --format '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.driver}}'
+  assert_status 0
+  assert_eq "$(printf '%s\n' "$output" | grep -c '^create evvol local$')" 1
+  assert_has "$output" "destroy evvol local"
+}
