@@ -285,6 +285,10 @@ int h_ctr_logs(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_rename(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err);
 int h_ctr_attach(struct req *r, struct reply *out, struct berth_error **err);
+/* ctr_update_merge: an update body over HostConfig hc with Docker's rules and messages (pure);
+ * blkio_ok: the kernel takes a blkio weight (else it is dropped with a warning in warnings) */
+int ctr_update_merge(json_t *hc, const json_t *up, bool running, bool blkio_ok, json_t *warnings,
+                     struct berth_error **err);
 /* h_ctr_update: POST /containers/{id}/update (h_update.c) */
 int h_ctr_update(struct req *r, struct reply *out, struct berth_error **err);
 

@@ -114,6 +114,77 @@ int h_ctr_create(struct req *r, struct reply *out, struct berth_error **err) {
   return 0;
 }
 
+/* port_match: a publish/expose value "80", "80/udp" or "8000-8080/tcp" against one of Ports */
+static bool port_match(const char *v, const json_t *port, const char *which) {
+  long lo, hi;
+  char proto[8] = "tcp";
+  int n = sscanf(v, "%ld-%ld/%7s", &lo, &hi, proto);
+  if (n < 2) {
+    n = sscanf(v, "%ld/%7s", &lo, proto);
+    hi = lo;
+  }
+  if (n < 1) return false;
+  json_int_t p = json_integer_value(json_object_get(port, which));
+  const char *type = json_string_value(json_object_get(port, "Type"));
+  return p != 0 && p >= lo && p <= hi && type && strcmp(type, proto) == 0;
+}
+
+/* summary_value_match: one value of network (name or id prefix), volume (name, bind source or
+ * destination), publish (host port) or expose (container port) against the ps entry, as moby does */
+static bool summary_value_match(const char *key, const char *v, const json_t *sj) {
+  const char *k;
+  json_t *e;
+  size_t i;
+  if (strcmp(key, "network") == 0) {
+    json_object_foreach(json_object_get(json_object_get(sj, "NetworkSettings"), "Networks"), k, e) {
+      const char *nid = json_string_value(json_object_get(e, "NetworkID"));
+      if (strcmp(k, v) == 0 || (nid && *v && strncmp(nid, v, strlen(v)) == 0)) return true;
+    }
+    return false;
+  }
+  if (strcmp(key, "volume") == 0) {
+    json_array_foreach(json_object_get(sj, "Mounts"), i, e) {
+      static const char *const fields[] = {"Name", "Source", "Destination"};
+      for (size_t f = 0; f < ARRAY_SIZE(fields); f++) {
+        const char *s = json_string_value(json_object_get(e, fields[f]));
+        if (s && strcmp(s, v) == 0) return true;
+      }
+    }
+    return false;
+  }
+  json_array_foreach(json_object_get(sj, "Ports"), i, e) {
+    if (port_match(v, e, strcmp(key, "publish") == 0 ? "PublicPort" : "PrivatePort")) return true;
+  }
+  return false;
+}
+
+static bool summary_key(const char *key) {
+  static const char *const keys[] = {"network", "volume", "publish", "expose"};
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+    if (strcmp(key, keys[i]) == 0) return true;
+  return false;
+}
+
+/* summary_match: the filters that look at the finished ps entry; values of a key are ORed */
+static bool summary_match(const json_t *filters, const json_t *sj) {
+  const char *key, *k;
+  json_t *vals, *v;
+  size_t i;
+  json_object_foreach((json_t *)filters, key, vals) {
+    if (!summary_key(key)) continue;
+    bool any = false;
+    if (json_is_object(vals)) {
+      json_object_foreach(vals, k, v) any = any || summary_value_match(key, k, sj);
+    } else {
+      json_array_foreach(vals, i, v) {
+        any = any || (json_string_value(v) && summary_value_match(key, json_string_value(v), sj));
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
 /* filter_match: ps filters (status, name, id, label) */
 static bool filter_match(const json_t *filters, const struct store_container *c) {
   const char *key;
@@ -136,6 +207,9 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
       else if (strcmp(key, "name") == 0) any = any || strstr(c->name, v[0] == '/' ? v + 1 : v);
       else if (strcmp(key, "id") == 0) any = any || strncmp(c->id, v, strlen(v)) == 0;
       else if (strcmp(key, "health") == 0) any = true; /* health_match: the state is the daemon's */
+      else if (strcmp(key, "since") == 0 || strcmp(key, "before") == 0) any = true; /* order_bounds */
+      else if (strcmp(key, "ancestor") == 0) any = true;                           /* ancestor_ids */
+      else if (summary_key(key)) any = true;                                        /* summary_match */
       else if (strcmp(key, "exited") == 0)
         any = any || (strcmp(c->status, "exited") == 0 && c->exit_code == atoi(v));
       else if (strcmp(key, "label") == 0) {
@@ -211,8 +285,9 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
     json_decref(j);
     return berr(err, EINVAL, "invalid filter: %s", f);
   }
-  static const char *const known[] = {"status", "name", "id", "label", "exited", "health", "before", "since"};
-  static const char *const later[] = {"ancestor", "network", "volume", "publish", "expose", "is-task", "isolation"};
+  static const char *const known[] = {"status", "name", "id", "label", "exited", "health", "before", "since",
+                                      "ancestor", "network", "volume", "publish", "expose"};
+  static const char *const later[] = {"is-task", "isolation"};
   const char *key;
   json_t *v;
   json_object_foreach(j, key, v) {
@@ -267,6 +342,40 @@ static int order_bounds(struct daemon *d, const json_t *filters, int64_t *after_
   return 0;
 }
 
+/* ancestor_ids: the ids of the ancestor= images and of all their descendants, as moby matches
+ * them (an unknown image matches nothing); NULL without the filter */
+static int ancestor_ids(struct daemon *d, const json_t *filters, json_t **out, struct berth_error **err) {
+  json_t *vals = json_object_get(filters, "ancestor");
+  *out = NULL;
+  if (!vals) return 0;
+  _cleanup_json_ json_t *ids = json_object(), *names = json_array(), *imgs = NULL;
+  const char *k;
+  json_t *v;
+  size_t i;
+  if (json_is_object(vals)) json_object_foreach(vals, k, v) json_array_append_new(names, json_string(k));
+  else json_array_extend(names, vals);
+  json_array_foreach(names, i, v) {
+    _cleanup_image_ struct image *img = NULL;
+    if (json_string_value(v) && image_get(d->images, json_string_value(v), &img, NULL) == 0)
+      json_object_set_new(ids, img->id, json_true());
+  }
+  int rc = image_list_json(d->images, 1, &imgs, err);
+  if (rc < 0) return rc;
+  /* children until nothing new: parents come before their children in no particular order */
+  for (bool grew = json_object_size(ids) > 0; grew;) {
+    grew = false;
+    json_array_foreach(imgs, i, v) {
+      const char *id = json_string_value(json_object_get(v, "Id"));
+      const char *parent = json_string_value(json_object_get(v, "ParentId"));
+      if (!id || !parent || !*parent || json_object_get(ids, id) || !json_object_get(ids, parent)) continue;
+      json_object_set_new(ids, id, json_true());
+      grew = true;
+    }
+  }
+  *out = take_ptr(&ids);
+  return 0;
+}
+
 int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
   if (req_query_bool(r, "size", false)) return berr(err, ENOTSUP, "container sizes (size=1) are not supported yet");
   _cleanup_json_ json_t *filters = NULL;
@@ -274,6 +383,8 @@ int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
   if (rc < 0) return rc;
   int64_t after_ns = 0, before_ns = 0;
   if (filters && (rc = order_bounds(r->d, filters, &after_ns, &before_ns, err)) < 0) return rc;
+  _cleanup_json_ json_t *ancestors = NULL;
+  if (filters && (rc = ancestor_ids(r->d, filters, &ancestors, err)) < 0) return rc;
   bool all = req_query_bool(r, "all", false);
   const char *lim = req_query(r, "limit");
   long limit = lim ? strtol(lim, NULL, 10) : -1;
@@ -288,11 +399,16 @@ int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
     bool up = strcmp(st, "running") == 0 || strcmp(st, "paused") == 0 || strcmp(st, "restarting") == 0;
     if (!all && !up && !(filters && json_object_get(filters, "status"))) continue;
     if ((after_ns && list[i]->created_ns <= after_ns) || (before_ns && list[i]->created_ns >= before_ns)) continue;
+    if (ancestors && !json_object_get(ancestors, list[i]->image_id)) continue;
     if (filters && (!filter_match(filters, list[i]) || !health_match(r->d, filters, list[i]))) continue;
     json_t *sj = ctr_summary_json(list[i], now);
     health_status_suffix(r->d, list[i], sj);
     _cleanup_free_ char *cdir = ctr_dir(r->d, list[i]->id);
     json_object_set_new(sj, "Mounts", vol_mounts_json(cdir));
+    if (filters && !summary_match(filters, sj)) {
+      json_decref(sj);
+      continue;
+    }
     json_array_append_new(out->json, sj);
   }
   store_container_list_free(list);

@@ -14,6 +14,8 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/stat.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
@@ -38,9 +40,20 @@ struct member {
   bool kept;            /* tar renamed to its blob: tar.path is gone, use the blob */
 };
 
+/* The archive as read from its fd. A scratch input (an unlinked regular file: the daemon's
+ * spooled upload, which nothing else can read) has what was read punched out behind us, so
+ * that its pages are dropped rather than written to disk by the sync that makes layers durable. */
+struct source {
+  int fd;
+  bool scratch;
+  off_t pos, punched;
+  char *buf;
+};
+
 struct loader {
   struct image_store *is;
   struct archive *outer;
+  struct source src;
   struct member **m;
   size_t n;
   size_t mem_total;
@@ -62,6 +75,7 @@ static void loader_clear(struct loader *ld) {
   for (size_t i = 0; i < ld->n; i++) member_free(ld, ld->m[i]);
   free(ld->m);
   if (ld->outer) archive_read_free(ld->outer);
+  free(ld->src.buf);
 }
 
 /* clean: "./a//b/../c/" -> "a/c" (lexically: symlinks such as "<id>/layer.tar ->
@@ -423,11 +437,35 @@ static int take_member(struct loader *ld, struct archive_entry *e, struct berth_
   return keep_small(ld, m, &head, archive_entry_size(e), err);
 }
 
+static la_ssize_t source_read(struct archive *a, void *cls, const void **buf) {
+  struct source *s = cls;
+  if (s->scratch && s->pos > s->punched) {
+    if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, s->punched, s->pos - s->punched) < 0)
+      s->scratch = false; /* a filesystem without holes: just read on */
+    s->punched = s->pos;
+  }
+  ssize_t n;
+  do n = read(s->fd, s->buf, IO_CHUNK);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    archive_set_error(a, errno, "read the archive: %s", strerror(errno));
+    return -1;
+  }
+  s->pos += n;
+  *buf = s->buf;
+  return n;
+}
+
 static int read_archive(struct loader *ld, int in_fd, struct berth_error **err) {
+  struct stat st;
+  ld->src = (struct source){.fd = in_fd, .buf = xmalloc(IO_CHUNK)};
+  ld->src.scratch = fstat(in_fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 0;
+  ld->src.pos = ld->src.punched = ld->src.scratch ? lseek(in_fd, 0, SEEK_CUR) : 0;
+  if (ld->src.pos < 0) ld->src.scratch = false;
   ld->outer = archive_read_new();
   archive_read_support_filter_all(ld->outer);
   archive_read_support_format_tar(ld->outer);
-  if (archive_read_open_fd(ld->outer, in_fd, IO_CHUNK) != ARCHIVE_OK)
+  if (archive_read_open2(ld->outer, &ld->src, NULL, source_read, NULL, NULL) != ARCHIVE_OK)
     return berr(err, EINVAL, "load: %s", archive_error_string(ld->outer));
   struct archive_entry *e;
   int rc, r = 0;

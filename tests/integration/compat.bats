@@ -232,6 +232,50 @@ no_noise() {
   assert_eq "$output" '"psa"'
   run $DK ps -a -n 1 --format '{{.Names}}'
   assert_eq "$output" psb
+  $DK run -d --name psc busybox sleep 300 >/dev/null
+  run $DK ps -a --filter since=psa --format '{{.Names}}'
+  assert_eq "$output" $'psc\npsb'
+  run $DK ps -a --filter before=psb --format '{{.Names}}'
+  assert_eq "$output" psa
+  run $DK ps --filter since=psa --format '{{.Names}}'
+  assert_eq "$output" psc
+  # ancestor: the image or any image made from it (moby walks the children)
+  $DK commit psb psimg:child >/dev/null
+  $DK run -d --name psd psimg:child sleep 300 >/dev/null
+  run $DK ps --filter ancestor=busybox --format '{{.Names}}'
+  assert_eq "$output" $'psd\npsc\npsa'
+  run $DK ps --filter ancestor=psimg:child --format '{{.Names}}'
+  assert_eq "$output" psd
+  run $DK ps -a --filter ancestor=nosuchimage -q
+  assert_eq "$output" ""
+  $DK rm -f psd >/dev/null
+  $DK rmi psimg:child >/dev/null
+  run --separate-stderr $DK ps --filter before=nosuch
+  assert_status 1
+  assert_has "$stderr" "No such container: nosuch"
+}
+
+@test "docker ps filters network, volume, publish and expose" {
+  need_docker
+  $DK run -d --name pf1 -p 127.0.0.1:18651:80 -v pfvol:/data busybox sleep 300 >/dev/null
+  $DK run -d --name pf2 --expose 90/udp -v "$BERTH_DIR:/hostdir" busybox sleep 300 >/dev/null
+  $DK run -d --name pf3 --net none busybox sleep 300 >/dev/null
+  f() { $DK ps "$@" --format '{{.Names}}' | sort | tr '\n' ' '; }
+  assert_eq "$(f --filter network=bridge)" "pf1 pf2 "
+  assert_eq "$(f --filter network=none)" "pf3 "
+  assert_eq "$(f --filter network=none --filter network=nosuch)" "pf3 "
+  assert_eq "$(f --filter volume=pfvol)" "pf1 "
+  assert_eq "$(f --filter volume=/data)" "pf1 "
+  assert_eq "$(f --filter volume=/hostdir)" "pf2 "
+  assert_eq "$(f --filter publish=18651)" "pf1 "
+  assert_eq "$(f --filter publish=18650-18660/tcp)" "pf1 "
+  assert_eq "$(f --filter publish=80)" ""
+  assert_eq "$(f --filter expose=80)" "pf1 "
+  assert_eq "$(f --filter expose=90/udp)" "pf2 "
+  assert_eq "$(f --filter expose=90)" ""
+  assert_eq "$(f --filter volume=pfvol --filter network=none)" ""
+  $DK rm -f pf1 pf2 pf3 >/dev/null
+  $DK volume rm pfvol >/dev/null
 }
 
 @test "docker logs (-f, --tail, -t) and docker exec" {

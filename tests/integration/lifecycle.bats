@@ -262,6 +262,9 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   assert_has "$output" "Cannot update container $($BERTH inspect -f '{{.Id}}' upd): Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"
   run $BERTH update -m 1m upd
   assert_has "$output" "Minimum memory limit allowed is 6MB"
+  run $BERTH update -m 200m --memory-swap 100m upd
+  assert_status 1
+  assert_has "$output" "Minimum memoryswap limit should be larger than memory limit, see usage"
   run $BERTH update --kernel-memory 10m upd
   assert_has "$output" "Can not update kernel memory to a running container, please stop it first."
   # below what the container uses: the kernel refuses, the old limit stays

@@ -1,6 +1,6 @@
 /* test_health.c - the health check rules: create-time checks, the merge with the image's
  * HEALTHCHECK, the probe command, the state machine (retries, start period, log of 5) and Go's
- * duration text */
+ * duration text; and the rules of `update` (ctr_update_merge) */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common/xalloc.h"
+#include "daemon/daemon.h"
 #include "daemon/health.h"
 
 #define S INT64_C(1000000000)
@@ -185,10 +186,65 @@ static void test_go_duration(void **state) {
   }
 }
 
+/* update: merge body over hc; want NULL for success, else the message */
+static json_t *update(const char *hc_text, const char *body, bool running, const char *want) {
+  json_t *hc = j(hc_text), *up = j(body), *warnings = json_array();
+  struct berth_error *err = NULL;
+  int r = ctr_update_merge(hc, up, running, false, warnings, &err);
+  if (want) {
+    assert_true(r < 0);
+    assert_string_equal(berr_msg(err), want);
+  } else {
+    assert_int_equal(r, 0);
+  }
+  berr_free(err);
+  json_decref(up);
+  json_decref(warnings);
+  return hc;
+}
+
+static void test_update_rules(void **state) {
+  (void)state;
+  /* zeros leave values alone; the rest replaces them */
+  json_t *hc = update("{\"Memory\":104857600,\"MemorySwap\":209715200,\"CpuShares\":0}",
+                      "{\"Memory\":0,\"CpuShares\":512,\"CpusetCpus\":\"\",\"PidsLimit\":null}", true, NULL);
+  assert_int_equal(json_integer_value(json_object_get(hc, "Memory")), 104857600);
+  assert_int_equal(json_integer_value(json_object_get(hc, "CpuShares")), 512);
+  json_decref(hc);
+  json_decref(update("{\"Memory\":104857600,\"MemorySwap\":209715200}", "{\"Memory\":314572800}", true,
+                     "Memory limit should be smaller than already set memoryswap limit, update the memoryswap at the same time"));
+  json_decref(update("{}", "{\"Memory\":209715200,\"MemorySwap\":104857600}", true,
+                     "Minimum memoryswap limit should be larger than memory limit, see usage"));
+  json_decref(update("{\"NanoCpus\":500000000}", "{\"CpuQuota\":50000}", false,
+                     "Conflicting options: CPU Quota cannot be updated as NanoCPUs has already been set"));
+  json_decref(update("{}", "{\"KernelMemory\":10485760}", true,
+                     "Can not update kernel memory to a running container, please stop it first."));
+  json_decref(update("{\"AutoRemove\":true}", "{\"RestartPolicy\":{\"Name\":\"always\"}}", false,
+                     "Restart policy cannot be updated because AutoRemove is enabled for the container"));
+  json_decref(update("{}", "{\"BlkioWeight\":5}", false, "Range of blkio weight is from 10 to 1000"));
+  /* a restart policy and unlimited pids (-1 is stored as null) */
+  hc = update("{\"PidsLimit\":50}", "{\"RestartPolicy\":{\"Name\":\"on-failure\",\"MaximumRetryCount\":3},\"PidsLimit\":-1}",
+              false, NULL);
+  assert_true(json_is_null(json_object_get(hc, "PidsLimit")));
+  assert_string_equal(json_string_value(json_object_get(json_object_get(hc, "RestartPolicy"), "Name")), "on-failure");
+  json_decref(hc);
+  /* no blkio weight in this kernel: dropped, with Docker's warning */
+  json_t *warnings = json_array();
+  hc = j("{}");
+  json_t *up = j("{\"BlkioWeight\":300}");
+  assert_int_equal(ctr_update_merge(hc, up, false, false, warnings, NULL), 0);
+  assert_int_equal(json_integer_value(json_object_get(hc, "BlkioWeight")), 0);
+  assert_int_equal(json_array_size(warnings), 1);
+  json_decref(hc);
+  json_decref(up);
+  json_decref(warnings);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_check),         cmocka_unit_test(test_merge),          cmocka_unit_test(test_parse),
       cmocka_unit_test(test_state_machine), cmocka_unit_test(test_json_roundtrip), cmocka_unit_test(test_go_duration),
+      cmocka_unit_test(test_update_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
