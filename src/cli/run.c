@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "common/fs.h"
 #include "common/strv.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 
 /* report: docker's reportError for run/create/start: "berth: MSG." and, for usage errors, the help hint */
@@ -64,36 +65,6 @@ int cli_pull(struct cli *cli, const char *image, FILE *out, struct berth_error *
   return cli_print_jsonmessages(&c, out, NULL, err);
 }
 
-/* go_duration: Go's time.ParseDuration ("1m30s", "500ms", "0"), the type of docker's duration flags */
-static int go_duration(const char *s, long long *ns) {
-  static const struct {
-    const char *unit;
-    double ns;
-  } units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  const char *p = s;
-  bool neg = *p == '-';
-  if (*p == '-' || *p == '+') p++;
-  if (strcmp(p, "0") == 0) return *ns = 0, 0;
-  if (!*p) return -EINVAL;
-  double total = 0;
-  while (*p) {
-    char *end;
-    if (!(*p >= '0' && *p <= '9') && *p != '.') return -EINVAL;
-    double v = strtod(p, &end);
-    if (end == p) return -EINVAL;
-    size_t best = ARRAY_SIZE(units);
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) /* the longest unit that matches: "ms" before "m" */
-      if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0 &&
-          (best == ARRAY_SIZE(units) || strlen(units[i].unit) > strlen(units[best].unit)))
-        best = i;
-    if (best == ARRAY_SIZE(units)) return -EINVAL;
-    total += v * units[best].ns;
-    p = end + strlen(units[best].unit);
-  }
-  *ns = (long long)(neg ? -total : total);
-  return 0;
-}
-
 /* health_config: docker's --health-* and --no-healthcheck into Config.Healthcheck (durations in ns) */
 static int health_config(struct cli_opts *o, json_t *body, struct berth_error **err) {
   static const struct {
@@ -104,8 +75,8 @@ static int health_config(struct cli_opts *o, json_t *body, struct berth_error **
   bool any = opt_str(o, "health-cmd") && *opt_str(o, "health-cmd");
   for (size_t i = 0; i < ARRAY_SIZE(durs); i++) {
     const char *v = opt_str(o, durs[i].flag);
-    long long ns = 0;
-    if (v && go_duration(v, &ns) < 0)
+    int64_t ns = 0;
+    if (v && time_parse_go_duration(v, &ns) < 0)
       return berr(err, EINVAL, "invalid argument \"%s\" for \"--%s\" flag: time: invalid duration \"%s\"", v,
                   durs[i].flag, v);
     if (ns < 0) return berr(err, EINVAL, "--%s cannot be negative", durs[i].flag);

@@ -1,5 +1,6 @@
 /* timeutil.c - RFC 3339 formatting and parsing, Docker's human durations */
 #include "common/timeutil.h"
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,4 +81,34 @@ int64_t time_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int time_parse_go_duration(const char *s, int64_t *ns) {
+  static const struct {
+    const char *unit;
+    double ns;
+  } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
+  const size_t nunits = sizeof(units) / sizeof(units[0]);
+  const char *p = s;
+  bool neg = *p == '-';
+  if (*p == '-' || *p == '+') p++;
+  if (strcmp(p, "0") == 0) return *ns = 0, 0;
+  if (!*p) return -EINVAL;
+  double total = 0;
+  while (*p) {
+    char *end;
+    if (!(*p >= '0' && *p <= '9') && *p != '.') return -EINVAL;
+    double v = strtod(p, &end);
+    if (end == p) return -EINVAL;
+    size_t best = nunits;
+    for (size_t i = 0; i < nunits; i++) /* the longest unit that matches: "ms" before "m" */
+      if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0 &&
+          (best == nunits || strlen(units[i].unit) > strlen(units[best].unit)))
+        best = i;
+    if (best == nunits) return -EINVAL;
+    total += v * units[best].ns;
+    p = end + strlen(units[best].unit);
+  }
+  *ns = (int64_t)(neg ? -total : total);
+  return 0;
 }

@@ -14,3 +14,6 @@ int time_parse_rfc3339(const char *s, struct timespec *out);
 /* time_human_duration: "Less than a second", "3 seconds", "About a minute", "2 hours" ... like Docker */
 void time_human_duration(int64_t seconds, char *buf, size_t size);
 int64_t time_now_ns(void);
+/* time_parse_go_duration: Go's time.ParseDuration ("1m30s", "500ms", "-2h", "0"), the type of
+ * docker's duration flags and of relative since/until values; 0 or -EINVAL */
+int time_parse_go_duration(const char *s, int64_t *ns);

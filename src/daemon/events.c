@@ -130,30 +130,6 @@ struct listener {
   size_t sent;
 };
 
-/* go_duration: Go's time.ParseDuration ("10m", "1h30m", "500ms"); -EINVAL */
-static int go_duration(const char *s, int64_t *ns) {
-  static const struct { const char *unit; int64_t ns; } units[] = {
-      {"ns", 1}, {"us", 1000}, {"µs", 1000}, {"ms", 1000000}, {"s", 1000000000LL}, {"m", 60000000000LL},
-      {"h", 3600000000000LL}};
-  int64_t total = 0;
-  if (!*s) return -EINVAL;
-  while (*s) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0) return -EINVAL;
-    size_t best = ARRAY_SIZE(units);
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) /* the longest unit that matches: "ms" before "m" */
-      if (strncmp(end, units[i].unit, strlen(units[i].unit)) == 0 &&
-          (best == ARRAY_SIZE(units) || strlen(units[i].unit) > strlen(units[best].unit)))
-        best = i;
-    if (best == ARRAY_SIZE(units)) return -EINVAL;
-    total += (int64_t)(v * (double)units[best].ns);
-    s = end + strlen(units[best].unit);
-  }
-  *ns = total;
-  return 0;
-}
-
 int events_parse_time(const char *s, int64_t *ns, struct berth_error **err) {
   *ns = 0;
   if (!s || !*s || strcmp(s, "0") == 0) return 0;
@@ -163,7 +139,7 @@ int events_parse_time(const char *s, int64_t *ns, struct berth_error **err) {
     return 0;
   }
   int64_t rel;
-  if (go_duration(s, &rel) == 0 && strpbrk(s, "hmsuµn")) {
+  if (time_parse_go_duration(s, &rel) == 0 && rel >= 0 && strpbrk(s, "hmsuµn")) {
     *ns = time_now_ns() - rel;
     return 0;
   }

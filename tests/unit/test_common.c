@@ -98,6 +98,26 @@ static void test_time(void **state) {
   assert_string_equal(b, "3 days");
 }
 
+static void test_go_duration(void **state) {
+  int64_t ns = 1;
+  assert_int_equal(time_parse_go_duration("0", &ns), 0);
+  assert_int_equal(ns, 0);
+  assert_int_equal(time_parse_go_duration("1m30s", &ns), 0);
+  assert_int_equal(ns, 90000000000LL);
+  assert_int_equal(time_parse_go_duration("500ms", &ns), 0);
+  assert_int_equal(ns, 500000000LL);
+  assert_int_equal(time_parse_go_duration("1.5h", &ns), 0);
+  assert_int_equal(ns, 5400000000000LL);
+  assert_int_equal(time_parse_go_duration("-2s", &ns), 0);
+  assert_int_equal(ns, -2000000000LL);
+  assert_int_equal(time_parse_go_duration("3\xc2\xb5s", &ns), 0);
+  assert_int_equal(ns, 3000);
+  assert_int_equal(time_parse_go_duration("", &ns), -EINVAL);
+  assert_int_equal(time_parse_go_duration("10", &ns), -EINVAL); /* Go wants a unit */
+  assert_int_equal(time_parse_go_duration("5x", &ns), -EINVAL);
+  assert_int_equal(time_parse_go_duration("s", &ns), -EINVAL);
+}
+
 static void test_fs(void **state) {
   char tmpl[] = "/tmp/berth-test-XXXXXX";
   assert_non_null(mkdtemp(tmpl));
@@ -183,7 +203,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_berr),   cmocka_unit_test(test_json_string), cmocka_unit_test(test_ids),
       cmocka_unit_test(test_time),   cmocka_unit_test(test_fs),          cmocka_unit_test(test_strv),
-      cmocka_unit_test(test_frames), cmocka_unit_test(test_api_misc),
+      cmocka_unit_test(test_frames), cmocka_unit_test(test_api_misc), cmocka_unit_test(test_go_duration),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
