@@ -203,6 +203,27 @@ static void share_etc(struct daemon *d, const char *mode, const char *dir, json_
   json_object_set_new(settings, "_EtcDir", json_string(odir));
 }
 
+/* Docker's network connect/disconnect events of a container's start and stop, one per
+ * network in its NetworkSettings (none is type "null", host "host", the others "bridge") */
+static void emit_net_events(struct daemon *d, const char *id, const json_t *settings, const char *action) {
+  const char *k;
+  json_t *v;
+  json_object_foreach(json_object_get(settings, "Networks"), k, v) {
+    const char *nid = json_string_value(json_object_get(v, "NetworkID"));
+    if (!nid || !*nid) continue;
+    const char *type = strcmp(k, "none") == 0 ? "null" : strcmp(k, "host") == 0 ? "host" : "bridge";
+    events_emit(d, "network", action, nid, json_pack("{s:s, s:s, s:s}", "container", id, "name", k, "type", type));
+  }
+}
+
+/* did these settings come from a setup (not a stop)? a stopped container's have no SandboxKey */
+static bool settings_live(const json_t *settings, bool on_exit) {
+  const char *key = json_string_value(json_object_get(settings, "SandboxKey"));
+  if (key && *key) return true;
+  /* host mode has no namespace of its own: only the exit path knows it was running */
+  return on_exit && json_object_get(json_object_get(settings, "Networks"), "host");
+}
+
 int ctr_net_setup(struct daemon *d, const struct store_container *c, const json_t *cfg, const json_t *hc,
                   const char *dir, json_t *spec, struct berth_error **err) {
   const char *mode = json_string_value(json_object_get(hc, "NetworkMode"));
@@ -241,6 +262,7 @@ int ctr_net_setup(struct daemon *d, const struct store_container *c, const json_
       json_object_set_new(spec, "hostname", json_string(hn));
   }
   if (r < 0 && settings) net_container_teardown(d->net, c->id, settings, NULL);
+  if (r == 0) emit_net_events(d, c->id, settings, "connect");
   links_clear(&l);
   return r;
 }
@@ -251,6 +273,7 @@ void ctr_net_teardown(struct daemon *d, const char *id, bool keep_row) {
   _cleanup_json_ json_t *settings = NULL;
   if (store_container_get(d->store, id, &c, NULL) == 0) settings = json_loads(c->network_json, 0, NULL);
   if (net_container_teardown(d->net, id, settings, &err) < 0) log_warn("Network of %.12s: %s", id, berr_msg(err));
+  if (c && settings_live(settings, keep_row)) emit_net_events(d, id, settings, "disconnect");
   if (!keep_row || !c) return;
   _cleanup_json_ json_t *stopped = net_settings_stopped(settings);
   berr_clear(&err);

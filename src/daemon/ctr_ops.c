@@ -164,17 +164,31 @@ int ctr_remove(struct daemon *d, const char *ref, bool force, struct berth_error
   return r;
 }
 
-/* read_exit: STATE/exit is "EXITCODE FINISHED_AT\n"; 0 or -ENOENT */
-static int read_exit(const char *shim_dir, int *code, char *finished, size_t size) {
+/* read_exit: STATE/exit is "EXITCODE FINISHED_AT[ oom]\n"; 0 or -ENOENT */
+static int read_exit(const char *shim_dir, int *code, char *finished, size_t size, bool *oom) {
   _cleanup_free_ char *path = path_join(shim_dir, "exit");
   _cleanup_free_ char *text = NULL;
   _cleanup_berr_ struct berth_error *e = NULL;
   if (read_file(path, &text, NULL, &e) < 0) return -ENOENT;
-  char ts[64] = "";
-  if (sscanf(text, "%d %63s", code, ts) < 1) return -ENOENT;
+  char ts[64] = "", flag[8] = "";
+  if (sscanf(text, "%d %63s %7s", code, ts, flag) < 1) return -ENOENT;
   if (ts[0]) snprintf(finished, size, "%s", ts);
   else time_now_rfc3339nano(finished, size);
+  *oom = strcmp(flag, "oom") == 0;
   return 0;
+}
+
+/* set_oom_killed: State.OOMKilled of the last exit (the store has no setter of its own for it) */
+static void set_oom_killed(struct daemon *d, const char *id, bool oom) {
+  _cleanup_store_conn_ struct store_conn cn = {0};
+  _cleanup_berr_ struct berth_error *err = NULL;
+  sqlite3_stmt *st = NULL;
+  if (store_conn_get(d->store, &cn, &err) == 0 &&
+      store_prep(cn.db, "UPDATE containers SET oom_killed = ? WHERE id = ?", &st, &err, 2, oom ? "1" : "0", id) == 0) {
+    if (sqlite3_step(st) != SQLITE_DONE) log_warn("Container %.12s: OOMKilled not recorded", id);
+  }
+  if (err) log_warn("Container %.12s: OOMKilled not recorded: %s", id, berr_msg(err));
+  sqlite3_finalize(st);
 }
 
 struct autoremove {
@@ -228,8 +242,9 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   _cleanup_berr_ struct berth_error *err = NULL;
   char finished[64];
   int code = 255;
+  bool oom = false;
   const char *why = "";
-  if (read_exit(shim, &code, finished, sizeof(finished)) < 0) {
+  if (read_exit(shim, &code, finished, sizeof(finished), &oom) < 0) {
     code = 255;
     why = "shim died";
     reap_orphan(d, st);
@@ -238,6 +253,8 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   if (store_container_set_exited(d->store, st->id, code, finished, why, &err) < 0)
     log_error("Container %.12s exited (%d) but the store was not updated: %s", st->id, code, berr_msg(err));
   berr_clear(&err);
+  set_oom_killed(d, st->id, oom);
+  if (oom) events_emit(d, "container", "oom", st->id, NULL);
   if (storage_container_umount(d->storage, dir, &err) < 0)
     log_warn("Unmount rootfs of %.12s: %s", st->id, berr_msg(err));
   berr_clear(&err);

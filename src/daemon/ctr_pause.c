@@ -90,6 +90,10 @@ static int freeze(struct daemon *d, const char *ref, bool pause, struct berth_er
   ctr_lifecycle_begin(st);
   _cleanup_store_container_ struct store_container *c = NULL;
   r = running_row(d, first->id, &c, err); /* again, now that start/stop cannot interleave */
+  if (r == -EBUSY && !pause) { /* Docker asks "paused?" first: a stopped container is "not paused" */
+    berr_clear(err);
+    r = berr(err, EBUSY, "Container %s is not paused", first->id);
+  }
   bool paused = r == 0 && strcmp(c->status, "paused") == 0;
   if (r == 0 && pause && paused) r = berr(err, EBUSY, "Container %s is already paused", c->id);
   if (r == 0 && !pause && !paused) r = berr(err, EBUSY, "Container %s is not paused", c->id);

@@ -8,11 +8,16 @@
 #include "daemon/volumes.h"
 #include "image/image.h"
 #include "storage/storage.h"
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <microhttpd.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define NAME_RETRIES 10
 
@@ -185,6 +190,18 @@ static bool summary_match(const json_t *filters, const json_t *sj) {
   return true;
 }
 
+/* name_match: moby matches the name filter as a regular expression against "/NAME" and "NAME"
+ * (so "^web$", "^/web$" and "web" all work); a bad expression matches only itself */
+static bool name_match(const char *pattern, const char *name) {
+  _cleanup_free_ char *slashed = xasprintf("/%s", name);
+  if (strcmp(pattern, name) == 0 || strcmp(pattern, slashed) == 0) return true;
+  regex_t re;
+  if (regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) return false;
+  bool m = regexec(&re, slashed, 0, NULL, 0) == 0 || regexec(&re, name, 0, NULL, 0) == 0;
+  regfree(&re);
+  return m;
+}
+
 /* filter_match: ps filters (status, name, id, label) */
 static bool filter_match(const json_t *filters, const struct store_container *c) {
   const char *key;
@@ -204,7 +221,7 @@ static bool filter_match(const json_t *filters, const struct store_container *c)
       v = json_string_value(jv);
       if (!v) continue;
       if (strcmp(key, "status") == 0) any = any || strcmp(c->status, v) == 0;
-      else if (strcmp(key, "name") == 0) any = any || strstr(c->name, v[0] == '/' ? v + 1 : v);
+      else if (strcmp(key, "name") == 0) any = any || name_match(v, c->name);
       else if (strcmp(key, "id") == 0) any = any || strncmp(c->id, v, strlen(v)) == 0;
       else if (strcmp(key, "health") == 0) any = true; /* health_match: the state is the daemon's */
       else if (strcmp(key, "since") == 0 || strcmp(key, "before") == 0) any = true; /* order_bounds */
@@ -259,19 +276,31 @@ static void health_status_suffix(struct daemon *d, const struct store_container 
 }
 
 /* check_health_values: Docker refuses a health filter it does not know */
-static int check_health_values(const json_t *vals, struct berth_error **err) {
-  static const char *const names[] = {"starting", "healthy", "unhealthy", "none"};
+/* check_values: the values of the health= and status= filters must be ones Docker knows; its
+ * error words differ per filter */
+static int check_values(const char *key, const json_t *vals, struct berth_error **err) {
+  static const struct {
+    const char *key, *names[8];
+  } t[] = {
+      {"health", {"starting", "healthy", "unhealthy", "none"}},
+      {"status", {"created", "restarting", "running", "removing", "paused", "exited", "dead"}},
+  };
   const char *k;
-  size_t i;
+  size_t i, ti;
   json_t *v;
+  for (ti = 0; ti < ARRAY_SIZE(t) && strcmp(t[ti].key, key) != 0; ti++) {}
+  if (ti == ARRAY_SIZE(t)) return 0;
   _cleanup_json_ json_t *list = json_array();
   if (json_is_object(vals)) json_object_foreach((json_t *)vals, k, v) json_array_append_new(list, json_string(k));
   else json_array_extend(list, (json_t *)vals);
   json_array_foreach(list, i, v) {
     const char *s = json_string_value(v);
     bool ok = false;
-    for (size_t n = 0; s && n < ARRAY_SIZE(names); n++) ok = ok || strcmp(s, names[n]) == 0;
-    if (!ok) return berr(err, EINVAL, "Unrecognised filter value for health: %s", s ? s : "");
+    for (size_t n = 0; s && n < ARRAY_SIZE(t[ti].names) && t[ti].names[n]; n++)
+      ok = ok || strcmp(s, t[ti].names[n]) == 0;
+    if (ok) continue;
+    if (strcmp(key, "health") == 0) return berr(err, EINVAL, "Unrecognised filter value for health: %s", s ? s : "");
+    return berr(err, EINVAL, "Invalid filter '%s=%s'", key, s ? s : "");
   }
   return 0;
 }
@@ -300,7 +329,7 @@ static int parse_filters(struct req *r, json_t **out, struct berth_error **err) 
       }
     }
     for (size_t i = 0; i < ARRAY_SIZE(known); i++) ok = ok || strcmp(key, known[i]) == 0;
-    if (ok && strcmp(key, "health") == 0 && check_health_values(v, err) < 0) {
+    if (ok && check_values(key, v, err) < 0) {
       json_decref(j);
       return -EINVAL;
     }
@@ -376,8 +405,53 @@ static int ancestor_ids(struct daemon *d, const json_t *filters, json_t **out, s
   return 0;
 }
 
+/* tree_size: bytes of the regular files and links below dirfd (not following links) */
+static int64_t tree_size(int dirfd, int depth) {
+  DIR *dir = depth < 128 ? fdopendir(dirfd) : NULL;
+  if (!dir) {
+    close(dirfd);
+    return 0;
+  }
+  int64_t total = 0;
+  struct dirent *de;
+  while ((de = readdir(dir))) {
+    struct stat st;
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+        fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) total += st.st_size;
+    int sub = S_ISDIR(st.st_mode) ? openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (sub >= 0) total += tree_size(sub, depth + 1);
+  }
+  closedir(dir);
+  return total;
+}
+
+/* add_sizes: ps -s: SizeRw (the writable layer: overlay's upper, vfs's copy) and SizeRootFs
+ * (that plus the image's layers), as Docker's size=1 */
+static void add_sizes(struct daemon *d, const struct store_container *c, json_t *sj) {
+  _cleanup_free_ char *dir = ctr_dir(d, c->id);
+  static const char *const names[] = {"upper", "diff"};
+  int64_t rw = 0, layers = 0;
+  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+    _cleanup_free_ char *p = path_join(dir, names[i]);
+    int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) continue;
+    rw = tree_size(fd, 0);
+    break;
+  }
+  _cleanup_image_ struct image *img = NULL;
+  if (image_get(d->images, c->image_id, &img, NULL) == 0)
+    for (size_t i = 0; img->chain_ids && img->chain_ids[i]; i++) {
+      int64_t n = 0;
+      if (store_layer_get(d->store, img->chain_ids[i], &n, NULL) == 0) layers += n;
+    }
+  json_object_set_new(sj, "SizeRw", json_integer(rw));
+  json_object_set_new(sj, "SizeRootFs", json_integer(rw + layers));
+}
+
 int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
-  if (req_query_bool(r, "size", false)) return berr(err, ENOTSUP, "container sizes (size=1) are not supported yet");
+  bool sizes = req_query_bool(r, "size", false);
   _cleanup_json_ json_t *filters = NULL;
   int rc = parse_filters(r, &filters, err);
   if (rc < 0) return rc;
@@ -409,6 +483,7 @@ int h_ctr_list(struct req *r, struct reply *out, struct berth_error **err) {
       json_decref(sj);
       continue;
     }
+    if (sizes) add_sizes(r->d, list[i], sj);
     json_array_append_new(out->json, sj);
   }
   store_container_list_free(list);
@@ -553,12 +628,14 @@ int h_ctr_wait(struct req *r, struct reply *out, struct berth_error **err) {
 int h_ctr_rename(struct req *r, struct reply *out, struct berth_error **err) {
   const char *name = req_query(r, "name");
   if (name && name[0] == '/') name++;
-  if (!name || !name_is_valid(name))
-    return berr(err, EINVAL, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed",
-                name ? name : "");
+  if (!name || !*name) return berr(err, EINVAL, "Neither old nor new names may be empty");
   _cleanup_store_container_ struct store_container *c = NULL;
-  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
+  int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err); /* first, as moby does */
   if (rc < 0) return rc;
+  if (!name_is_valid(name))
+    return berr(err, EINVAL, "Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", name);
+  if (strcmp(c->name, name) == 0)
+    return berr(err, EINVAL, "Renaming a container with the same name as its current name");
   char owner[65] = "";
   _cleanup_berr_ struct berth_error *e = NULL;
   rc = store_container_rename(r->d->store, c->id, name, owner, &e);

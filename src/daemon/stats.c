@@ -1,5 +1,6 @@
-/* stats.c - GET /containers/{id}/stats: memory, CPU and pids of the container's cgroups (v1 or
- * v2, found through /proc/INIT/cgroup), one sample (stream=0) or one per second */
+/* stats.c - GET /containers/{id}/stats: memory, CPU, pids and block I/O of the container's cgroups
+ * (v1 or v2, found through /proc/INIT/cgroup) and its network namespace's counters, one sample
+ * (stream=0) or one per second */
 #include "common/fs.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
@@ -110,6 +111,86 @@ static json_t *cpu_json(pid_t pid, bool v2) {
                    "throttling_data", "periods", 0, "throttled_periods", 0, "throttled_time", 0);
 }
 
+/* net_json: the interfaces of the container's network namespace (/proc/PID/net/dev) but lo, with
+ * Docker's field names; NULL when it has none (--network none or host) */
+static json_t *net_json(pid_t pid) {
+  _cleanup_free_ char *p = xasprintf("/proc/%d/net/dev", (int)pid);
+  _cleanup_free_ char *t = NULL;
+  if (read_file(p, &t, NULL, NULL) < 0) return NULL;
+  json_t *o = json_object();
+  for (char *save = NULL, *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    char *colon = strchr(l, ':');
+    if (!colon) continue;
+    *colon = '\0';
+    while (*l == ' ') l++;
+    unsigned long long f[16];
+    if (strcmp(l, "lo") == 0 || sscanf(colon + 1, "%llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &f[0],
+                                       &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8], &f[9], &f[10],
+                                       &f[11]) != 12)
+      continue;
+    json_object_set_new(o, l, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "rx_bytes", (json_int_t)f[0],
+                                        "rx_packets", (json_int_t)f[1], "rx_errors", (json_int_t)f[2], "rx_dropped",
+                                        (json_int_t)f[3], "tx_bytes", (json_int_t)f[8], "tx_packets",
+                                        (json_int_t)f[9], "tx_errors", (json_int_t)f[10], "tx_dropped",
+                                        (json_int_t)f[11]));
+  }
+  if (json_object_size(o)) return o;
+  json_decref(o);
+  return NULL;
+}
+
+static void blkio_add(json_t *arr, unsigned maj, unsigned min, const char *op, long long v) {
+  json_array_append_new(arr, json_pack("{s:i, s:i, s:s, s:I}", "major", (int)maj, "minor", (int)min, "op", op,
+                                       "value", (json_int_t)v));
+}
+
+/* blkio_v1: "MAJ:MIN Read N" lines of a blkio file as Docker's entries (its "Total" lines skipped) */
+static json_t *blkio_v1(const char *dir, const char *file) {
+  json_t *arr = json_array();
+  _cleanup_free_ char *p = dir ? path_join(dir, file) : NULL;
+  _cleanup_free_ char *t = NULL;
+  if (!p || read_file(p, &t, NULL, NULL) < 0) return arr;
+  for (char *save = NULL, *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    unsigned maj, min;
+    char op[16];
+    long long v;
+    if (sscanf(l, "%u:%u %15s %lld", &maj, &min, op, &v) == 4) blkio_add(arr, maj, min, op, v);
+  }
+  return arr;
+}
+
+/* blkio_v2: io.stat's "MAJ:MIN rbytes=N wbytes=N rios=N wios=N ..." as Docker's two lists */
+static void blkio_v2(const char *dir, json_t *bytes, json_t *ios) {
+  _cleanup_free_ char *p = dir ? path_join(dir, "io.stat") : NULL;
+  _cleanup_free_ char *t = NULL;
+  if (!p || read_file(p, &t, NULL, NULL) < 0) return;
+  for (char *save = NULL, *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    unsigned maj, min;
+    long long rb = 0, wb = 0, ri = 0, wi = 0;
+    if (sscanf(l, "%u:%u rbytes=%lld wbytes=%lld rios=%lld wios=%lld", &maj, &min, &rb, &wb, &ri, &wi) < 2) continue;
+    blkio_add(bytes, maj, min, "read", rb);
+    blkio_add(bytes, maj, min, "write", wb);
+    blkio_add(ios, maj, min, "read", ri);
+    blkio_add(ios, maj, min, "write", wi);
+  }
+}
+
+static json_t *blkio_json(pid_t pid, bool v2) {
+  _cleanup_free_ char *dir = cgroup_dir(pid, v2 ? "" : "blkio");
+  json_t *bytes, *ios;
+  if (v2) {
+    bytes = json_array();
+    ios = json_array();
+    blkio_v2(dir, bytes, ios);
+  } else {
+    bytes = blkio_v1(dir, "blkio.throttle.io_service_bytes_recursive");
+    ios = blkio_v1(dir, "blkio.throttle.io_serviced_recursive");
+  }
+  return json_pack("{s:o, s:o, s:n, s:n, s:n, s:n, s:n, s:n}", "io_service_bytes_recursive", bytes,
+                   "io_serviced_recursive", ios, "io_queue_recursive", "io_service_time_recursive",
+                   "io_wait_time_recursive", "io_merged_recursive", "io_time_recursive", "sectors_recursive");
+}
+
 struct sampler {
   struct daemon *d;
   char id[65];
@@ -119,6 +200,7 @@ struct sampler {
   bool stream;
   int n;
   json_t *prev_cpu;
+  char prev_read[64]; /* the time of the previous sample: Docker's preread */
 };
 
 static json_t *sample(struct sampler *s) {
@@ -130,10 +212,16 @@ static json_t *sample(struct sampler *s) {
   json_t *pre = s->prev_cpu ? s->prev_cpu : json_pack("{s:{s:i}, s:i}", "cpu_usage", "total_usage", 0,
                                                      "system_cpu_usage", 0);
   s->prev_cpu = json_incref(cpu);
-  return json_pack("{s:s, s:s, s:{s:I}, s:{}, s:i, s:{}, s:o, s:o, s:o, s:s, s:s}", "read", now, "preread",
-                   TIME_ZERO_RFC3339, "pids_stats", "current", (json_int_t)read_i64(pdir, "pids.current"),
-                   "blkio_stats", "num_procs", 0, "storage_stats", "cpu_stats", cpu, "precpu_stats", pre,
-                   "memory_stats", memory_json(s->pid, v2), "name", s->name, "id", s->id);
+  json_t *j = json_pack("{s:s, s:s, s:{s:I}, s:o, s:i, s:{}, s:o, s:o, s:o, s:s, s:s}", "read", now, "preread",
+                        s->prev_read[0] ? s->prev_read : TIME_ZERO_RFC3339, "pids_stats", "current",
+                        (json_int_t)read_i64(pdir, "pids.current"), "blkio_stats", blkio_json(s->pid, v2),
+                        "num_procs", 0, "storage_stats", "cpu_stats", cpu, "precpu_stats", pre, "memory_stats",
+                        memory_json(s->pid, v2), "name", s->name, "id", s->id);
+  json_t *net = net_json(s->pid);
+  if (j && net) json_object_set_new(j, "networks", net);
+  else json_decref(net);
+  snprintf(s->prev_read, sizeof(s->prev_read), "%s", now);
+  return j;
 }
 
 static ssize_t stats_read(void *cls, uint64_t pos, char *buf, size_t max) {

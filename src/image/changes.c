@@ -4,6 +4,7 @@
 #include "image/image_int.h"
 #include "common/buf.h"
 #include "common/strv.h"
+#include "common/timeutil.h"
 #include "common/xalloc.h"
 #include <ctype.h>
 #include <errno.h>
@@ -336,32 +337,6 @@ static int do_onbuild(json_t *config, const char *args, struct berth_error **err
   return 0;
 }
 
-/* go_duration: Go's time.ParseDuration for the units HEALTHCHECK takes ("1m30s", "500ms") */
-static int go_duration(const char *s, int64_t *ns) {
-  static const struct {
-    const char *unit;
-    double ns;
-  } units[] = {{"ns", 1}, {"us", 1e3}, {"\xc2\xb5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  double total = 0;
-  if (strcmp(s, "0") == 0) return *ns = 0, 0;
-  if (!*s) return -1;
-  while (*s) {
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || v < 0 || *s == '+' || *s == '-') return -1;
-    size_t best = 0, bl = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-      size_t ul = strlen(units[i].unit);
-      if (strncmp(end, units[i].unit, ul) == 0 && ul > bl) best = i, bl = ul;
-    }
-    if (!bl) return -1;
-    total += v * units[best].ns;
-    s = end + bl;
-  }
-  *ns = (int64_t)total;
-  return 0;
-}
-
 /* health_flag: one --name=value of HEALTHCHECK into hc */
 static int health_flag(json_t *hc, const char *flag, struct berth_error **err) {
   static const struct {
@@ -374,7 +349,7 @@ static int health_flag(json_t *hc, const char *flag, struct berth_error **err) {
   for (size_t i = 0; i < ARRAY_SIZE(durations); i++) {
     if (strcmp(name, durations[i].name) != 0) continue;
     int64_t ns = 0;
-    if (go_duration(v, &ns) < 0) return berr(err, EINVAL, "time: invalid duration \"%s\"", v);
+    if (time_parse_go_duration(v, &ns) < 0) return berr(err, EINVAL, "time: invalid duration \"%s\"", v);
     if (ns < 1000000)
       return berr(err, EINVAL, "%s \"%s\" cannot be less than 1ms", durations[i].field, durations[i].name);
     json_object_set_new(hc, durations[i].field, json_integer(ns));

@@ -34,8 +34,9 @@ int image_get(struct image_store *is, const char *name, struct image **out, stru
 
 /* image_import: a rootfs tarball (plain, gzip, bzip2, xz or zstd) read from fd becomes a one-layer
  * image; repo_tag may be NULL (untagged) else "repo[:tag]"; message goes to the history comment;
- * changes are Dockerfile instructions (CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER, WORKDIR,
- * VOLUME) applied to the config. *out_id = "sha256:<hex>". Nothing is registered unless whole. */
+ * changes are Dockerfile instructions (CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD,
+ * STOPSIGNAL, USER, VOLUME, WORKDIR, with $VAR/${VAR} expanded from the config's Env as a
+ * Dockerfile does) applied to the config. *out_id = "sha256:<hex>". Nothing is registered unless whole. */
 int image_import(struct image_store *is, int fd, const char *repo_tag, const char *message, char *const *changes,
                  char **out_id, struct berth_error **err);
 
@@ -98,8 +99,12 @@ int image_commit(struct image_store *is, const struct image_commit_opts *o, char
  * tag, an id untagged. */
 int image_save(struct image_store *is, char *const *names, int out_fd, struct berth_error **err);
 /* image_load: POST /images/load: a `docker save` archive (Docker's or OCI layout, any
- * compression) read from in_fd; every layer's digest is checked against its config. *out =
- * the lines Docker prints: ["Loaded image: repo:tag", ...] or ["Loaded image ID: sha256:..."] */
+ * compression, manifest.json before or after the layers) read once from in_fd: layers are
+ * digested, kept and (overlay) extracted as they stream by; every layer's digest is checked
+ * against its config; nothing is registered before the whole archive is read. An unlinked
+ * regular file (the daemon's spooled upload) has what was read punched out. Images get
+ * RepoDigests "repo@<manifest digest>" when an OCI index names their manifest. *out = the lines
+ * Docker prints: ["Loaded image: repo:tag", ...] or ["Loaded image ID: sha256:..."] */
 int image_load(struct image_store *is, int in_fd, json_t **out, struct berth_error **err);
 
 /* image_history_json: GET /images/{name}/history: [{"Id","Created","CreatedBy","Tags","Size",

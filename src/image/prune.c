@@ -5,7 +5,6 @@
 #include "common/strv.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
-#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,35 +27,11 @@ static char **values(json_t *v) {
   return out;
 }
 
-/* duration_ns: Go's time.ParseDuration ("90m", "1h30m", "2.5s"); -1 when s is none */
-static int64_t duration_ns(const char *s) {
-  static const struct {
-    const char *unit;
-    double ns;
-  } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-  double total = 0;
-  if (!*s) return -1;
-  while (*s) {
-    char *end;
-    if (!isdigit((unsigned char)*s) && *s != '.') return -1;
-    double v = strtod(s, &end);
-    size_t best = 0, bl = 0;
-    for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
-      size_t ul = strlen(units[i].unit);
-      if (strncmp(end, units[i].unit, ul) == 0 && ul > bl) best = i, bl = ul;
-    }
-    if (end == s || !bl) return -1;
-    total += v * units[best].ns;
-    s = end + bl;
-  }
-  return (int64_t)total;
-}
-
 /* until_ns: Docker's timetypes.GetTimestamp: a duration before now, a Unix time (seconds with an
  * optional fraction), RFC 3339, or a date/time in UTC ("2006-01-02", "2006-01-02T15:04:05") */
 static int until_ns(const char *v, int64_t *out) {
-  int64_t d = duration_ns(v);
-  if (d >= 0) return *out = time_now_ns() - d, 0;
+  int64_t d = 0;
+  if (time_parse_go_duration(v, &d) == 0) return *out = time_now_ns() - d, 0;
   char *end;
   double secs = strtod(v, &end);
   if (end != v && !*end && !strchr(v, '-')) return *out = (int64_t)(secs * 1e9), 0;

@@ -204,20 +204,21 @@ static int create(struct shim *s, struct berth_error **err) {
   if (r < 0) return r;
   if (s->o.tty && (r = shim_console_receive(s, err)) < 0) return r;
   if ((r = shim_loop_setup(s, err)) < 0) return r;
+  shim_oom_watch(s);
   shim_sync_send(s, "created %d", (int)s->init_pid);
   return 0;
 }
 
 static void write_exit_file(struct shim *s) {
-  char at[48], line[80];
+  char at[48], line[96];
   time_format_rfc3339nano(&s->finished, at, sizeof(at));
-  int n = snprintf(line, sizeof(line), "%d %s\n", s->exit_code, at);
+  int n = snprintf(line, sizeof(line), "%d %s%s\n", s->exit_code, at, shim_oom_killed(s) ? " oom" : "");
   _cleanup_berr_ struct berth_error *e = NULL;
   write_file_atomic(s->exit_file, line, (size_t)n, 0644, 0, &e);
 }
 
 static void shim_init(struct shim *s) {
-  s->sync.fd = s->listen.fd = s->control.fd = s->sig.fd = s->epfd = s->in.fd = s->log_fd = s->console_fd = -1;
+  s->sync.fd = s->listen.fd = s->control.fd = s->sig.fd = s->epfd = s->in.fd = s->log_fd = s->console_fd = s->oom_fd = -1;
   s->out[0].src.fd = s->out[1].src.fd = -1;
   s->child_fds[0] = s->child_fds[1] = s->child_fds[2] = -1;
   s->out[0].stream = 1;

@@ -48,6 +48,7 @@ struct shim {
   int64_t log_size, log_max_size; /* bytes in the live log file; rotate past max (0: never) */
   int log_max_file;
   int console_fd;             /* --console-socket listener while create runs */
+  int oom_fd;                 /* the memory cgroup's oom_kill counter, -1 when unknown */
   int child_fds[3];           /* exec mode: the process's stdio, kept until start runs it */
   struct shim_client *clients, *controls;
   pid_t init_pid;
@@ -83,6 +84,10 @@ int shim_loop_run(struct shim *s);
 void shim_clients_close(struct shim *s);
 void shim_log_flush(struct shim *s);
 void shim_sync_send(struct shim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* oom.c: the OOM killer's counter of the container's memory cgroup */
+void shim_oom_watch(struct shim *s);
+bool shim_oom_killed(struct shim *s);
 
 /* logfile.c: json-file writes with rotation */
 void shim_log_open_size(struct shim *s);

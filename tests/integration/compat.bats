@@ -228,6 +228,11 @@ no_noise() {
   assert_eq "${#lines[@]}" 1 "ps with two matching labels: $output"
   run $DK ps -q --no-trunc --filter name=psa
   assert_match "$output" '^[0-9a-f]{64}$'
+  # name filters are regular expressions, on the name with and without its "/"
+  run $DK ps -a --filter 'name=^ps[ab]$' --format '{{.Names}}'
+  assert_eq "$output" $'psb\npsa'
+  run $DK ps -a --filter 'name=^/psa$' --format '{{.Names}}'
+  assert_eq "$output" psa
   run $DK ps --format '{{json .Names}}'
   assert_eq "$output" '"psa"'
   run $DK ps -a -n 1 --format '{{.Names}}'

@@ -1,0 +1,253 @@
+#!/usr/bin/env bats
+# lifecycle2.bats - the rest of issue 4 checked against Docker's answers: OOM kills, stats,
+# wait conditions, rename, ps filters and flags, prune, signals, paused/stopped containers
+
+load helpers
+
+setup_file() {
+  berth_start_daemon
+  berth_import_busybox
+}
+teardown_file() { berth_stop_daemon; }
+teardown() { berth_teardown; }
+
+@test "an OOM kill is recorded: exit 137, State.OOMKilled, an oom event before die" {
+  since=$(date +%s)
+  run $BERTH run --name oom -m 8m busybox sh -c 'x=a; while true; do x=$x$x; done'
+  assert_status 137
+  assert_eq "$(ijson oom State.OOMKilled)" true
+  assert_eq "$(ijson oom State.ExitCode)" 137
+  run $BERTH events --since "$since" --until "$(($(date +%s) + 1))" --filter container=oom --format '{{.Action}}'
+  assert_has "$output" "oom"$'\n'"die"
+  $BERTH run --name nooom -m 8m busybox true
+  assert_eq "$(ijson nooom State.OOMKilled)" false
+}
+
+@test "stats --no-stream: docker's columns; --format; one-shot API JSON has every section" {
+  $BERTH run -d --name st busybox sleep 100
+  run $BERTH stats --no-stream st
+  assert_status 0
+  assert_match "${lines[0]}" '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$'
+  assert_match "${lines[1]}" '^[0-9a-f]{12} +st +[0-9.]+% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]i?B +[0-9.]+% +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +1$'
+  run $BERTH stats --no-stream --format '{{.Name}} {{.PIDs}}' st
+  assert_eq "$output" "st 1"
+  api GET "/containers/st/stats?stream=false" >"$BATS_TEST_TMPDIR/s"
+  python3 - "$BATS_TEST_TMPDIR/s" <<'EOF'
+import json, sys
+t = open(sys.argv[1]).read().rsplit("\nHTTP", 1)[0]
+s = json.loads(t)
+for k in ("read", "preread", "cpu_stats", "precpu_stats", "memory_stats", "blkio_stats", "pids_stats", "networks", "name", "id"):
+    assert k in s, k
+assert s["memory_stats"]["usage"] > 0 and s["memory_stats"]["limit"] > 0
+assert s["pids_stats"]["current"] == 1
+assert "cpu_usage" in s["cpu_stats"] and "total_usage" in s["cpu_stats"]["cpu_usage"]
+assert "rx_bytes" in s["networks"]["eth0"] and "tx_bytes" in s["networks"]["eth0"]
+EOF
+}
+
+@test "stats streams a sample a second until the client leaves" {
+  $BERTH run -d --name sts busybox sleep 100
+  n=$(timeout 2.6 curl -sN --unix-socket "$BERTH_SOCK" "http://localhost/containers/sts/stats" | grep -c '"cpu_stats"')
+  [ "$n" -ge 2 ] || fail "only $n samples in 2.6 s"
+}
+
+@test "wait: not-running, next-exit and removed conditions; a bad condition is a 400" {
+  $BERTH create --name w1 busybox sh -c 'exit 3'
+  run api POST "/containers/w1/wait?condition=not-running"
+  assert_line_re "$output" '"StatusCode": ?0'
+  ( api POST "/containers/w1/wait?condition=next-exit" >"$BATS_TEST_TMPDIR/next" ) &
+  sleep 0.3
+  $BERTH start w1
+  wait
+  assert_line_re "$(cat "$BATS_TEST_TMPDIR/next")" '"StatusCode": ?3'
+  ( api POST "/containers/w1/wait?condition=removed" >"$BATS_TEST_TMPDIR/rm" ) &
+  sleep 0.3
+  $BERTH rm w1
+  wait
+  assert_has "$(cat "$BATS_TEST_TMPDIR/rm")" "HTTP 200"
+  run api POST "/containers/nosuch/wait"
+  assert_has "$output" "HTTP 404"
+  $BERTH create --name w2 busybox true
+  run api POST "/containers/w2/wait?condition=bogus"
+  assert_has "$output" "HTTP 400"
+}
+
+@test "rename: the new name works, an event; Docker's errors" {
+  $BERTH create --name rn1 busybox true
+  $BERTH create --name rn2 busybox true
+  $BERTH rename rn1 rn3
+  assert_eq "$(ijson rn3 Name)" "/rn3"
+  run $BERTH rename rn3 rn2
+  [ "$status" -ne 0 ]
+  assert_has "$output" 'is already in use'
+  run $BERTH rename rn3 rn3
+  [ "$status" -ne 0 ]
+  assert_has "$output" "Renaming a container with the same name as its current name"
+  run $BERTH rename nosuch x
+  [ "$status" -ne 0 ]
+  assert_has "$output" "No such container: nosuch"
+  run $BERTH events --since 1m --until 0s --filter event=rename --format '{{.Actor.Attributes.oldName}} {{.Actor.Attributes.name}}'
+  assert_has "$output" "/rn1 rn3"
+}
+
+@test "attach to a paused container, stop of a stopped one: Docker's answers" {
+  $BERTH run -d --name pz busybox sleep 100
+  $BERTH pause pz
+  run $BERTH attach pz
+  [ "$status" -ne 0 ]
+  assert_has "$output" "You cannot attach to a paused container, unpause it first"
+  $BERTH unpause pz
+  $BERTH stop -t 0 pz
+  run $BERTH stop pz
+  assert_status 0
+  assert_eq "$output" "pz"
+  run api POST /containers/pz/stop
+  assert_has "$output" "HTTP 304"
+  run $BERTH attach pz
+  [ "$status" -ne 0 ]
+  assert_has "$output" "You cannot attach to a stopped container, start it first"
+  run $BERTH unpause pz
+  [ "$status" -ne 0 ]
+  assert_has "$output" "is not paused"
+}
+
+@test "--stop-signal and --stop-timeout: stop sends that signal, kills after that time" {
+  $BERTH run -d --name ss --stop-signal USR1 busybox sh -c 'trap "echo got usr1; exit 7" USR1; while true; do sleep 0.1; done'
+  assert_eq "$(ijson ss Config.StopSignal)" USR1
+  sleep 0.3
+  $BERTH stop ss
+  assert_eq "$(ijson ss State.ExitCode)" 7
+  assert_has "$($BERTH logs ss)" "got usr1"
+  $BERTH run -d --name st1 --stop-timeout 1 busybox sh -c 'trap "" TERM; while true; do sleep 0.1; done'
+  assert_eq "$(ijson st1 Config.StopTimeout)" 1
+  sleep 0.3
+  t0=$(date +%s%N)
+  $BERTH stop st1
+  t=$((($(date +%s%N) - t0) / 1000000))
+  assert_eq "$(ijson st1 State.ExitCode)" 137
+  [ "$t" -ge 900 ] && [ "$t" -lt 4000 ] || fail "stop took $t ms"
+}
+
+@test "--sig-proxy: SIGTERM to berth run reaches the container; --sig-proxy=false does not" {
+  $BERTH run --name sp busybox sh -c 'trap "echo got term; exit 5" TERM; while true; do sleep 0.1; done' >"$BATS_TEST_TMPDIR/out" &
+  pid=$!
+  wait_until 10 is_running sp
+  sleep 0.3
+  kill -TERM $pid
+  rc=0
+  wait $pid || rc=$?
+  assert_eq "$rc" 5
+  assert_has "$(cat "$BATS_TEST_TMPDIR/out")" "got term"
+  $BERTH run --name sp2 --sig-proxy=false busybox sh -c 'trap "exit 5" TERM; sleep 100' >/dev/null &
+  pid=$!
+  wait_until 10 is_running sp2
+  kill -TERM $pid
+  wait $pid || true
+  is_running sp2
+  $BERTH rm -f sp2
+}
+
+@test "start -a -i: output, stdin and the exit status of the container" {
+  $BERTH create -i --name sai busybox sh -c 'read x; echo "got $x"; exit 4'
+  run sh -c "echo hello | $BERTH start -a -i sai"
+  assert_status 4
+  assert_eq "$output" "got hello"
+  $BERTH create --name sa busybox sh -c 'echo out; echo err >&2'
+  run $BERTH start -a sa
+  assert_status 0
+  assert_has "$output" "out"
+  assert_has "$output" "err"
+}
+
+@test "ps filters: status, name, label, ancestor, exited, id, before, since; -n, -l, -s, --no-trunc" {
+  run $BERTH run --name pf1 --label team=a busybox sh -c 'exit 2'
+  assert_status 2
+  $BERTH run --name pf2 --label team=b busybox true
+  $BERTH run -d --name pf3 --label team=a busybox sleep 100
+  q() { $BERTH ps -a --format '{{.Names}}' "$@" | grep '^pf' | sort | tr '\n' ' '; }
+  assert_eq "$(q --filter status=exited)" "pf1 pf2 "
+  assert_eq "$(q --filter status=running)" "pf3 "
+  assert_eq "$(q --filter name=pf2)" "pf2 "
+  assert_eq "$(q --filter label=team=a)" "pf1 pf3 "
+  assert_eq "$(q --filter label=team)" "pf1 pf2 pf3 "
+  assert_eq "$(q --filter ancestor=busybox)" "pf1 pf2 pf3 "
+  assert_eq "$(q --filter exited=2)" "pf1 "
+  assert_eq "$(q --filter exited=0)" "pf2 "
+  id=$($BERTH inspect -f '{{.Id}}' pf2)
+  assert_eq "$(q --filter id=${id:0:10})" "pf2 "
+  assert_eq "$(q --filter before=pf3)" "pf1 pf2 "
+  assert_eq "$(q --filter since=pf1)" "pf2 pf3 "
+  assert_eq "$($BERTH ps -l --format '{{.Names}}')" "pf3"
+  assert_eq "$($BERTH ps -n 2 --format '{{.Names}}' | tr '\n' ' ')" "pf3 pf2 "
+  run $BERTH ps -q --no-trunc --filter name=pf3
+  assert_eq "$output" "$($BERTH inspect -f '{{.Id}}' pf3)"
+  run $BERTH ps -s --filter name=pf3
+  assert_match "${lines[0]}" 'SIZE$'
+  assert_match "${lines[1]}" '[0-9.]+[kMG]?B \(virtual [0-9.]+[kMG]?B\)$'
+  run $BERTH ps --filter status=bogus
+  [ "$status" -ne 0 ]
+  assert_has "$output" "Invalid filter 'status=bogus'"
+}
+
+@test "container prune removes stopped containers only, honours label and until filters" {
+  $BERTH run --name pr1 --label keep=no busybox true
+  $BERTH run --name pr2 --label keep=yes busybox true
+  $BERTH run -d --name pr3 busybox sleep 100
+  run $BERTH container prune -f --filter label=keep=no
+  assert_status 0
+  assert_has "$output" "Deleted Containers:"
+  assert_not_has "$output" "$($BERTH inspect -f '{{.Id}}' pr2)"
+  run $BERTH inspect pr1
+  [ "$status" -ne 0 ]
+  run $BERTH container prune -f --filter until=1h
+  $BERTH inspect pr2 >/dev/null
+  $BERTH container prune -f
+  run $BERTH inspect pr2
+  [ "$status" -ne 0 ]
+  is_running pr3
+}
+
+@test "events for attach, resize, exec, pause, unpause, kill, restart, update, destroy" {
+  since=$(date +%s)
+  $BERTH run -d -t --name ev busybox sleep 100
+  $BERTH exec ev true
+  $BERTH pause ev
+  $BERTH unpause ev
+  api POST "/containers/ev/resize?h=20&w=70" >/dev/null
+  $BERTH update --cpu-shares 512 ev >/dev/null
+  $BERTH restart -t 0 ev >/dev/null
+  $BERTH kill ev >/dev/null
+  $BERTH wait ev >/dev/null
+  $BERTH rm ev >/dev/null
+  run $BERTH events --since "$since" --until "$(($(date +%s) + 1))" --filter container=ev --format '{{.Action}}'
+  for a in create start exec_create exec_start exec_die pause unpause resize update kill die stop restart destroy; do
+    assert_line_re "$output" "^$a(:.*)?\$"
+  done
+}
+
+@test "top with ps_args; top of a stopped container is Docker's error" {
+  $BERTH run -d --name tp busybox sleep 100
+  run $BERTH top tp -o pid,comm
+  assert_match "${lines[0]}" 'PID +COMMAND'
+  assert_line_re "$output" ' *[0-9]+ +sleep$'
+  $BERTH stop -t 0 tp
+  run $BERTH top tp
+  [ "$status" -ne 0 ]
+  assert_has "$output" "is not running"
+}
+
+@test "logs --tail with --timestamps, --since and stdout/stderr selection together" {
+  $BERTH run --name lg busybox sh -c 'for i in 1 2 3 4; do echo o$i; echo e$i >&2; done'
+  run $BERTH logs --tail 2 -t lg
+  assert_eq "${#lines[@]}" 2
+  assert_match "${lines[0]}" '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z [oe][0-9]$'
+  run $BERTH logs --tail 3 --since 1h lg
+  assert_eq "${#lines[@]}" 3
+  out=$($BERTH logs lg 2>/dev/null | tr '\n' ' ')
+  assert_eq "$out" "o1 o2 o3 o4 "
+  err=$($BERTH logs lg 2>&1 >/dev/null | tr '\n' ' ')
+  assert_eq "$err" "e1 e2 e3 e4 "
+  run api GET "/containers/lg/logs?stdout=1&tail=1"
+  assert_has "$output" "o4"
+  assert_not_has "$output" "e4"
+}
