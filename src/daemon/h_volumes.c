@@ -83,26 +83,29 @@ int h_volume_remove(struct req *r, struct reply *out, struct berth_error **err) 
   return rc;
 }
 
-/* prune: anonymous unused volumes; the filter all=true (API 1.42) takes named ones too */
+/* prune: anonymous unused volumes; the filter all=true (API 1.42) takes named ones too; label
+ * and label! narrow it */
 int h_volumes_prune(struct req *r, struct reply *out, struct berth_error **err) {
   const char *filters = req_query(r, "filters");
   bool all = false;
+  _cleanup_json_ json_t *with = NULL, *without = NULL;
   if (filters && *filters) {
     _cleanup_json_ json_t *f = json_loads(filters, 0, NULL);
     if (!json_is_object(f)) return berr(err, EINVAL, "invalid filter: %s", filters);
     const char *k;
     json_t *v;
     json_object_foreach(f, k, v) {
-      if (strcmp(k, "all") != 0) return berr(err, ENOTSUP, "the '%s' filter is not supported yet", k);
-      _cleanup_free_ char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-      all = strstr(text, "true") || strstr(text, "1");
+      if (strcmp(k, "all") == 0) {
+        _cleanup_free_ char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        all = strstr(text, "true") || strstr(text, "1");
+      } else if (strcmp(k, "label") == 0) {
+        with = filter_values(v);
+      } else if (strcmp(k, "label!") == 0) {
+        without = filter_values(v);
+      } else {
+        return berr(err, EINVAL, "invalid filter '%s'", k);
+      }
     }
   }
-  return vol_prune(r->d, all, &out->json, err);
-}
-
-/* h_ctr_delete_volumes: after DELETE /containers/{id}: drop its volume references; with v=1 remove
- * its anonymous volumes (docker rm -v) */
-void h_ctr_delete_volumes(struct req *r, const char *id) {
-  vol_ctr_forget(r->d, id, req_query_bool(r, "v", false));
+  return vol_prune(r->d, all, with, without, &out->json, err);
 }

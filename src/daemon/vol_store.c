@@ -210,15 +210,30 @@ static int64_t dir_size(const char *path) {
   return n;
 }
 
-int vol_prune(struct daemon *d, bool all, json_t **out, struct berth_error **err) {
+/* prune_wanted: the volume's labels pass the prune filters: every `label` value matches, no
+ * `label!` value does (Docker's prune filters) */
+static bool prune_wanted(const char *labels_text, const json_t *with, const json_t *without) {
+  _cleanup_json_ json_t *labels = json_loads(labels_text ? labels_text : "{}", 0, NULL);
+  size_t i;
+  json_t *v;
+  json_array_foreach(with, i, v) if (!filter_label_match(labels, json_string_value(v) ?: "")) return false;
+  json_array_foreach(without, i, v) if (filter_label_match(labels, json_string_value(v) ?: "")) return false;
+  return true;
+}
+
+int vol_prune(struct daemon *d, bool all, const json_t *with, const json_t *without, json_t **out,
+              struct berth_error **err) {
   _cleanup_store_conn_ struct store_conn c = {0};
   int r = conn_get(d, &c, err);
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  if (r == 0) r = store_prep(c.db, all ? "SELECT name FROM volumes" : "SELECT name FROM volumes WHERE anonymous = 1", &st,
-                       err, 0);
+  if (r == 0)
+    r = store_prep(c.db, all ? "SELECT name, labels FROM volumes" : "SELECT name, labels FROM volumes WHERE anonymous = 1",
+                   &st, err, 0);
   if (r < 0) return r;
   json_t *names = json_array();
-  while (sqlite3_step(st) == SQLITE_ROW) json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 0)));
+  while (sqlite3_step(st) == SQLITE_ROW)
+    if (prune_wanted((const char *)sqlite3_column_text(st, 1), with, without))
+      json_array_append_new(names, json_string((const char *)sqlite3_column_text(st, 0)));
   json_t *deleted = json_array();
   json_int_t space = 0;
   size_t i;

@@ -20,8 +20,11 @@ int vol_list(struct daemon *d, json_t **out, struct berth_error **err);
 /* vol_remove: delete a volume and its data; EBUSY (409) while a container uses it; with force a
  * missing volume is fine */
 int vol_remove(struct daemon *d, const char *name, bool force, struct berth_error **err);
-/* vol_prune: remove unused volumes (anonymous ones only unless all); *out {VolumesDeleted, SpaceReclaimed} */
-int vol_prune(struct daemon *d, bool all, json_t **out, struct berth_error **err);
+/* vol_prune: remove unused volumes (anonymous ones only unless all) whose labels match every
+ * value of WITH and none of WITHOUT (arrays of "KEY" or "KEY=VALUE", may be NULL);
+ * *out {VolumesDeleted, SpaceReclaimed} */
+int vol_prune(struct daemon *d, bool all, const json_t *with, const json_t *without, json_t **out,
+              struct berth_error **err);
 /* vol_users: how many existing containers use the volume (0: dangling) */
 int vol_users(struct daemon *d, const char *name, struct berth_error **err);
 /* vol_ref_add: container id uses volume name */

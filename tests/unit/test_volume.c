@@ -118,9 +118,22 @@ static void test_store(void **state) {
   assert_int_equal(vol_list(&d, &v, &err), 0);
   assert_int_equal(json_array_size(v), 2);
   json_decref(v);
-  assert_int_equal(vol_prune(&d, false, &v, &err), 0); /* the anonymous one only */
+  /* label filters: all=true with label=keep! matches none, label!=keep takes data1 and the other */
+  json_t *lab = json_pack("{s:s}", "keep", "yes");
+  assert_int_equal(vol_create(&d, "labelled", lab, NULL, NULL, &err), 0);
+  json_decref(lab);
+  json_t *with = json_pack("[s]", "keep=no"), *without = json_pack("[s]", "keep");
+  assert_int_equal(vol_prune(&d, true, with, NULL, &v, &err), 0);
+  assert_int_equal(json_array_size(json_object_get(v, "VolumesDeleted")), 0);
+  json_decref(v);
+  assert_int_equal(vol_prune(&d, false, NULL, without, &v, &err), 0); /* the anonymous one only */
   assert_int_equal(json_array_size(json_object_get(v, "VolumesDeleted")), 1);
   json_decref(v);
+  assert_int_equal(vol_get(&d, "labelled", &v, &err), 0); /* label! kept it */
+  json_decref(v);
+  json_decref(with);
+  json_decref(without);
+  assert_int_equal(vol_remove(&d, "labelled", false, &err), 0);
   assert_int_equal(vol_get(&d, "nosuch", &v, &err), -ENOENT);
   assert_non_null(strstr(berr_msg(err), "no such volume"));
   berr_clear(&err);
