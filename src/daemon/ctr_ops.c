@@ -54,7 +54,10 @@ int ctr_kill(struct daemon *d, const char *ref, int sig, struct berth_error **er
   if (r == 0 && st->running) ctr_pause_thaw_locked(d, st); /* a frozen process acts on no signal */
   pthread_mutex_unlock(&st->mu);
   ctr_state_put(d->ctrs, st);
-  if (r == 0) events_emit(d, "container", "kill", c->id, json_pack("{s:i}", "signal", sig));
+  /* Actor.Attributes are strings (docker's client decodes map[string]string) */
+  char signum[16];
+  snprintf(signum, sizeof(signum), "%d", sig);
+  if (r == 0) events_emit(d, "container", "kill", c->id, json_pack("{s:s}", "signal", signum));
   return r;
 }
 

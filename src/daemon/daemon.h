@@ -255,6 +255,8 @@ int ctr_restore(struct daemon *d, struct berth_error **err);
 /* ---------- handlers ---------- */
 
 int h_not_yet(struct req *r, struct reply *out, struct berth_error **err);
+/* h_build_prune: berth keeps no build cache, so there is never anything to remove */
+int h_build_prune(struct req *r, struct reply *out, struct berth_error **err);
 int h_ping(struct req *r, struct reply *out, struct berth_error **err);
 int h_version(struct req *r, struct reply *out, struct berth_error **err);
 int h_info(struct req *r, struct reply *out, struct berth_error **err);

@@ -68,6 +68,14 @@ void events_emit(struct daemon *d, const char *type, const char *action, const c
     return;
   }
   if (!attrs) attrs = json_object();
+  /* Actor.Attributes is map[string]string to docker's client: numbers and booleans as text */
+  const char *k;
+  json_t *v;
+  json_object_foreach(attrs, k, v) {
+    if (json_is_string(v)) continue;
+    _cleanup_free_ char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    json_object_set_new(attrs, k, json_string(t ? t : ""));
+  }
   char full[65];
   snprintf(full, sizeof(full), "%s", id);
   if (strcmp(type, "container") == 0 && !json_object_get(attrs, "image")) ctr_attrs(d, id, attrs, full);

@@ -12,6 +12,14 @@ static const struct route routes[] = {
     {"GET", "/version", h_version, 0},
     {"GET", "/info", h_info, 0},
     {"POST", "/images/create", h_images_create, ROUTE_STREAM_BODY},
+    /* known to the Engine API, not built yet: 501 with a sentence rather than 404 or 405 */
+    {"POST", "/build", h_not_yet, 0},
+    {"POST", "/build/prune", h_build_prune, 0},
+    {"GET", "/images/search", h_not_yet, 0},
+    {"POST", "/images/{name*}/push", h_not_yet, 0},
+    {"HEAD", "/containers/{id}/archive", h_not_yet, 0},
+    {"GET", "/containers/{id}/archive", h_not_yet, 0},
+    {"PUT", "/containers/{id}/archive", h_not_yet, 0},
     {"GET", "/images/json", h_images_list, 0},
     /* image names hold '/' (learn/tutorial): the parameter takes every segment before the suffix */
     {"GET", "/images/{name*}/json", h_image_inspect, 0},

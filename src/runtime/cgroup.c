@@ -65,6 +65,9 @@ static struct cg_hier *hiers_load(void) {
       continue;
     bool v2 = strcmp(fstype, "cgroup2") == 0;
     if (!v2 && strcmp(fstype, "cgroup") != 0) continue;
+    /* only the host's hierarchies: other containers' rootfs (in this namespace when they have no
+     * mount namespace of their own) carry read-only cgroup mounts of their own */
+    if (strncmp(mp, "/sys/fs/cgroup/", 15) != 0 && strcmp(mp, "/sys/fs/cgroup") != 0) continue;
     hiers_add(&h, &n, xstrdup(mp), v2 ? xstrdup("") : controllers_of(sopts));
   }
   return h;

@@ -67,6 +67,7 @@ berth_stop_daemon() {
   if [ -n "${BERTHD_PID:-}" ] && kill -0 "$BERTHD_PID" 2>/dev/null; then
     ids=$(timeout 10 $BERTH ps -aq --no-trunc 2>/dev/null)
     [ -z "$ids" ] || timeout 30 $BERTH rm -f $ids >/dev/null 2>&1
+    timeout 10 $BERTH network prune -f >/dev/null 2>&1
     kill -TERM "$BERTHD_PID" 2>/dev/null
     for _ in $(seq 100); do kill -0 "$BERTHD_PID" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$BERTHD_PID" 2>/dev/null; then
@@ -76,6 +77,7 @@ berth_stop_daemon() {
     wait "$BERTHD_PID" 2>/dev/null
   fi
   berth_kill_leftovers
+  berth_remove_bridge
   local rc=0
   # a sanitizer build (-Db_sanitize=address,undefined) reports into the log: that is a failure
   if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$BERTH_DIR/berthd.log" 2>/dev/null; then
@@ -89,6 +91,21 @@ berth_stop_daemon() {
   rm -rf "$BERTH_DIR"
   unset BERTH_DIR BERTHD_PID
   return $rc
+}
+
+# berth_remove_bridge: the default bridge this daemon used (named in its log) and its nftables
+# tables: a daemon leaves them for the next start, like docker0, but a test's are its own, and
+# left over they would use up the pool of free subnets that later test daemons pick from
+berth_remove_bridge() {
+  local br
+  br=$(grep -o 'Bridge "[^"]*" [0-9]' "$BERTH_DIR/berthd.log" 2>/dev/null | tail -n 1 | cut -d'"' -f2)
+  [ -n "$br" ] || return 0
+  ip link del "$br" 2>/dev/null
+  if command -v nft >/dev/null; then
+    nft delete table ip "berth_${br//-/_}" 2>/dev/null
+    nft delete table bridge "berth_${br//-/_}" 2>/dev/null
+  fi
+  return 0
 }
 
 # berth_kill_leftovers: shims and container inits this daemon started, then their cgroups
