@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "common/fs.h"
@@ -53,6 +54,11 @@ static int cmd_exec(struct cli *cli, struct cli_opts *o, struct berth_error **er
   const char *id = jstr(res, "Id");
   _cleanup_free_ char *spath = xasprintf("/exec/%s/start", id);
   _cleanup_json_ json_t *start = json_pack("{s:b,s:b}", "Detach", detach, "Tty", tty);
+  struct winsize ws;
+  /* API 1.42's ConsoleSize: the terminal has its size before the process runs (a resize after the
+   * start comes too late for a short command such as `stty size`) */
+  if (tty && isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+    json_object_set_new(start, "ConsoleSize", json_pack("[i,i]", (int)ws.ws_row, (int)ws.ws_col));
   if (detach) return cli_call(cli, "POST", spath, start, NULL, NULL, err);
   _cleanup_free_ char *text = json_dumps(start, JSON_COMPACT);
   _cleanup_conn_ struct cli_conn c = {.fd = -1};

@@ -78,10 +78,19 @@ static json_t *stats_row(json_t *s, const char *fallback_name, bool trunc) {
                    blk, "PIDs", pids);
 }
 
-static int one_sample(struct cli *cli, const char *name, json_t **out, struct berth_error **err) {
+/* one_sample: the container's stats; with its previous cpu_stats in prev (a live table's later
+ * frames) an immediate one-shot sample measured against those, else a stream=0 sample, which the
+ * daemon takes a second apart to give a CPU delta */
+static int one_sample(struct cli *cli, const char *name, json_t *prev, json_t **out, struct berth_error **err) {
   _cleanup_free_ char *enc = cli_urlenc(name);
-  _cleanup_free_ char *path = xasprintf("/containers/%s/stats?stream=0", enc);
-  return cli_call(cli, "GET", path, NULL, out, NULL, err);
+  json_t *pre = json_object_get(prev, name);
+  _cleanup_free_ char *path = xasprintf("/containers/%s/stats?stream=0%s", enc, pre ? "&one-shot=1" : "");
+  int r = cli_call(cli, "GET", path, NULL, out, NULL, err);
+  if (r < 0 || !json_is_object(*out)) return r;
+  if (pre) json_object_set(*out, "precpu_stats", pre);
+  json_t *cpu = json_object_get(*out, "cpu_stats");
+  if (cpu) json_object_set(prev, name, cpu);
+  return 0;
 }
 
 static int running_names(struct cli *cli, bool all, char ***names, struct berth_error **err) {
@@ -94,11 +103,12 @@ static int running_names(struct cli *cli, bool all, char ***names, struct berth_
   return 0;
 }
 
-static int stats_once(struct cli *cli, struct cli_opts *o, char **names, struct buf *out, struct berth_error **err) {
+static int stats_once(struct cli *cli, struct cli_opts *o, char **names, json_t *prev, struct buf *out,
+                      struct berth_error **err) {
   _cleanup_json_ json_t *rows = json_array();
   for (size_t i = 0; names && names[i]; i++) {
     _cleanup_json_ json_t *s = NULL;
-    int r = one_sample(cli, names[i], &s, err);
+    int r = one_sample(cli, names[i], prev, &s, err);
     if (r < 0) return r;
     json_array_append_new(rows, stats_row(s, names[i], !opt_bool(o, "no-trunc")));
   }
@@ -116,6 +126,7 @@ static int cmd_stats(struct cli *cli, struct cli_opts *o, struct berth_error **e
   _cleanup_strv_ char **names = NULL;
   for (size_t i = 0; o->args[i]; i++) names = strv_push(names, o->args[i]);
   bool listed = names != NULL;
+  _cleanup_json_ json_t *prev = json_object(); /* name -> its last cpu_stats */
   for (;;) {
     if (!listed) {
       strv_free(names);
@@ -124,7 +135,7 @@ static int cmd_stats(struct cli *cli, struct cli_opts *o, struct berth_error **e
       if (r < 0) return r;
     }
     _cleanup_buf_ struct buf out = {0};
-    int r = stats_once(cli, o, names, &out, err);
+    int r = stats_once(cli, o, names, prev, &out, err);
     if (r < 0) return r;
     if (!opt_bool(o, "no-stream")) fputs("\033[2J\033[H", stdout); /* docker redraws the screen */
     if (out.p) fputs(out.p, stdout);

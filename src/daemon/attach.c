@@ -68,7 +68,8 @@ static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, co
     memcpy(a->extra, extra_in, extra_in_size);
     a->extra_len = extra_in_size;
   }
-  if (wait_connected(a) >= 0) proxy_run(&a->p, sock, a->extra, a->extra_len);
+  if (wait_connected(a) >= 0 && proxy_run(&a->p, sock, a->extra, a->extra_len) == PROXY_DETACHED)
+    events_emit(a->d, "container", "detach", a->st->id, NULL); /* as Docker, on the detach keys */
   attach_free(a);
   MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 }

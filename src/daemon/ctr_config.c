@@ -6,6 +6,8 @@
 #include "daemon/daemon.h"
 #include "daemon/health.h"
 #include "daemon/volumes.h"
+#include "image/image.h"
+#include "runtime/spec.h"
 #include "storage/storage.h"
 #include <errno.h>
 #include <signal.h>
@@ -345,13 +347,31 @@ static const char network_defaults[] =
     "\"GlobalIPv6PrefixLen\":0,\"IPAddress\":\"\",\"IPPrefixLen\":0,\"IPv6Gateway\":\"\",\"MacAddress\":\"\","
     "\"Networks\":{}}";
 
-static json_t *graph_driver_json(struct daemon *d, const char *dir) {
+static json_t *graph_driver_json(struct daemon *d, const char *dir, const char *image_id) {
+  /* the storage module knows the layers' directories: LowerDir as Docker's, image's top first */
+  _cleanup_image_ struct image *img = NULL;
+  if (image_get(d->images, image_id, &img, NULL) == 0) return storage_graph_driver_json(d->storage, dir, img->chain_ids);
   const char *name = storage_driver_name(d->storage);
   json_t *data = json_null();
   if (strcmp(name, "overlay") == 0 || strcmp(name, "overlay2") == 0)
     data = json_pack("{s:s+, s:s+, s:s+}", "MergedDir", dir, "/rootfs", "UpperDir", dir, "/upper", "WorkDir", dir,
                      "/work");
   return json_pack("{s:o, s:s}", "Data", data, "Name", name);
+}
+
+/* default_path_lists: HostConfig.MaskedPaths/ReadonlyPaths as moby fills them at create for an
+ * unprivileged container when the client gave none: the lists the default spec applies */
+static void default_path_lists(json_t *hc) {
+  static const char *const keys[][2] = {{"MaskedPaths", "maskedPaths"}, {"ReadonlyPaths", "readonlyPaths"}};
+  bool priv = json_is_true(json_object_get(hc, "Privileged"));
+  json_t *spec = NULL;
+  for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+    if (json_is_array(json_object_get(hc, keys[i][0]))) continue;
+    if (!priv && !spec) spec = oci_spec_default();
+    json_t *v = priv ? NULL : json_object_get(json_object_get(spec, "linux"), keys[i][1]);
+    json_object_set(hc, keys[i][0], v ? v : json_null());
+  }
+  json_decref(spec);
 }
 
 json_t *ctr_inspect_json(struct daemon *d, const struct store_container *c) {
@@ -390,8 +410,9 @@ json_t *ctr_inspect_json(struct daemon *d, const struct store_container *c) {
   json_object_set_new(j, "ExecIDs", exec_ids_json(d, c->id));
   json_t *health = health_inspect_json(d, c->id);
   if (health) json_object_set_new(json_object_get(j, "State"), "Health", health);
+  default_path_lists(hc);
   json_object_set_new(j, "HostConfig", hc);
-  json_object_set_new(j, "GraphDriver", graph_driver_json(d, dir));
+  json_object_set_new(j, "GraphDriver", graph_driver_json(d, dir, c->image_id));
   json_object_set_new(j, "Mounts", vol_mounts_json(dir));
   json_t *cfg = loads_or(c->config_json, json_object());
   json_object_set_new(cfg, "Image", json_string(c->image_ref));

@@ -181,8 +181,9 @@ static int read_exit(const char *shim_dir, int *code, char *finished, size_t siz
   return 0;
 }
 
-/* set_oom_killed: State.OOMKilled of the last exit (the store has no setter of its own for it) */
-static void set_oom_killed(struct daemon *d, const char *id, bool oom) {
+/* ctr_set_oom_killed: State.OOMKilled of the last exit, false again at a start as Docker's
+ * SetRunning (the store has no setter of its own for it) */
+void ctr_set_oom_killed(struct daemon *d, const char *id, bool oom) {
   _cleanup_store_conn_ struct store_conn cn = {0};
   _cleanup_berr_ struct berth_error *err = NULL;
   sqlite3_stmt *st = NULL;
@@ -256,8 +257,12 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   if (store_container_set_exited(d->store, st->id, code, finished, why, &err) < 0)
     log_error("Container %.12s exited (%d) but the store was not updated: %s", st->id, code, berr_msg(err));
   berr_clear(&err);
-  set_oom_killed(d, st->id, oom);
+  ctr_set_oom_killed(d, st->id, oom);
   if (oom) events_emit(d, "container", "oom", st->id, NULL);
+  /* die before the waiters wake, as Docker: a client whose wait returned may rename or remove it */
+  char codes[16];
+  snprintf(codes, sizeof(codes), "%d", code);
+  events_emit(d, "container", "die", st->id, json_pack("{s:s}", "exitCode", codes));
   if (storage_container_umount(d->storage, dir, &err) < 0)
     log_warn("Unmount rootfs of %.12s: %s", st->id, berr_msg(err));
   berr_clear(&err);
@@ -274,9 +279,6 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   st->exits++;
   pthread_cond_broadcast(&st->cond);
   pthread_mutex_unlock(&st->mu);
-  char codes[16];
-  snprintf(codes, sizeof(codes), "%d", code);
-  events_emit(d, "container", "die", st->id, json_pack("{s:s}", "exitCode", codes));
   events_volume_mounts(d, st->id, false);
   if (!restart_after_exit(d, st)) ctr_maybe_autoremove(d, st->id);
 }

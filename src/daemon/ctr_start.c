@@ -242,6 +242,7 @@ static int start_locked(struct daemon *d, struct ctr_state *st, const struct sto
     _cleanup_strv_ char **argv = shim_argv(d, c, cfg, hc, runtime, dir, shim_dir);
     r = run_shim(d, st, argv, shim_dir, err);
   }
+  if (r == 0 && c->oom_killed) ctr_set_oom_killed(d, c->id, false); /* only then: the run path stays short */
   if (r < 0) {
     fail_waiters(st);
     ctr_net_teardown(d, c->id, true);

@@ -249,6 +249,8 @@ int ctr_remove_files(struct daemon *d, const char *id, struct berth_error **err)
 void ctr_maybe_autoremove(struct daemon *d, const char *id);
 /* ctr_handle_exit: the monitor saw the shim of s exit (or restore found it dead) */
 void ctr_handle_exit(struct daemon *d, struct ctr_state *s);
+/* ctr_set_oom_killed: record State.OOMKilled (set by an exit, cleared by a start) */
+void ctr_set_oom_killed(struct daemon *d, const char *id, bool oom);
 /* ctr_restore: reconcile the store with the shims alive at startup */
 int ctr_restore(struct daemon *d, struct berth_error **err);
 

@@ -357,7 +357,10 @@ static void wait_recorded(struct xstream *x) {
 }
 
 static void proxy(struct xstream *x, int client, const char *extra, size_t extra_len) {
-  if (proxy_run(&x->p, client, extra, extra_len) == PROXY_OUTPUT_END) wait_recorded(x);
+  enum proxy_end end = proxy_run(&x->p, client, extra, extra_len);
+  if (end == PROXY_OUTPUT_END) wait_recorded(x);
+  if (end == PROXY_DETACHED) /* Docker's event when the client leaves with the detach keys */
+    events_emit(x->d, "container", "exec_detach", x->e->ctr_id, json_pack("{s:s}", "execID", x->e->id));
 }
 
 /* launch: run the exec now; its event, or its failure (kept in x->failure) */

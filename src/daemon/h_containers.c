@@ -548,7 +548,7 @@ int h_ctr_delete(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
   if (rc == 0) rc = ctr_remove(r->d, c->id, req_query_bool(r, "force", false), err);
-  if (rc == 0) h_ctr_delete_volumes(r, c->id);
+  if (rc == 0) vol_ctr_forget(r->d, c->id, req_query_bool(r, "v", false)); /* docker rm -v: anonymous ones too */
   if (rc == 0) out->status = 204;
   return rc;
 }

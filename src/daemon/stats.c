@@ -92,6 +92,29 @@ static json_t *memory_json(pid_t pid, bool v2) {
   return m;
 }
 
+/* procs_cpu_ns: CPU time of the processes in pid's pids cgroup and of the children they waited
+ * for (/proc/P/stat utime, stime, cutime, cstime): v1 containers without a cpuacct cgroup of their
+ * own (the runtime joins only the hierarchies it limits) */
+static void procs_cpu_ns(pid_t pid, int64_t *user, int64_t *kernel) {
+  _cleanup_free_ char *dir = cgroup_dir(pid, "pids");
+  if (!dir) return;
+  _cleanup_free_ char *p = path_join(dir, "cgroup.procs");
+  _cleanup_free_ char *procs = NULL;
+  if (read_file(p, &procs, NULL, NULL) < 0) return;
+  int64_t tick = 1000000000LL / sysconf(_SC_CLK_TCK);
+  for (char *save = NULL, *l = strtok_r(procs, " \n", &save); l; l = strtok_r(NULL, " \n", &save)) {
+    _cleanup_free_ char *sp = xasprintf("/proc/%s/stat", l);
+    _cleanup_free_ char *st = NULL;
+    if (read_file(sp, &st, NULL, NULL) < 0) continue;
+    char *e = strrchr(st, ')'); /* the command name may hold spaces and parentheses */
+    unsigned long long ut, stt, cut, cst;
+    static const char fields[] = "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu";
+    if (!e || sscanf(e + 2, fields, &ut, &stt, &cut, &cst) != 4) continue;
+    *user += (int64_t)(ut + cut) * tick;
+    *kernel += (int64_t)(stt + cst) * tick;
+  }
+}
+
 static json_t *cpu_json(pid_t pid, bool v2) {
   int64_t total = 0, user = 0, kernel = 0;
   if (v2) {
@@ -103,7 +126,12 @@ static json_t *cpu_json(pid_t pid, bool v2) {
     json_decref(st);
   } else {
     _cleanup_free_ char *dir = cgroup_dir(pid, "cpuacct");
-    total = read_i64(dir, "cpuacct.usage");
+    if (dir) {
+      total = read_i64(dir, "cpuacct.usage");
+    } else {
+      procs_cpu_ns(pid, &user, &kernel);
+      total = user + kernel;
+    }
   }
   return json_pack("{s:{s:I, s:I, s:I}, s:I, s:i, s:{s:i, s:i, s:i}}", "cpu_usage", "total_usage", (json_int_t)total,
                    "usage_in_usermode", (json_int_t)user, "usage_in_kernelmode", (json_int_t)kernel,
@@ -197,7 +225,7 @@ struct sampler {
   char *name;
   struct ctr_state *st; /* referenced: running tells when to end the stream */
   pid_t pid;
-  bool stream;
+  bool stream, one_shot;
   int n;
   json_t *prev_cpu;
   char prev_read[64]; /* the time of the previous sample: Docker's preread */
@@ -236,7 +264,7 @@ static ssize_t stats_read(void *cls, uint64_t pos, char *buf, size_t max) {
     pthread_mutex_unlock(&s->st->mu);
     if (!running) return MHD_CONTENT_READER_END_OF_STREAM;
   }
-  if (s->n == 0 && !s->stream) {
+  if (s->n == 0 && !s->stream && !s->one_shot) {
     /* one answer with a CPU delta in it, as Docker's: a first sample becomes precpu */
     json_decref(sample(s));
     struct pollfd p = {.fd = s->d->stop_efd, .events = POLLIN};
@@ -274,7 +302,9 @@ int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err) {
   s->name = xasprintf("/%s", c->name);
   s->pid = c->pid;
   s->st = ctr_state_get(r->d->ctrs, c->id);
-  s->stream = req_query_bool(r, "stream", true) && !req_query_bool(r, "one-shot", false);
+  s->stream = req_query_bool(r, "stream", true);
+  /* one-shot (API 1.41, with stream=0): the sample at once, no precpu, as Docker */
+  s->one_shot = !s->stream && req_query_bool(r, "one-shot", false);
   out->resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stats_read, s, stats_free);
   MHD_add_response_header(out->resp, "Content-Type", "application/json");
   return 0;

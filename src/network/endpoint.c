@@ -83,7 +83,7 @@ static int reserve(struct network *n, const char *id, const struct net_request *
   r = dup ? berr(err, EEXIST, "container %.12s already has a network endpoint", id) : 0;
   if (r == 0) r = ipam_alloc(&n->ipam, 0, &c->ip, err);
   if (r == 0) {
-    r = ports_alloc(n, req->name ? req->name : id, c->ports, c->nports, err);
+    r = ports_alloc(n, req->name ? req->name : id, c->epid, c->ports, c->nports, err);
     if (r < 0) ipam_release(&n->ipam, c->ip);
   }
   if (r == 0) {

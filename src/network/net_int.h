@@ -272,6 +272,7 @@ int net_nft_rebuild(struct network *n, struct berth_error **err);
 
 /* ports_alloc: fixed host ports checked (ours, then the host's sockets), ranges and ephemeral
  * ones chosen; EADDRINUSE with Docker's message */
-int ports_alloc(struct network *n, const char *name, struct port_map *v, size_t cnt, struct berth_error **err);
+int ports_alloc(struct network *n, const char *name, const char *epid, struct port_map *v, size_t cnt,
+                struct berth_error **err);
 void ports_index_add(struct network *n, const struct port_map *v, size_t cnt);
 void ports_index_rebuild(struct network *n);

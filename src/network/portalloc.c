@@ -110,18 +110,20 @@ static void ephemeral_range(unsigned *lo, unsigned *hi) {
   if (*lo < 1024 || *hi > 65535 || *hi < *lo) *lo = 32768, *hi = 60999;
 }
 
-static int taken_error(const char *name, const struct port_map *m, bool by_host, struct berth_error **err) {
+/* Docker's words: "... on endpoint NAME (ENDPOINT ID): ..." */
+static int taken_error(const char *name, const char *epid, const struct port_map *m, bool by_host,
+                       struct berth_error **err) {
   char ip[16];
   ip_str(m->host_ip, ip);
   if (by_host)
     return berr(err, EADDRINUSE,
-                "driver failed programming external connectivity on endpoint %s: Error starting userland proxy: "
+                "driver failed programming external connectivity on endpoint %s (%s): Error starting userland proxy: "
                 "listen %s4 %s:%u: bind: address already in use",
-                name, proto_name(m->proto), ip, m->host_port);
+                name, epid, proto_name(m->proto), ip, m->host_port);
   return berr(err, EADDRINUSE,
-              "driver failed programming external connectivity on endpoint %s: Bind for %s:%u failed: port is "
+              "driver failed programming external connectivity on endpoint %s (%s): Bind for %s:%u failed: port is "
               "already allocated",
-              name, ip, m->host_port);
+              name, epid, ip, m->host_port);
 }
 
 /* pick: a free port of lo..hi, from a random start like Docker's allocator */
@@ -137,7 +139,8 @@ static bool pick(struct network *n, const portbits mine, const portbits host, st
   return false;
 }
 
-int ports_alloc(struct network *n, const char *name, struct port_map *v, size_t cnt, struct berth_error **err) {
+int ports_alloc(struct network *n, const char *name, const char *epid, struct port_map *v, size_t cnt,
+                struct berth_error **err) {
   bool any = false;
   for (size_t i = 0; i < cnt && !any; i++) any = !v[i].exposed_only;
   if (!any) return 0;
@@ -151,8 +154,8 @@ int ports_alloc(struct network *n, const char *name, struct port_map *v, size_t 
     if (m->exposed_only) continue;
     if (m->host_lo && m->host_lo == m->host_hi) {
       m->host_port = m->host_lo;
-      if (taken_by_ours(n, m) || taken_by_mine(*mine, m, v, i)) r = taken_error(name, m, false, err);
-      else if (!host_can_bind(*host, m)) r = taken_error(name, m, true, err);
+      if (taken_by_ours(n, m) || taken_by_mine(*mine, m, v, i)) r = taken_error(name, epid, m, false, err);
+      else if (!host_can_bind(*host, m)) r = taken_error(name, epid, m, true, err);
     } else {
       unsigned lo = m->host_lo ? m->host_lo : elo, hi = m->host_lo ? m->host_hi : ehi;
       if (!pick(n, *mine, *host, m, v, i, lo, hi))

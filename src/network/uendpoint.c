@@ -84,7 +84,7 @@ static int reserve_ep(struct network *n, struct unet *u, struct attach *a, struc
   } else if ((r = ipam_alloc(&u->ipam, ip, &e->ip, err)) < 0) {
     return r;
   }
-  if (a->nports && (r = ports_alloc(n, a->ctr_name, a->ports, a->nports, err)) < 0) {
+  if (a->nports && (r = ports_alloc(n, a->ctr_name, e->epid, a->ports, a->nports, err)) < 0) {
     ipam_release(&u->ipam, e->ip);
     return r;
   }

@@ -203,6 +203,8 @@ while s.recv(4096):
 PY
   wait_until 5 $BERTH exec at1 test -f /tmp/m2
   assert_eq "$(ijson at1 State.Running)" true
+  run $BERTH events --since 1m --until 0s --filter container=at1 --format '{{.Action}}'
+  assert_line "$output" detach
   run api POST "/containers/at1/attach?stream=1&stdin=1&detachKeys=ctrl-99"
   assert_line "$output" "HTTP 400"
   assert_has "$output" "Invalid detach keys (ctrl-99) provided"

@@ -185,7 +185,7 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   assert_status 0
 }
 
-@test "live restore: kill -9 berthd; running containers stay, logs go on, attach works, exits recorded" {
+@test "live restore: kill -9 berthd; running containers stay, logs go on, attach and exec work, exits recorded" {
   $BERTH run -d --name lr1 busybox sh -c 'i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done'
   $BERTH run -d --name lr2 busybox sh -c 'sleep 2; exit 7'
   $BERTH run -d --name lr3 -i busybox cat
@@ -203,6 +203,9 @@ status_of() { $BERTH inspect -f '{{.State.Status}}' "$1"; }
   echo hello-attach >"$BERTH_DIR/attach.in"
   run timeout -s KILL 5 $BERTH attach lr3 <"$BERTH_DIR/attach.in"
   assert_has "$output" hello-attach
+  run $BERTH exec lr1 echo exec-after-restore
+  assert_status 0
+  assert_eq "$output" exec-after-restore
   $BERTH stop -t 1 lr1
   assert_eq "$(status_of lr1)" exited
 }

@@ -13,12 +13,15 @@ teardown() { berth_teardown; }
 
 @test "an OOM kill is recorded: exit 137, State.OOMKilled, an oom event before die" {
   since=$(date +%s)
-  run $BERTH run --name oom -m 8m busybox sh -c 'x=a; while true; do x=$x$x; done'
+  # the first run is killed, the second one ends well
+  run $BERTH run --name oom -m 8m busybox sh -c '[ -f /ran ] && exit 0; touch /ran; x=a; while true; do x=$x$x; done'
   assert_status 137
   assert_eq "$(ijson oom State.OOMKilled)" true
   assert_eq "$(ijson oom State.ExitCode)" 137
   run $BERTH events --since "$since" --until "$(($(date +%s) + 1))" --filter container=oom --format '{{.Action}}'
   assert_has "$output" "oom"$'\n'"die"
+  $BERTH start -a oom
+  assert_eq "$(ijson oom State.OOMKilled)" false "after a clean second run"
   $BERTH run --name nooom -m 8m busybox true
   assert_eq "$(ijson nooom State.OOMKilled)" false
 }
@@ -31,6 +34,12 @@ teardown() { berth_teardown; }
   assert_match "${lines[1]}" '^[0-9a-f]{12} +st +[0-9.]+% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]i?B +[0-9.]+% +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +1$'
   run $BERTH stats --no-stream --format '{{.Name}} {{.PIDs}}' st
   assert_eq "$output" "st 1"
+  # a v1 container without a cpuacct cgroup of its own still shows its CPU use
+  $BERTH run -d --name busy busybox sh -c 'while :; do :; done'
+  run $BERTH stats --no-stream --format '{{.CPUPerc}}' busy
+  assert_match "$output" '^[0-9.]+%$'
+  [ "$output" != "0.00%" ] || fail "a busy loop shows $output CPU"
+  $BERTH rm -f busy
   api GET "/containers/st/stats?stream=false" >"$BATS_TEST_TMPDIR/s"
   python3 - "$BATS_TEST_TMPDIR/s" <<'EOF'
 import json, sys
@@ -47,8 +56,11 @@ EOF
 
 @test "stats streams a sample a second until the client leaves" {
   $BERTH run -d --name sts busybox sleep 100
-  n=$(timeout 2.6 curl -sN --unix-socket "$BERTH_SOCK" "http://localhost/containers/sts/stats" | grep -c '"cpu_stats"')
+  n=$( (timeout 2.6 curl -sN --unix-socket "$BERTH_SOCK" "http://localhost/containers/sts/stats" || true) |
+    grep -c '"cpu_stats"')
   [ "$n" -ge 2 ] || fail "only $n samples in 2.6 s"
+  n=$( (timeout 2.6 $BERTH stats sts || true) | grep -c 'CONTAINER ID')
+  [ "$n" -ge 2 ] || fail "the live table was drawn $n times in 2.6 s"
 }
 
 @test "wait: not-running, next-exit and removed conditions; a bad condition is a 400" {
@@ -250,4 +262,109 @@ EOF
   run api GET "/containers/lg/logs?stdout=1&tail=1"
   assert_has "$output" "o4"
   assert_not_has "$output" "e4"
+}
+
+@test "inspect: the fields of seed 004 with Docker's types; GraphDriver's LowerDir; default masked paths" {
+  $BERTH run -d --name ins busybox sleep 100
+  $BERTH inspect ins >"$BATS_TEST_TMPDIR/i"
+  python3 - "$BATS_TEST_TMPDIR/i" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))[0]
+want = {"Id": str, "Created": str, "Path": str, "Args": list, "State": dict, "Image": str, "ResolvConfPath": str,
+        "HostnamePath": str, "HostsPath": str, "LogPath": str, "Name": str, "RestartCount": int, "Driver": str,
+        "MountLabel": str, "ProcessLabel": str, "AppArmorProfile": str, "HostConfig": dict, "GraphDriver": dict,
+        "Mounts": list, "Config": dict, "NetworkSettings": dict}
+for k, t in want.items():
+    assert isinstance(c[k], t), k
+st = {"Status": str, "Running": bool, "Paused": bool, "Restarting": bool, "OOMKilled": bool, "Dead": bool,
+      "Pid": int, "ExitCode": int, "Error": str, "StartedAt": str, "FinishedAt": str}
+for k, t in st.items():
+    assert isinstance(c["State"][k], t), k
+assert c["State"]["Status"] == "running" and c["State"]["Pid"] > 0
+assert c["Image"].startswith("sha256:") and c["Name"] == "/ins"
+assert c["LogPath"].endswith(c["Id"] + "-json.log")
+assert c["GraphDriver"]["Name"] in ("overlay2", "vfs")
+if c["GraphDriver"]["Name"] == "overlay2":
+    for k in ("LowerDir", "MergedDir", "UpperDir", "WorkDir"):
+        assert c["GraphDriver"]["Data"][k], k
+assert "/proc/kcore" in c["HostConfig"]["MaskedPaths"]
+assert "/proc/sys" in c["HostConfig"]["ReadonlyPaths"]
+for k in ("Hostname", "Domainname", "User", "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin",
+          "StdinOnce", "Env", "Cmd", "Image", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels"):
+    assert k in c["Config"], k
+for k in ("Bridge", "SandboxID", "Ports", "SandboxKey", "Gateway", "IPAddress", "IPPrefixLen", "MacAddress", "Networks"):
+    assert k in c["NetworkSettings"], k
+PY
+  assert_eq "$($BERTH inspect -f '{{.State.Pid}}' ins)" "$(ijson ins State.Pid)"
+  $BERTH run -d --name insp --privileged busybox sleep 100
+  assert_eq "$(ijson insp HostConfig.MaskedPaths)" null
+}
+
+@test "events: image import, save and load" {
+  since=$(date +%s)
+  $BERTH import "$(berth_rootfs_tar)" evimg:1 >/dev/null
+  $BERTH save -o "$BATS_TEST_TMPDIR/s.tar" evimg:1
+  $BERTH load -i "$BATS_TEST_TMPDIR/s.tar" >/dev/null
+  run $BERTH events --since "$since" --until "$(($(date +%s) + 1))" --filter type=image --format '{{.Action}}'
+  for a in import save load; do assert_line "$output" "$a"; done
+  $BERTH rmi evimg:1 >/dev/null
+}
+
+@test "events: attach of an API client" {
+  since=$(date +%s)
+  $BERTH run -d --name eva busybox sleep 100
+  curl -s --max-time 1 --unix-socket "$BERTH_SOCK" -X POST \
+    "http://localhost/containers/eva/attach?stream=1&stdout=1" >/dev/null || true
+  run $BERTH events --since "$since" --until "$(($(date +%s) + 1))" --filter container=eva --format '{{.Action}}'
+  assert_line "$output" "attach"
+}
+
+@test "run -it and exec -it: the process starts with the client's window size" {
+  $BERTH run -d -it --name ws busybox sh
+  out=$( (sleep 2) | timeout 20 script -qec "stty rows 33 cols 77; $BERTH run --rm -it busybox stty size" /dev/null | tr -d '\r')
+  assert_has "$out" "33 77"
+  out=$( (sleep 2) | timeout 20 script -qec "stty rows 21 cols 66; $BERTH exec -it ws stty size" /dev/null | tr -d '\r')
+  assert_has "$out" "21 66"
+}
+
+@test "kill -s: the named signal reaches the container; bad signals and stopped containers get Docker's errors" {
+  $BERTH run -d --name ksig busybox sh -c 'trap "echo got hup" HUP; trap "exit 9" USR2; while true; do sleep 0.1; done'
+  sleep 0.3
+  run $BERTH kill -s HUP ksig
+  assert_eq "$output" ksig
+  wait_until 10 sh -c "$BERTH logs ksig | grep -q 'got hup'"
+  is_running ksig
+  $BERTH kill --signal SIGUSR2 ksig
+  assert_eq "$($BERTH wait ksig)" 9
+  run $BERTH kill -s FOO ksig
+  [ "$status" -ne 0 ]
+  assert_has "$output" "Invalid signal: FOO"
+  run $BERTH kill ksig
+  [ "$status" -ne 0 ]
+  assert_has "$output" "is not running"
+}
+
+@test "events: exec_detach when an API client types the exec's detach keys" {
+  $BERTH run -d -it --name exd busybox sh >/dev/null
+  eid=$(api POST /containers/exd/exec -H 'Content-Type: application/json' \
+    -d '{"Cmd":["sh"],"Tty":true,"AttachStdin":true,"AttachStdout":true,"DetachKeys":"ctrl-x,x"}' |
+    python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["Id"])')
+  timeout 20 python3 - "$BERTH_SOCK" "$eid" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+body = b'{"Detach":false,"Tty":true}'
+s.sendall(b"POST /exec/%s/start HTTP/1.1\r\nHost: berth\r\nUpgrade: tcp\r\nConnection: Upgrade\r\n"
+          b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (sys.argv[2].encode(), len(body), body))
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(4096)
+assert head.startswith(b"HTTP/1.1 101"), head
+time.sleep(0.3)
+s.sendall(b"\x18x")
+while s.recv(4096):
+    pass
+PY
+  run $BERTH events --since 1m --until 0s --filter container=exd --filter event=exec_detach --format '{{.Action}} {{.Actor.Attributes.execID}}'
+  assert_line "$output" "exec_detach $eid"
 }

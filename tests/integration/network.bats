@@ -154,6 +154,8 @@ http() { curl -fsS --max-time 3 --noproxy '*' "$1"; }
   wait_until 5 test "$(veths_of_bridge | wc -l)" -eq "$veths"
   run $NFT list map ip "berth_$BR" puba_tcp
   [ "$(printf '%s\n' "$output" | grep -o "$PORT :" | wc -l)" -eq 1 ] || fail "$output"
+  # no lease: the state file names the first container only
+  assert_not_has "$(cat "$BERTH_DIR/data/network/$BR.json")" "$id"
 }
 
 @test "--net none has only lo; --net host sees the host's interfaces; container: shares a namespace" {

@@ -1,12 +1,14 @@
 #!/usr/bin/env bats
 # network2.bats: what network.bats leaves out, through a private berthd on bridge bt-n2
 # (10.213.70.0/24, --fixed-cidr 10.213.70.128/25, --mtu 1400): the daemon options --fixed-cidr,
-# --mtu, --ip-forward, --iptables=false (a second daemon, 10.213.71.0/24), the default subnet
-# colliding with a route (a third daemon), -p's other forms (127.0.0.1::P, /udp, ranges), -P
-# with an image's EXPOSE, port's listing, a port held by a host socket, /etc files kept across
-# restarts, the lease after a crash, and network events at start and stop. Traffic goes only to
-# 127.0.0.1 and to addresses these daemons made.
+# --mtu, --ip-forward (daemons in netns of their own), --iptables=false (10.213.71.0/24), the
+# default subnet colliding with a route, -p's other forms (127.0.0.1::P, ranges, /udp), 200 ports
+# as map elements only, -P with an image's EXPOSE, port's listing, a port held by a host socket
+# and a start the runtime fails (nothing left), /etc files kept across restarts, the host's
+# loopback nameservers, seed 002's link variables, network events at start and stop, and the
+# lease after a crash. Traffic goes only to 127.0.0.1 and to addresses these daemons made.
 load helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
   export BR=bt-n2 NET3=10.213.70 GW=10.213.70.1
@@ -48,7 +50,7 @@ state_file() { cat "$BERTH_DIR/data/network/$BR.json"; }
 # other_start BRIDGE ARGS...: a second berthd (OTHER_BERTH) on its own directories and bridge
 other_start() {
   OTHER_BR=$1 OTHER_DIR=$(mktemp -d /tmp/bt2.XXXXXX)
-  "$BERTHD_BIN" --data-root "$OTHER_DIR/data" --exec-root "$OTHER_DIR/run" -H "unix://$OTHER_DIR/s.sock" \
+  ${OTHER_WRAP:-} "$BERTHD_BIN" --data-root "$OTHER_DIR/data" --exec-root "$OTHER_DIR/run" -H "unix://$OTHER_DIR/s.sock" \
     --group root --default-registry 127.0.0.1:1 --pidfile "$OTHER_DIR/pid" --bridge "$OTHER_BR" "${@:2}" \
     </dev/null >"$OTHER_DIR/log" 2>&1 3>&- &
   OTHER_PID=$! OTHER_BERTH="$BERTH_BIN -H unix://$OTHER_DIR/s.sock"
@@ -61,11 +63,11 @@ other_cleanup() {
   local ids
   ids=$($OTHER_BERTH ps -aq 2>/dev/null)
   [ -z "$ids" ] || $OTHER_BERTH rm -f $ids >/dev/null 2>&1
-  kill "$OTHER_PID" 2>/dev/null; wait "$OTHER_PID" 2>/dev/null
+  kill "$OTHER_PID" 2>/dev/null; wait "$OTHER_PID" 2>/dev/null || true
   berth_unmount_under "$OTHER_DIR"; rm -rf "$OTHER_DIR"
-  ip link del "$OTHER_BR" 2>/dev/null
-  $NFT delete table ip "berth_${OTHER_BR//-/_}" 2>/dev/null
-  $NFT delete table bridge "berth_${OTHER_BR//-/_}" 2>/dev/null
+  ip link del "$OTHER_BR" 2>/dev/null || true
+  $NFT delete table ip "berth_${OTHER_BR//-/_}" 2>/dev/null || true
+  $NFT delete table bridge "berth_${OTHER_BR//-/_}" 2>/dev/null || true
   OTHER_DIR=
 }
 
@@ -81,8 +83,18 @@ other_cleanup() {
   assert_eq "$output" "$NET3.0/24 $NET3.128/25 1400"
 }
 
-@test "--ip-forward (the default) turns IPv4 forwarding on" {
-  assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" 1 ip_forward
+@test "--ip-forward turns IPv4 forwarding on, --ip-forward=false leaves it (daemons in new netns)" {
+  assert_eq "$(cat /proc/sys/net/ipv4/ip_forward)" 1 "ip_forward with our daemon"
+  # a network namespace of its own (IPv4 sysctls come from the host's: turned off there first)
+  printf '#!/bin/sh\necho 0 >/proc/sys/net/ipv4/ip_forward && exec "$@"\n' >"$BATS_TEST_TMPDIR/fwd0"
+  chmod +x "$BATS_TEST_TMPDIR/fwd0"
+  local want
+  for want in 0 1; do
+    if [ "$want" = 0 ]; then set -- --ip-forward=false; else set --; fi
+    OTHER_WRAP="unshare -n $BATS_TEST_TMPDIR/fwd0" other_start bt-n2f --bip 10.213.74.1/24 "$@"
+    assert_eq "$(nsenter -t "$OTHER_PID" -n cat /proc/sys/net/ipv4/ip_forward)" "$want" "ip_forward after berthd $*"
+    other_cleanup
+  done
 }
 
 @test "--iptables=false: no nftables table of ours, -p is refused, the bridge still works" {
@@ -136,6 +148,18 @@ other_cleanup() {
   assert_eq "$output" "127.0.0.1:31951"
 }
 
+@test "-p A-B:A-B on every address: one map element, each port reachable on 127.0.0.1" {
+  $BERTH run -d --name rg -p 33810-33815:33810-33815 busybox sh -c \
+    'mkdir -p /www && echo range >/www/index.html && exec httpd -f -p 33813 -h /www'
+  run $NFT list map ip berth_bt_n2 pubr_tcp
+  assert_has "$output" "0.0.0.0/0 . 33810-33815 : $(ip_of rg)"
+  run $BERTH port rg
+  assert_line "$output" "33810/tcp -> 0.0.0.0:33810"
+  assert_line "$output" "33815/tcp -> 0.0.0.0:33815"
+  wait_until 10 http "http://127.0.0.1:33813/"
+  assert_eq "$(http "http://127.0.0.1:33813/")" range
+}
+
 @test "-p 127.0.0.1:HOSTPORT:5000/udp: an UDP echo through the published port" {
   PORT=$((32000 + $$ % 500))
   $BERTH run -d --name udp -p "127.0.0.1:$PORT:5000/udp" busybox sleep 600
@@ -171,14 +195,16 @@ nft_rules() {
 
 @test "200 published ports: 200 map elements, not one more rule, no host socket or process per port" {
   rules=$(nft_rules)
-  procs=$(ps -e --no-headers | wc -l)
+  threads=$(awk '/^Threads:/ {print $2}' "/proc/$BERTHD_PID/status")
   $BERTH run -d --name many -p 127.0.0.1:33000-33199:7000-7199 busybox sleep 600
   assert_eq "$(nft_rules)" "$rules" "rules after publishing 200 ports"
   run $NFT list map ip berth_bt_n2 pubh_tcp
   assert_eq "$(grep -o "127.0.0.1 . 33[01][0-9][0-9] : $(ip_of many) . 7[01][0-9][0-9]" <<<"$output" | wc -l)" 200 elements
   assert_eq "$(ss -Hltn 'sport >= :33000 and sport <= :33199' | wc -l)" 0 "host sockets on the published ports"
-  # the container's shim and process, nothing per port
-  [ "$(ps -e --no-headers | wc -l)" -le $((procs + 3)) ] || fail "processes: $procs -> $(ps -e --no-headers | wc -l)"
+  # no process (the shim is the only one naming the container) and no daemon thread per port
+  id=$($BERTH inspect -f '{{.Id}}' many)
+  [ "$(pgrep -fc "$id")" -le 1 ] || fail "processes naming the container: $(pgrep -fa "$id")"
+  [ "$(awk '/^Threads:/ {print $2}' "/proc/$BERTHD_PID/status")" -le $((threads + 2)) ] || fail "berthd threads grew"
   $BERTH rm -f many >/dev/null
   run $NFT list map ip berth_bt_n2 pubh_tcp
   assert_not_has "$output" "33000"
@@ -190,7 +216,9 @@ nft_rules() {
   run -127 $BERTH run -d --name nocmd -p 127.0.0.1:33500:80 busybox /no/such/command
   id=$($BERTH inspect -f '{{.Id}}' nocmd)
   [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns file left"
-  wait_until 10 test "$(veth_count)" -eq "$before" || { ls /sys/class/net/$BR/brif >&2; ps -ef | grep -v grep | grep -e berth-shim -e berth-runtime >&2; ls -l /proc/*/ns/net 2>/dev/null | awk '{print $NF}' | sort | uniq -c | sort -n | head -3 >&2; false; }
+  # the kernel deletes the pair when the namespace dies: its cleanup worker can lag seconds
+  # behind on a loaded machine
+  wait_until 30 test "$(veth_count)" -eq "$before"
   run $NFT list table ip berth_bt_n2
   assert_not_has "$output" 33500
   assert_not_has "$(state_file)" "$id"
@@ -222,10 +250,10 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$PORT" 3>
   before=$(veth_count)
   run $BERTH run -d --name taken -p "$PORT:80" busybox sleep 600
   [ "$status" -ne 0 ] || fail "the container started"
-  assert_has "$output" "Error starting userland proxy: listen tcp4 0.0.0.0:$PORT: bind: address already in use"
+  assert_match "$output" "driver failed programming external connectivity on endpoint taken \([0-9a-f]{64}\): Error starting userland proxy: listen tcp4 0.0.0.0:$PORT: bind: address already in use"
   id=$($BERTH inspect -f '{{.Id}}' taken)
   [ ! -e "$BERTH_DIR/run/netns/$id" ] || fail "netns file left"
-  wait_until 10 test "$(veth_count)" -eq "$before"
+  wait_until 30 test "$(veth_count)" -eq "$before"
   run $NFT list table ip berth_bt_n2
   assert_not_has "$output" "$PORT"
   assert_not_has "$(state_file)" "$id"
@@ -245,6 +273,18 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$PORT" 3>
   assert_line_re "$output" "^$(ip_of keep)"$'\t'
   # the host's loopback nameservers never reach the container
   assert_not_has "$(grep '^nameserver' <<<"$output")" "nameserver 127."
+}
+
+@test "the host's loopback nameservers are left out of a container's resolv.conf" {
+  # a berthd in a mount namespace of its own that sees another /etc/resolv.conf
+  printf 'nameserver 127.0.0.53\nnameserver 10.213.73.53\nnameserver ::1\nsearch n2.test\n' >"$BATS_TEST_TMPDIR/resolv.conf"
+  printf '#!/bin/sh\nmount --bind "%s" /etc/resolv.conf && exec "$@"\n' "$BATS_TEST_TMPDIR/resolv.conf" >"$BATS_TEST_TMPDIR/wrap"
+  chmod +x "$BATS_TEST_TMPDIR/wrap"
+  OTHER_WRAP="unshare -m --propagation private $BATS_TEST_TMPDIR/wrap" other_start bt-n2r --bip 10.213.73.1/24
+  run $OTHER_BERTH run --rm busybox cat /etc/resolv.conf
+  assert_status 0
+  assert_eq "$output" "nameserver 10.213.73.53
+search n2.test" "resolv.conf"
 }
 
 @test "--link: every variable of seed 002 (_NAME, _PORT, _PORT_N_TCP, _ADDR, _PORT, _PROTO)" {
@@ -293,6 +333,6 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(60)' "$PORT" 3>
   wait_until 10 curl -fsS --max-time 2 --unix-socket "$BERTH_SOCK" http://localhost/_ping
   wait_until 10 is_stopped dies
   wait_until 5 test ! -e "$BERTH_DIR/run/netns/$id"
-  wait_until 5 test "$(veth_count)" -eq 0
+  wait_until 30 test "$(veth_count)" -eq 0
   assert_not_has "$(state_file)" "\"$IP\""
 }
