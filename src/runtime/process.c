@@ -277,8 +277,12 @@ static int set_caps(json_t *caps, struct berth_error **err) {
   if (r == 0 && cap_set_proc(c) < 0) r = caps_refused(c, errno, err);
   cap_free(c);
   if (r == 0) r = cap_list(caps, "ambient", list, &n, err);
+  /* the kernel raises an ambient capability only when it is also permitted and inheritable;
+   * like runc and crun, one it refuses (EPERM) is left out rather than failing the container
+   * (runc's own `spec` lists ambient capabilities with no inheritable set) */
   for (int k = 0; r == 0 && k < n; k++)
-    if (cap_set_ambient(list[k], CAP_SET) < 0) r = berr_sys(err, errno, "raise ambient capability %d", list[k]);
+    if (cap_set_ambient(list[k], CAP_SET) < 0 && errno != EPERM)
+      r = berr_sys(err, errno, "raise ambient capability %d", list[k]);
   return r;
 }
 

@@ -28,7 +28,8 @@ docker_start() {
   # dockerd 20.10 uses a system containerd at this socket instead of managing its own
   [ ! -S /run/containerd/containerd.sock ] || skip "a system containerd runs: the private dockerd would share it"
   DOCKER_DIR=$(mktemp -d /tmp/dk.XXXXXX)
-  dockerd --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" -H "unix://$DOCKER_DIR/docker.sock" \
+  # in a network namespace of its own: with --bridge=none dockerd deletes the host's docker0 otherwise
+  unshare -n dockerd --data-root "$DOCKER_DIR/data" --exec-root "$DOCKER_DIR/exec" -H "unix://$DOCKER_DIR/docker.sock" \
     --pidfile "$DOCKER_DIR/docker.pid" --bridge=none --iptables=false --ip-masq=false \
     </dev/null >"$DOCKER_DIR/dockerd.log" 2>&1 3>&- &
   DOCKERD_PID=$!

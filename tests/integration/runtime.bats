@@ -196,6 +196,15 @@ p["capabilities"].update({k: ["CAP_KILL"] for k in ("effective", "permitted", "i
   [[ "${lines[6]}" == *0000000000000020 ]]
 }
 
+@test "ambient capabilities the kernel refuses (none inheritable, as runc spec writes) are left out" {
+  bundle '["sh", "-c", "grep CapAmb /proc/self/status"]' \
+    'p = c["process"]; p["capabilities"]["inheritable"] = []
+p["capabilities"]["ambient"] = ["CAP_KILL", "CAP_AUDIT_WRITE"]'
+  run rt run --bundle "$BUNDLE" "$ID"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"CapAmb:"*0000000000000000* ]]
+}
+
 @test "cgroup limits are applied and the cgroup is removed on delete" {
   [ -d /sys/fs/cgroup/memory ] || skip "no cgroup v1 memory hierarchy"
   bundle '["sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max"]' \
