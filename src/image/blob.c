@@ -9,7 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -71,10 +71,13 @@ int image_extract_layer(struct image_store *is, const char *tar_path, const char
   return 0;
 }
 
-static void md_freep(EVP_MD_CTX **c) { EVP_MD_CTX_free(*c); }
-
-static void hex_of(const unsigned char *md, unsigned n, char *out) {
-  for (unsigned i = 0; i < n; i++) sprintf(out + 2 * i, "%02x", md[i]);
+void image_hex(const uint8_t *md, size_t n, char *out) {
+  static const char digits[] = "0123456789abcdef";
+  for (size_t i = 0; i < n; i++) {
+    out[2 * i] = digits[md[i] >> 4];
+    out[2 * i + 1] = digits[md[i] & 15];
+  }
+  out[2 * n] = '\0';
 }
 
 /* decompress: fd (any compression libarchive knows) -> t, sha256 of the plain bytes -> hex */
@@ -88,41 +91,38 @@ int image_decompress(int fd, struct image_tmp *t, char hex[65], struct berth_err
   int rc = archive_read_next_header(a, &e);
   if (rc == ARCHIVE_EOF) return berr(err, EINVAL, "the image tarball is empty");
   if (rc != ARCHIVE_OK) return berr(err, EINVAL, "read image tarball: %s", archive_error_string(a));
-  __attribute__((cleanup(md_freep))) EVP_MD_CTX *md = EVP_MD_CTX_new();
-  if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) return berr(err, EIO, "sha256 init failed");
+  struct sha256_ctx md;
+  sha256_init(&md);
   char buf[65536];
   off_t total = 0;
   for (;;) {
     la_ssize_t n = archive_read_data(a, buf, sizeof(buf));
     if (n < 0) return berr(err, EINVAL, "read image tarball: %s", archive_error_string(a));
     if (n == 0) break;
-    EVP_DigestUpdate(md, buf, (size_t)n);
+    sha256_update(&md, (size_t)n, (const uint8_t *)buf);
     int r = write_all(t->fd, buf, (size_t)n);
     if (r < 0) return berr_sys(err, -r, "write \"%s\"", t->path);
     total += n;
   }
   if (total == 0) return berr(err, EINVAL, "the image tarball is empty");
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned dn = 0;
-  EVP_DigestFinal_ex(md, digest, &dn);
-  hex_of(digest, dn, hex);
+  uint8_t digest[SHA256_DIGEST_SIZE];
+  sha256_digest(&md, sizeof(digest), digest);
+  image_hex(digest, sizeof(digest), hex);
   return 0; /* synced by image_register, once for everything an operation wrote */
 }
 
 int image_digest_file(const char *path, char hex[65], struct berth_error **err) {
   _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return berr_sys(err, errno, "open \"%s\"", path);
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+  struct sha256_ctx md;
+  sha256_init(&md);
   char buf[65536];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) EVP_DigestUpdate(md, buf, (size_t)n);
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned dn = 0;
-  EVP_DigestFinal_ex(md, d, &dn);
-  EVP_MD_CTX_free(md);
+  while ((n = read(fd, buf, sizeof(buf))) > 0) sha256_update(&md, (size_t)n, (const uint8_t *)buf);
   if (n < 0) return berr_sys(err, errno, "read \"%s\"", path);
-  for (unsigned i = 0; i < dn; i++) sprintf(hex + 2 * i, "%02x", d[i]);
+  uint8_t d[SHA256_DIGEST_SIZE];
+  sha256_digest(&md, sizeof(d), d);
+  image_hex(d, sizeof(d), hex);
   return 0;
 }
 

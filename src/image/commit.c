@@ -11,13 +11,13 @@
 #include "common/xalloc.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <string.h>
 #include <unistd.h>
 
 struct sink {
   int fd;
-  EVP_MD_CTX *md;
+  struct sha256_ctx *md; /* or NULL */
   int err;
 };
 
@@ -29,7 +29,7 @@ static la_ssize_t sink_write(struct archive *a, void *cls, const void *buf, size
     archive_set_error(a, -r, "write: %s", strerror(-r));
     return -1;
   }
-  if (s->md) EVP_DigestUpdate(s->md, buf, n);
+  if (s->md) sha256_update(s->md, n, buf);
   return (la_ssize_t)n;
 }
 
@@ -68,9 +68,9 @@ static int changes_tar(struct image_store *is, const struct image_commit_opts *o
   int r = layer_changes(is, o->ctr_dir, chain_ids, &ch, &n, &root, err);
   if (r < 0) return r;
   _cleanup_close_ int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  EVP_MD_CTX *md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-  struct sink s = {.fd = t->fd, .md = md};
+  struct sha256_ctx md;
+  sha256_init(&md);
+  struct sink s = {.fd = t->fd, .md = &md};
   struct archive *w = rfd >= 0 ? tar_writer(&s) : NULL;
   if (rfd < 0) r = berr_sys(err, errno, "open \"%s\"", root);
   else if (!w) r = berr(err, EIO, "start tar stream");
@@ -79,13 +79,11 @@ static int changes_tar(struct image_store *is, const struct image_commit_opts *o
     r = berr(err, s.err ? s.err : EIO, "write layer tar: %s", archive_error_string(w));
   if (w) archive_write_free(w);
   layer_changes_free(ch, n);
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned dn = 0;
-  EVP_DigestFinal_ex(md, d, &dn);
-  EVP_MD_CTX_free(md);
   if (r < 0) return r;
+  uint8_t d[SHA256_DIGEST_SIZE];
+  sha256_digest(&md, sizeof(d), d);
   strcpy(diff_id, "sha256:");
-  for (unsigned i = 0; i < dn; i++) sprintf(diff_id + 7 + 2 * i, "%02x", d[i]);
+  image_hex(d, sizeof(d), diff_id + 7);
   return 0;
 }
 

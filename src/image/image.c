@@ -9,18 +9,19 @@
 #include "common/xalloc.h"
 #include <dirent.h>
 #include <errno.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 void image_sha256_hex(const void *data, size_t n, char out[65]) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned mdn = 0;
-  EVP_Digest(data, n, md, &mdn, EVP_sha256(), NULL);
-  for (unsigned i = 0; i < mdn && i < 32; i++) sprintf(out + 2 * i, "%02x", md[i]);
-  out[64] = '\0';
+  struct sha256_ctx c;
+  uint8_t md[SHA256_DIGEST_SIZE];
+  sha256_init(&c);
+  sha256_update(&c, n, data);
+  sha256_digest(&c, sizeof(md), md);
+  image_hex(md, sizeof(md), out);
 }
 
 void image_chain_id(const char *parent_chain, const char *diff_id, char out[72]) {

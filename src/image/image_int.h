@@ -92,6 +92,8 @@ int image_extract_layer(struct image_store *is, const char *tar_path, const char
 /* image_decompress: the stream on fd (plain or any compression libarchive knows) into t, and the
  * sha256 of the plain bytes (a layer's diff id) into hex */
 int image_decompress(int fd, struct image_tmp *t, char hex[65], struct berth_error **err);
+/* image_hex: n bytes as 2n lower-case hex digits and a NUL into out */
+void image_hex(const uint8_t *md, size_t n, char *out);
 /* image_digest_file: sha256 hex of a whole file */
 int image_digest_file(const char *path, char hex[65], struct berth_error **err);
 

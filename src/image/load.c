@@ -16,7 +16,7 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <sys/stat.h>
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -138,7 +138,7 @@ struct teer {
   size_t n;
   bool busy, quit;
   int err; /* positive errno of a failed write */
-  EVP_MD_CTX *md;
+  struct sha256_ctx *md;
   int fd;
 };
 
@@ -149,7 +149,7 @@ static void *teer_main(void *arg) {
     while (!t->busy && !t->quit) pthread_cond_wait(&t->cv, &t->mu);
     if (!t->busy) break;
     pthread_mutex_unlock(&t->mu);
-    EVP_DigestUpdate(t->md, t->buf, t->n);
+    sha256_update(t->md, t->n, t->buf);
     int r = t->err ? 0 : write_all(t->fd, t->buf, t->n);
     pthread_mutex_lock(&t->mu);
     if (r < 0) t->err = -r;
@@ -178,7 +178,7 @@ static void teer_post(struct teer *t, const void *buf, size_t n) {
   pthread_mutex_unlock(&t->mu);
 }
 
-static int teer_start(struct teer *t, EVP_MD_CTX *md, int fd) {
+static int teer_start(struct teer *t, struct sha256_ctx *md, int fd) {
   *t = (struct teer){.md = md, .fd = fd};
   pthread_mutex_init(&t->mu, NULL);
   pthread_cond_init(&t->cv, NULL);
@@ -287,8 +287,6 @@ static void speculate(struct loader *ld, struct member *m, struct feed *f) {
   }
 }
 
-static void md_freep(EVP_MD_CTX **c) { EVP_MD_CTX_free(*c); }
-
 /* pump: every byte of the member through f: decompressed if need be, extracted when the driver
  * takes standalone layers, and drained to the end */
 static int pump(struct loader *ld, struct member *m, struct feed *f, bool compressed, struct berth_error **err) {
@@ -318,10 +316,10 @@ static int take_layer(struct loader *ld, struct member *m, const char *head, siz
   int r = image_tmp_make(ld->is, "layer", &m->tar, err);
   if (r < 0) return r;
   _cleanup_free_ struct feed *f = xcalloc(1, sizeof(*f));
-  __attribute__((cleanup(md_freep))) EVP_MD_CTX *md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+  struct sha256_ctx md;
+  sha256_init(&md);
   struct teer teer;
-  int te = teer_start(&teer, md, m->tar.fd);
+  int te = teer_start(&teer, &md, m->tar.fd);
   if (te != 0) return berr_sys(err, te, "start a thread");
   *f = (struct feed){.outer = ld->outer, .head = head, .head_len = hn, .teer = &teer, .t = &m->tar};
   r = pump(ld, m, f, compressed, err);
@@ -329,11 +327,10 @@ static int take_layer(struct loader *ld, struct member *m, const char *head, siz
   teer_stop(&teer);
   if (r == 0 && e) r = berr_sys(err, e, "write \"%s\"", m->tar.path);
   if (r < 0) return r;
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned dn = 0;
-  EVP_DigestFinal_ex(md, d, &dn);
+  uint8_t d[SHA256_DIGEST_SIZE];
+  sha256_digest(&md, sizeof(d), d);
   strcpy(m->diff, "sha256:");
-  for (unsigned i = 0; i < dn; i++) sprintf(m->diff + 7 + 2 * i, "%02x", d[i]);
+  image_hex(d, sizeof(d), m->diff + 7);
   return 0;
 }
 
