@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 #include "cli/cli.h"
 #include "common/fs.h"
@@ -114,6 +115,13 @@ int cli_container_create(struct cli *cli, struct cli_opts *o, char **id, struct 
   bool run = strcmp(o->cmd->name, "run") == 0;
   _cleanup_json_ json_t *body = NULL, *res = NULL;
   int r = cli_create_body(o, run, &body, err);
+  struct winsize ws;
+  json_t *hc = json_object_get(body, "HostConfig");
+  /* as docker 23's CLI: the terminal's size at create, so the process starts with it (a resize
+   * after the start comes too late for a short command such as `stty size`) */
+  if (r == 0 && json_is_object(hc) && json_is_true(json_object_get(body, "Tty")) && isatty(STDOUT_FILENO) &&
+      ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row && ws.ws_col)
+    json_object_set_new(hc, "ConsoleSize", json_pack("[i,i]", (int)ws.ws_row, (int)ws.ws_col));
   if (r == 0) r = health_config(o, body, err);
   if (r == 0) r = cidfile_check(opt_str(o, "cidfile"), err);
   if (r < 0) return r;

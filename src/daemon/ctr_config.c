@@ -350,7 +350,8 @@ static const char network_defaults[] =
 static json_t *graph_driver_json(struct daemon *d, const char *dir, const char *image_id) {
   /* the storage module knows the layers' directories: LowerDir as Docker's, image's top first */
   _cleanup_image_ struct image *img = NULL;
-  if (image_get(d->images, image_id, &img, NULL) == 0) return storage_graph_driver_json(d->storage, dir, img->chain_ids);
+  if (image_get(d->images, image_id, &img, NULL) == 0)
+    return storage_graph_driver_json(d->storage, dir, img->chain_ids);
   const char *name = storage_driver_name(d->storage);
   json_t *data = json_null();
   if (strcmp(name, "overlay") == 0 || strcmp(name, "overlay2") == 0)

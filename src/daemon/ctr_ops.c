@@ -257,8 +257,10 @@ void ctr_handle_exit(struct daemon *d, struct ctr_state *st) {
   if (store_container_set_exited(d->store, st->id, code, finished, why, &err) < 0)
     log_error("Container %.12s exited (%d) but the store was not updated: %s", st->id, code, berr_msg(err));
   berr_clear(&err);
-  ctr_set_oom_killed(d, st->id, oom);
-  if (oom) events_emit(d, "container", "oom", st->id, NULL);
+  if (oom) { /* false needs no write: a start clears it (the exit path stays short) */
+    ctr_set_oom_killed(d, st->id, true);
+    events_emit(d, "container", "oom", st->id, NULL);
+  }
   /* die before the waiters wake, as Docker: a client whose wait returned may rename or remove it */
   char codes[16];
   snprintf(codes, sizeof(codes), "%d", code);

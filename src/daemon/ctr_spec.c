@@ -199,6 +199,11 @@ int ctr_build_spec(const struct store_container *c, const json_t *cfg, const jso
   if (!spec) return berr(err, EIO, "the runtime's default spec is missing");
   json_t *proc = obj(spec, "process");
   json_object_set_new(proc, "terminal", json_boolean(json_is_true(json_object_get(cfg, "Tty"))));
+  /* HostConfig.ConsoleSize [h, w]: the pty has the client's size before the process runs */
+  json_t *cs = json_object_get(hc, "ConsoleSize");
+  json_int_t h = json_integer_value(json_array_get(cs, 0)), w = json_integer_value(json_array_get(cs, 1));
+  if (json_is_true(json_object_get(cfg, "Tty")) && h > 0 && w > 0 && h < 65536 && w < 65536)
+    json_object_set_new(proc, "consoleSize", json_pack("{s:I, s:I}", "height", h, "width", w));
   json_t *args = json_loads(c->args_json, 0, NULL);
   if (!json_is_array(args)) {
     json_decref(args);

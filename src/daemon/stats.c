@@ -294,8 +294,21 @@ int h_ctr_stats(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   int rc = store_container_find(r->d->store, req_param(r, "id"), &c, err);
   if (rc < 0) return rc;
-  if (strcmp(c->status, "running") != 0 || c->pid <= 0)
-    return berr(err, EBUSY, "container %s is not running", c->id);
+  bool up = strcmp(c->status, "running") == 0 || strcmp(c->status, "paused") == 0;
+  if (!up || c->pid <= 0) {
+    /* moby: a container that does not run has empty stats, its name and id only (stats -a) */
+    static const char empty[] =
+        "{\"read\":\"0001-01-01T00:00:00Z\",\"preread\":\"0001-01-01T00:00:00Z\",\"pids_stats\":{},"
+        "\"blkio_stats\":{\"io_service_bytes_recursive\":null,\"io_serviced_recursive\":null},\"num_procs\":0,"
+        "\"storage_stats\":{},\"cpu_stats\":{\"cpu_usage\":{\"total_usage\":0,\"usage_in_kernelmode\":0,"
+        "\"usage_in_usermode\":0},\"throttling_data\":{\"periods\":0,\"throttled_periods\":0,\"throttled_time\":0}},"
+        "\"precpu_stats\":{\"cpu_usage\":{\"total_usage\":0,\"usage_in_kernelmode\":0,\"usage_in_usermode\":0},"
+        "\"throttling_data\":{\"periods\":0,\"throttled_periods\":0,\"throttled_time\":0}},\"memory_stats\":{}}";
+    out->json = json_loads(empty, 0, NULL);
+    json_object_set_new(out->json, "name", json_sprintf("/%s", c->name));
+    json_object_set_new(out->json, "id", json_string(c->id));
+    return 0;
+  }
   struct sampler *s = xcalloc(1, sizeof(*s));
   s->d = r->d;
   memcpy(s->id, c->id, sizeof(s->id));

@@ -10,25 +10,26 @@
 /* cgroup_memory_file: the file with the "oom_kill N" counter for the cgroup of pid: v1's
  * memory.oom_control when a memory hierarchy is mounted (hybrid hosts), else v2's memory.events */
 static char *cgroup_memory_file(pid_t pid) {
-  char path[64], line[4096];
+  char path[64], text[4096];
   snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-  FILE *f = fopen(path, "re");
-  if (!f) return NULL;
+  /* a stack buffer, not stdio: every heap page the shim touches stays resident per container */
+  _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+  ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+  if (n <= 0) return NULL;
+  text[n] = 0;
   char *v1 = NULL, *v2 = NULL;
-  while (fgets(line, sizeof(line), f)) {
-    line[strcspn(line, "\n")] = 0;
+  for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     char *ctl = strchr(line, ':');
     char *cg = ctl ? strchr(ctl + 1, ':') : NULL;
     if (!cg) continue;
     *cg++ = 0;
     ctl++;
     bool mem = false;
-    for (char *save = NULL, *t = strtok_r(ctl, ",", &save); t; t = strtok_r(NULL, ",", &save))
+    for (char *s2 = NULL, *t = strtok_r(ctl, ",", &s2); t; t = strtok_r(NULL, ",", &s2))
       if (strcmp(t, "memory") == 0) mem = true;
     if (mem && !v1) v1 = xasprintf("/sys/fs/cgroup/memory%s/memory.oom_control", cg);
     else if (!*ctl && !v2) v2 = xasprintf("/sys/fs/cgroup%s/memory.events", cg);
   }
-  fclose(f);
   if (v1) {
     free(v2);
     return v1;

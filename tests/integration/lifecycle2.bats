@@ -40,6 +40,15 @@ teardown() { berth_teardown; }
   assert_match "$output" '^[0-9.]+%$'
   [ "$output" != "0.00%" ] || fail "a busy loop shows $output CPU"
   $BERTH rm -f busy
+  # stats -a: a stopped container has empty stats (moby), a paused one its numbers
+  $BERTH create --name stc busybox true
+  run $BERTH stats -a --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}'
+  assert_status 0
+  assert_line "$output" "stc 0B / 0B 0"
+  $BERTH pause st
+  run $BERTH stats --no-stream --format '{{.Name}} {{.PIDs}}' st
+  assert_eq "$output" "st 1"
+  $BERTH unpause st
   api GET "/containers/st/stats?stream=false" >"$BATS_TEST_TMPDIR/s"
   python3 - "$BATS_TEST_TMPDIR/s" <<'EOF'
 import json, sys
@@ -319,12 +328,36 @@ PY
   assert_line "$output" "attach"
 }
 
+# sized_pty ROWS COLS CMD...: run CMD on a new terminal of that size; print what it wrote
+sized_pty() {
+  timeout 30 python3 - "$@" <<'PY'
+import fcntl, os, pty, struct, sys, termios
+rows, cols, argv = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]
+pid, fd = pty.fork()
+if pid == 0:
+    fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+    os.execvp(argv[0], argv)
+out = b""
+while True:
+    try:
+        b = os.read(fd, 4096)
+    except OSError:
+        break
+    if not b:
+        break
+    out += b
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
+PY
+}
+
 @test "run -it and exec -it: the process starts with the client's window size" {
   $BERTH run -d -it --name ws busybox sh
-  out=$( (sleep 2) | timeout 20 script -qec "stty rows 33 cols 77; $BERTH run --rm -it busybox stty size" /dev/null | tr -d '\r')
-  assert_has "$out" "33 77"
-  out=$( (sleep 2) | timeout 20 script -qec "stty rows 21 cols 66; $BERTH exec -it ws stty size" /dev/null | tr -d '\r')
-  assert_has "$out" "21 66"
+  run sized_pty 33 77 $BERTH run --name wsr -it busybox stty size
+  assert_has "$output" "33 77"
+  assert_eq "$(ijson wsr HostConfig.ConsoleSize)" "[33,77]"
+  run sized_pty 21 66 $BERTH exec -it ws stty size
+  assert_has "$output" "21 66"
 }
 
 @test "kill -s: the named signal reaches the container; bad signals and stopped containers get Docker's errors" {
