@@ -78,7 +78,7 @@ void events_emit(struct daemon *d, const char *type, const char *action, const c
   }
   char full[65];
   snprintf(full, sizeof(full), "%s", id);
-  if (strcmp(type, "container") == 0 && !json_object_get(attrs, "image")) ctr_attrs(d, id, attrs, full);
+  if (strcmp(type, "container") == 0 && *id && !json_object_get(attrs, "image")) ctr_attrs(d, id, attrs, full);
   id = full;
   int64_t ns = time_now_ns();
   json_t *ev = json_pack("{s:s, s:s, s:{s:s, s:o}, s:s, s:I, s:I}", "Type", type, "Action", action, "Actor", "ID",

@@ -72,6 +72,10 @@ int h_commit(struct req *r, struct reply *out, struct berth_error **err) {
   _cleanup_berr_ struct berth_error *uerr = NULL;
   if (paused && commit_freeze(r, c->id, false, rc < 0 ? &uerr : err) < 0 && rc == 0) rc = -EIO;
   if (rc < 0) return rc;
+  /* Docker's container "commit" event names the comment and the new image */
+  events_emit(r->d, "container", "commit", c->id,
+              json_pack("{s:s, s:s, s:s}", "comment", o.comment ? o.comment : "", "imageID", id, "imageRef",
+                        repo_tag ? repo_tag : ""));
   out->status = 201;
   out->json = json_pack("{s:s}", "Id", id);
   return 0;

@@ -89,6 +89,10 @@ int h_ctrs_prune(struct req *r, struct reply *out, struct berth_error **err) {
   }
   store_container_list_free(list);
   image_prune_filter_clear(&pf);
+  /* Docker's "container prune" event: no actor id, the bytes reclaimed as an attribute */
+  char rec[32];
+  snprintf(rec, sizeof(rec), "%lld", (long long)reclaimed);
+  events_emit(r->d, "container", "prune", "", json_pack("{s:s}", "reclaimed", rec));
   out->json = json_pack("{s:o, s:I}", "ContainersDeleted",
                         json_array_size(deleted) ? deleted : (json_decref(deleted), json_null()), "SpaceReclaimed",
                         (json_int_t)reclaimed);

@@ -401,3 +401,18 @@ PY
   run $BERTH events --since 1m --until 0s --filter container=exd --filter event=exec_detach --format '{{.Action}} {{.Actor.Attributes.execID}}'
   assert_line "$output" "exec_detach $eid"
 }
+
+@test "container prune and commit are events, like docker's" {
+  local since until id
+  since=$(date +%s)
+  id=$($BERTH run -d busybox sh -c 'echo x > /f')
+  $BERTH wait "$id" >/dev/null
+  $BERTH commit -m note "$id" evcommit:1 >/dev/null
+  $BERTH container prune -f >/dev/null
+  until=$(($(date +%s) + 1))
+  run $BERTH events --since "$since" --until "$until" --filter type=container --format '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.comment}}{{.Actor.Attributes.imageRef}}'
+  assert_status 0
+  assert_has "$output" "commit $id noteevcommit:1"
+  assert_match "$output" "prune  "
+  $BERTH rmi evcommit:1 >/dev/null
+}
