@@ -19,8 +19,7 @@ static void filters_free(struct filters *f) {
   strv_free(f->since);
 }
 
-/* values: the API sends {"key": ["v"]} or the older {"key": {"v": true}} */
-static char **values(json_t *v) {
+char **image_filter_values(json_t *v) {
   char **out = xcalloc(1, sizeof(char *));
   size_t i;
   json_t *x;
@@ -40,7 +39,7 @@ static int parse(json_t *j, struct filters *f, struct berth_error **err) {
     while (i < ARRAY_SIZE(names) && strcmp(key, names[i]) != 0) i++;
     if (i == ARRAY_SIZE(names)) return berr(err, EINVAL, "invalid filter '%s'", key);
     strv_free(*slots[i]);
-    *slots[i] = values(v);
+    *slots[i] = image_filter_values(v);
   }
   for (size_t i = 0; f->dangling && f->dangling[i]; i++)
     if (strcmp(f->dangling[i], "true") && strcmp(f->dangling[i], "false") && strcmp(f->dangling[i], "1") &&

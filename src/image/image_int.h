@@ -92,6 +92,9 @@ int image_extract_layer(struct image_store *is, const char *tar_path, const char
 /* image_decompress: the stream on fd (plain or any compression libarchive knows) into t, and the
  * sha256 of the plain bytes (a layer's diff id) into hex */
 int image_decompress(int fd, struct image_tmp *t, char hex[65], struct berth_error **err);
+/* image_filter_values: one filter key's values, as the API sends them ({"key": ["v"]}) or in the
+ * older form ({"key": {"v": true}}), as a string vector */
+char **image_filter_values(json_t *v);
 /* image_hex: n bytes as 2n lower-case hex digits and a NUL into out */
 void image_hex(const uint8_t *md, size_t n, char *out);
 /* image_digest_file: sha256 hex of a whole file */

@@ -16,17 +16,6 @@ void image_prune_filter_clear(struct image_prune_filter *f) {
   f->labels = f->not_labels = NULL;
 }
 
-/* values: the API sends {"key": ["v"]} or the older {"key": {"v": true}} */
-static char **values(json_t *v) {
-  char **out = xcalloc(1, sizeof(char *));
-  size_t i;
-  json_t *x;
-  const char *k;
-  if (json_is_array(v)) json_array_foreach(v, i, x) if (json_is_string(x)) out = strv_push(out, json_string_value(x));
-  if (json_is_object(v)) json_object_foreach(v, k, x) out = strv_push(out, k);
-  return out;
-}
-
 /* until_ns: Docker's timetypes.GetTimestamp: a duration before now, a Unix time (seconds with an
  * optional fraction), RFC 3339, or a date/time in UTC ("2006-01-02", "2006-01-02T15:04:05") */
 static int until_ns(const char *v, int64_t *out) {
@@ -51,7 +40,7 @@ int image_prune_filter_parse(json_t *filters, bool images, struct image_prune_fi
   const char *key;
   json_t *v;
   json_object_foreach(filters, key, v) {
-    _cleanup_strv_ char **vals = values(v);
+    _cleanup_strv_ char **vals = image_filter_values(v);
     if (strcmp(key, "until") == 0) {
       if (strv_len(vals) > 1) return berr(err, EINVAL, "more than one until filter specified");
       if (vals[0] && until_ns(vals[0], &f->until_ns) < 0)

@@ -9,37 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-/* A pooled connection held for one function: released on every return path. */
-struct conn {
-  struct store *s;
-  sqlite3 *db;
-};
-static void conn_release(struct conn *c) {
-  if (c->db) store_release(c->s, c->db);
-}
-#define _cleanup_conn_ __attribute__((cleanup(conn_release)))
-
-
-static int conn_get(struct conn *c, struct berth_error **err) {
-  c->db = store_acquire(c->s);
-  return c->db ? 0 : berr(err, EIO, "store: no database connection");
-}
-
-/* prep: prepare sql and bind text parameters (NULL binds SQL NULL) */
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, struct berth_error **err, int n, ...) {
-  int rc = sqlite3_prepare_v2(db, sql, -1, st, NULL);
-  if (rc != SQLITE_OK) return store_sqlite_err(db, rc, "prepare", err);
-  va_list ap;
-  va_start(ap, n);
-  for (int i = 0; i < n; i++) {
-    const char *v = va_arg(ap, const char *);
-    if (v) sqlite3_bind_text(*st, i + 1, v, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(*st, i + 1);
-  }
-  va_end(ap);
-  return 0;
-}
-
 static char *col_text(sqlite3_stmt *st, int i) {
   const unsigned char *t = sqlite3_column_text(st, i);
   return t ? xstrdup((const char *)t) : NULL;
@@ -59,7 +28,7 @@ static int run(sqlite3 *db, sqlite3_stmt *st, const char *what, struct berth_err
 
 static int insert_layer(sqlite3 *db, const struct store_layer_rec *l, int64_t now, struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, "INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, created_ns) VALUES(?,?,?,?,?)",
+  int r = store_prep(db, "INSERT OR IGNORE INTO layers(chain_id, diff_id, parent, size, created_ns) VALUES(?,?,?,?,?)",
                &st, err, 3, l->chain_id, l->diff_id, l->parent);
   if (r < 0) return r;
   sqlite3_bind_int64(st, 4, l->size);
@@ -69,7 +38,7 @@ static int insert_layer(sqlite3 *db, const struct store_layer_rec *l, int64_t no
 
 static int set_tag(sqlite3 *db, const char *ref, const char *image_id, struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, "INSERT OR REPLACE INTO tags(ref, image_id, created_ns) VALUES(?,?,?)", &st, err, 2, ref,
+  int r = store_prep(db, "INSERT OR REPLACE INTO tags(ref, image_id, created_ns) VALUES(?,?,?)", &st, err, 2, ref,
                image_id);
   if (r < 0) return r;
   sqlite3_bind_int64(st, 3, now_ns());
@@ -84,7 +53,7 @@ static int register_rows(sqlite3 *db, const struct store_image_new *img, struct 
   }
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
   const char *top = img->n_layers ? img->layers[img->n_layers - 1].chain_id : NULL;
-  int r = prep(db, "INSERT OR IGNORE INTO images(id, config, created_ns, size, parent, top_layer) VALUES(?,?,?,?,?,?)",
+  int r = store_prep(db, "INSERT OR IGNORE INTO images(id, config, created_ns, size, parent, top_layer) VALUES(?,?,?,?,?,?)",
                &st, err, 2, img->id, img->config);
   if (r < 0) return r;
   sqlite3_bind_int64(st, 3, img->created_ns);
@@ -95,7 +64,7 @@ static int register_rows(sqlite3 *db, const struct store_image_new *img, struct 
   if (r < 0) return r;
   for (size_t i = 0; i < img->n_layers; i++) {
     _cleanup_stmt_ sqlite3_stmt *il = NULL;
-    r = prep(db, "INSERT OR IGNORE INTO image_layers(image_id, idx, chain_id) VALUES(?,?,?)", &il, err, 1, img->id);
+    r = store_prep(db, "INSERT OR IGNORE INTO image_layers(image_id, idx, chain_id) VALUES(?,?,?)", &il, err, 1, img->id);
     if (r < 0) return r;
     sqlite3_bind_int64(il, 2, (int64_t)i);
     sqlite3_bind_text(il, 3, img->layers[i].chain_id, -1, SQLITE_TRANSIENT);
@@ -106,8 +75,8 @@ static int register_rows(sqlite3 *db, const struct store_image_new *img, struct 
 }
 
 int store_image_register(struct store *s, const struct store_image_new *img, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   r = store_begin(c.db, err);
   if (r < 0) return r;
@@ -137,7 +106,7 @@ void store_image_list_free(struct store_image **v) {
 /* column_list: one text column of a query with one parameter, as a vector */
 static int column_list(sqlite3 *db, const char *sql, const char *arg, char ***out, struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, sql, &st, err, arg ? 1 : 0, arg);
+  int r = store_prep(db, sql, &st, err, arg ? 1 : 0, arg);
   if (r < 0) return r;
   _cleanup_strv_ char **v = xcalloc(1, sizeof(char *));
   int rc;
@@ -192,11 +161,11 @@ static int fill_image(sqlite3 *db, sqlite3_stmt *st, struct store_image **out, s
   "json_extract(config, '$.config.Labels') FROM images"
 
 int store_image_get(struct store *s, const char *id, struct store_image **out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, IMAGE_COLUMNS " WHERE id = ?", &st, err, 1, id);
+  r = store_prep(c.db, IMAGE_COLUMNS " WHERE id = ?", &st, err, 1, id);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) return berr(err, ENOENT, "No such image: %s", id);
@@ -219,7 +188,7 @@ static struct store_image *by_id(struct store_image **idx, size_t n, const char 
 static int attach(sqlite3 *db, const char *sql, struct store_image **idx, size_t n, size_t field,
                   struct berth_error **err) {
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  int r = prep(db, sql, &st, err, 0);
+  int r = store_prep(db, sql, &st, err, 0);
   if (r < 0) return r;
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -233,11 +202,11 @@ static int attach(sqlite3 *db, const char *sql, struct store_image **idx, size_t
 
 /* store_image_list: three queries however many images (rows, then all layers, then all tags) */
 int store_image_list(struct store *s, struct store_image ***out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, IMAGE_COLUMNS " ORDER BY created_ns DESC, id", &st, err, 0);
+  r = store_prep(c.db, IMAGE_COLUMNS " ORDER BY created_ns DESC, id", &st, err, 0);
   if (r < 0) return r;
   size_t n = 0;
   struct store_image **v = xcalloc(1, sizeof(*v));
@@ -269,13 +238,13 @@ int store_image_list(struct store *s, struct store_image ***out, struct berth_er
 }
 
 int store_image_find_prefix(struct store *s, const char *hex_prefix, char **image_id, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_free_ char *lo = xasprintf("sha256:%s", hex_prefix);
   _cleanup_free_ char *hi = xasprintf("sha256:%sg", hex_prefix); /* 'g' sorts after every hex digit */
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, "SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2", &st, err, 2, lo, hi);
+  r = store_prep(c.db, "SELECT id FROM images WHERE id >= ? AND id < ? LIMIT 2", &st, err, 2, lo, hi);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) return berr(err, ENOENT, "No such image: %s", hex_prefix);
@@ -288,11 +257,11 @@ int store_image_find_prefix(struct store *s, const char *hex_prefix, char **imag
 }
 
 static int count_query(struct store *s, const char *sql, const char *arg, int64_t *out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, sql, &st, err, arg ? 1 : 0, arg);
+  r = store_prep(c.db, sql, &st, err, arg ? 1 : 0, arg);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc != SQLITE_ROW) return store_sqlite_err(c.db, rc, "count", err);
@@ -309,11 +278,11 @@ int store_image_children(struct store *s, const char *id, int64_t *out, struct b
 }
 
 int store_tag_lookup(struct store *s, const char *ref, char **image_id, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, "SELECT image_id FROM tags WHERE ref = ?", &st, err, 1, ref);
+  r = store_prep(c.db, "SELECT image_id FROM tags WHERE ref = ?", &st, err, 1, ref);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) return berr(err, ENOENT, "No such image: %s", ref);
@@ -326,11 +295,11 @@ int store_tag_lookup(struct store *s, const char *ref, char **image_id, struct b
  * want_change makes "no row changed" an ENOENT */
 static int write1(struct store *s, const char *sql, const char *what, int want_change, struct berth_error **err,
                   const char *a, const char *b) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, sql, &st, err, b ? 2 : 1, a, b);
+  r = store_prep(c.db, sql, &st, err, b ? 2 : 1, a, b);
   if (r < 0) return r;
   r = run(c.db, st, what, err);
   if (r == 0 && want_change && sqlite3_changes(c.db) == 0) return berr(err, ENOENT, "%s: %s not found", what, a);
@@ -338,8 +307,8 @@ static int write1(struct store *s, const char *sql, const char *what, int want_c
 }
 
 int store_tag_set(struct store *s, const char *ref, const char *image_id, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   return set_tag(c.db, ref, image_id, err);
 }
@@ -354,11 +323,11 @@ int store_image_delete(struct store *s, const char *id, struct berth_error **err
 }
 
 int store_layer_get(struct store *s, const char *chain_id, int64_t *size, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, "SELECT size FROM layers WHERE chain_id = ?", &st, err, 1, chain_id);
+  r = store_prep(c.db, "SELECT size FROM layers WHERE chain_id = ?", &st, err, 1, chain_id);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) return berr(err, ENOENT, "no such layer: %s", chain_id);
@@ -368,23 +337,23 @@ int store_layer_get(struct store *s, const char *chain_id, int64_t *size, struct
 }
 
 int store_layer_ids(struct store *s, char ***out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   return column_list(c.db, "SELECT chain_id FROM layers", NULL, out, err);
 }
 
 int store_blob_refs(struct store *s, char ***out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   /* UNION sorts and removes duplicates: callers bsearch with strcmp (ids are ASCII) */
   return column_list(c.db, "SELECT id FROM images UNION SELECT diff_id FROM layers ORDER BY 1", NULL, out, err);
 }
 
 int store_layer_unused(struct store *s, char ***out, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   return column_list(c.db,
                      "SELECT chain_id FROM layers l WHERE NOT EXISTS (SELECT 1 FROM image_layers il WHERE "
@@ -398,11 +367,11 @@ int store_layer_delete(struct store *s, const char *chain_id, struct berth_error
 
 int store_image_users(struct store *s, const char *id, char **running, char **stopped, struct berth_error **err) {
   *running = *stopped = NULL;
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, "SELECT id, status IN ('running', 'paused', 'restarting') FROM containers WHERE image_id = ?", &st,
+  r = store_prep(c.db, "SELECT id, status IN ('running', 'paused', 'restarting') FROM containers WHERE image_id = ?", &st,
            err, 1, id);
   if (r < 0) return r;
   int rc;
@@ -426,11 +395,11 @@ int store_diff_id_used(struct store *s, const char *diff_id, struct berth_error 
 }
 
 int store_layer_diff_id(struct store *s, const char *chain_id, char **diff_id, struct berth_error **err) {
-  _cleanup_conn_ struct conn c = {.s = s};
-  int r = conn_get(&c, err);
+  _cleanup_store_conn_ struct store_conn c = {0};
+  int r = store_conn_get(s, &c, err);
   if (r < 0) return r;
   _cleanup_stmt_ sqlite3_stmt *st = NULL;
-  r = prep(c.db, "SELECT diff_id FROM layers WHERE chain_id = ?", &st, err, 1, chain_id);
+  r = store_prep(c.db, "SELECT diff_id FROM layers WHERE chain_id = ?", &st, err, 1, chain_id);
   if (r < 0) return r;
   int rc = sqlite3_step(st);
   if (rc == SQLITE_DONE) return berr(err, ENOENT, "no such layer: %s", chain_id);
