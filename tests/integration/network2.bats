@@ -114,8 +114,11 @@ other_cleanup() {
 @test "a default subnet that a route covers: the bridge gets a free private subnet from the pool" {
   # force the collision of the default 172.18.0.0/16 when no interface holds it already
   [ -n "$(ip -4 route show 172.18.0.0/16)" ] || {
-    ip link add bt-n2d type dummy
+    # a veth pair (the dummy module may not be loadable; veth always is, berth uses it)
+    ip link add bt-n2d type veth peer name bt-n2e
     ip addr add 172.18.0.1/16 dev bt-n2d
+    ip link set bt-n2e up
+    ip link set bt-n2d up
   }
   other_start bt-n2p
   addr=$(ip -4 -o addr show dev bt-n2p | awk '{print $4}')
