@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -113,8 +114,19 @@ int cli_conn_upload_fd(struct cli *cli, struct cli_conn *c, const char *method, 
   r = write_all(c->fd, b.p, b.len);
   if (r < 0) return berr_sys(err, -r, "send request to %s", cli->host);
   if (!regular) return send_chunked(c->fd, fd, err);
+  long long left = st.st_size;
+  /* a file goes to the socket without passing through our buffers (save/load of big images);
+   * where the kernel can't (EINVAL), the copy loop below takes over at the same offset */
+  while (left > 0) {
+    ssize_t n = sendfile(c->fd, fd, NULL, left > (1 << 30) ? (size_t)1 << 30 : (size_t)left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EINVAL || errno == ENOSYS)) break;
+    if (n < 0) return berr_sys(err, errno, "send request body");
+    if (n == 0) return berr(err, EIO, "input file shrank while sending it");
+    left -= n;
+  }
   char data[65536];
-  for (long long left = st.st_size; left > 0;) {
+  while (left > 0) {
     ssize_t n = read(fd, data, sizeof(data));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return berr_sys(err, errno, "read input");

@@ -295,7 +295,11 @@ static int start_listener(struct daemon *d, const char *host, struct listener *l
                             0, NULL, NULL, on_request, d, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_NOTIFY_COMPLETED,
                             on_completed, d, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(256 * 1024),
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)0, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-                            NULL, MHD_OPTION_END);
+                            NULL,
+                            /* the read buffer bounds each upload piece: 32 kB by default, ~6600 calls
+                             * per 100 MB of `load`; the pool is mmapped, only used pages count */
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(1024 * 1024),
+                            MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (size_t)(64 * 1024), MHD_OPTION_END);
   if (!l->mhd) {
     close(fd);
     unlink(l->path);
