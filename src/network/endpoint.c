@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,28 @@ static void link_elems(struct network *n, struct ctr_net *c, const struct net_re
   }
 }
 
+/* veth_del_main: delete the host end of a container's veth (a detached thread: RTM_DELLINK waits
+ * for RCU grace periods, ~15 ms, that the stop path should not pay). ENODEV, when the kernel's
+ * cleanup of the dead namespace came first, is the normal outcome. */
+static void *veth_del_main(void *arg) {
+  _cleanup_free_ char *name = arg;
+  _cleanup_nl_ struct nl nl = {0};
+  if (nl_open(&nl, NULL) == 0) nl_link_del(&nl, name, NULL);
+  return NULL;
+}
+
+static void veth_del_async(const char *name) {
+  if (!name[0]) return;
+  pthread_attr_t at;
+  pthread_t th;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&at, 64 * 1024);
+  char *arg = xstrdup(name);
+  if (pthread_create(&th, &at, veth_del_main, arg) != 0) free(arg);
+  pthread_attr_destroy(&at);
+}
+
 static void unwire(struct network *n, struct ctr_net *c, const char *path) {
   if (n->iptables && c) {
     _cleanup_buf_ struct buf b = {0};
@@ -160,11 +183,13 @@ static void unwire(struct network *n, struct ctr_net *c, const char *path) {
       }
     }
   }
-  /* no RTM_DELLINK: it waits for RCU grace periods (~15 ms on the stop path). Once the bind
-   * mount is gone and the container's processes have exited the namespace dies, and the kernel
-   * deletes both ends of the veth in its batched cleanup; startup repair sweeps what is left. */
+  /* Once the bind mount is gone and the container's processes have exited the namespace dies
+   * and the kernel deletes both ends of the veth, but its batched cleanup can lag many seconds
+   * on a busy host: the host end is also deleted by name, off this thread; startup repair
+   * sweeps whatever a crash left. */
   _cleanup_berr_ struct berth_error *e = NULL;
   if (netns_remove(path, &e) < 0) log_warn("%s", berr_msg(e));
+  if (c) veth_del_async(c->veth);
 }
 
 static json_t *endpoint_json(struct network *n, const char *netname, const char *ip, int prefix, const char *gw,
