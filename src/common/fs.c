@@ -178,3 +178,32 @@ int fd_set_nonblock(int fd, int on) {
   f = on ? (f | O_NONBLOCK) : (f & ~O_NONBLOCK);
   return fcntl(fd, F_SETFL, f) < 0 ? -errno : 0;
 }
+
+#define TREE_MAX_DEPTH 256
+
+static int64_t tree_size_at(int dirfd, int depth) {
+  DIR *d = depth <= TREE_MAX_DEPTH ? fdopendir(dirfd) : NULL;
+  if (!d) {
+    close(dirfd);
+    return 0;
+  }
+  int64_t total = 0;
+  for (struct dirent *de; (de = readdir(d));) {
+    struct stat st;
+    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+        fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      continue;
+    if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) total += st.st_size;
+    int sub = S_ISDIR(st.st_mode) ? openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (sub >= 0) total += tree_size_at(sub, depth + 1); /* it closes sub */
+  }
+  closedir(d);
+  return total;
+}
+
+int64_t fs_tree_size(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) return tree_size_at(fd, 0);
+  struct stat st; /* a single file */
+  return lstat(path, &st) == 0 && (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) ? st.st_size : 0;
+}

@@ -1,5 +1,6 @@
 /* fs.h - file helpers: EINTR-safe I/O, atomic writes, mkdir -p, rm -rf without following links */
 #pragma once
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "common/error.h"
@@ -25,3 +26,8 @@ char *path_join(const char *a, const char *b);
 /* fd_set_cloexec / fd_set_nonblock: 0 or -errno */
 int fd_set_cloexec(int fd, int on);
 int fd_set_nonblock(int fd, int on);
+
+/* fs_tree_size: bytes of the regular files and symlinks below path, not following links
+ * (directories and device nodes, such as overlay whiteouts, count nothing: Docker's SizeRw);
+ * 0 when path cannot be read */
+int64_t fs_tree_size(const char *path);

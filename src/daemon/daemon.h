@@ -204,6 +204,9 @@ const char *ctr_runtime_of(struct daemon *d, const char *id);
 int ctr_runtime_check(const struct daemon_config *cfg, const json_t *host_config, struct berth_error **err);
 #include "common/signals.h" /* signal_parse: StopSignal, kill and stop's signal names */
 
+/* ctr_size_rw: bytes in a container's writable layer (ps -s, system df, container prune; h_prune.c) */
+int64_t ctr_size_rw(struct daemon *d, const char *id);
+
 /* ---------- the filters query parameter (filters.c) ---------- */
 
 /* filter_values: {"k":["v"]} or the older {"k":{"v":true}} form of one key's values, as a list

@@ -172,19 +172,14 @@ static bool summary_key(const char *key) {
 
 /* summary_match: the filters that look at the finished ps entry; values of a key are ORed */
 static bool summary_match(const json_t *filters, const json_t *sj) {
-  const char *key, *k;
+  const char *key;
   json_t *vals, *v;
   size_t i;
   json_object_foreach((json_t *)filters, key, vals) {
     if (!summary_key(key)) continue;
     bool any = false;
-    if (json_is_object(vals)) {
-      json_object_foreach(vals, k, v) any = any || summary_value_match(key, k, sj);
-    } else {
-      json_array_foreach(vals, i, v) {
-        any = any || (json_string_value(v) && summary_value_match(key, json_string_value(v), sj));
-      }
-    }
+    _cleanup_json_ json_t *list = filter_values(vals);
+    json_array_foreach(list, i, v) any = any || (json_string_value(v) && summary_value_match(key, json_string_value(v), sj));
     if (!any) return false;
   }
   return true;
@@ -254,14 +249,10 @@ static bool health_match(struct daemon *d, const json_t *filters, const struct s
   json_t *vals = json_object_get(filters, "health");
   if (!vals) return true;
   const char *have = health_status_name(health_status_of(d, c->id));
-  const char *k;
+  _cleanup_json_ json_t *list = filter_values(vals);
   size_t i;
   json_t *v;
-  if (json_is_object(vals)) {
-    json_object_foreach(vals, k, v) if (strcmp(k, have) == 0) return true;
-    return false;
-  }
-  json_array_foreach(vals, i, v) if (json_string_value(v) && strcmp(json_string_value(v), have) == 0) return true;
+  json_array_foreach(list, i, v) if (json_string_value(v) && strcmp(json_string_value(v), have) == 0) return true;
   return false;
 }
 
@@ -275,7 +266,6 @@ static void health_status_suffix(struct daemon *d, const struct store_container 
                                                  health_status_name(h)));
 }
 
-/* check_health_values: Docker refuses a health filter it does not know */
 /* check_values: the values of the health= and status= filters must be ones Docker knows; its
  * error words differ per filter */
 static int check_values(const char *key, const json_t *vals, struct berth_error **err) {
@@ -285,14 +275,11 @@ static int check_values(const char *key, const json_t *vals, struct berth_error 
       {"health", {"starting", "healthy", "unhealthy", "none"}},
       {"status", {"created", "restarting", "running", "removing", "paused", "exited", "dead"}},
   };
-  const char *k;
   size_t i, ti;
   json_t *v;
   for (ti = 0; ti < ARRAY_SIZE(t) && strcmp(t[ti].key, key) != 0; ti++) {}
   if (ti == ARRAY_SIZE(t)) return 0;
-  _cleanup_json_ json_t *list = json_array();
-  if (json_is_object(vals)) json_object_foreach((json_t *)vals, k, v) json_array_append_new(list, json_string(k));
-  else json_array_extend(list, (json_t *)vals);
+  _cleanup_json_ json_t *list = filter_values((json_t *)vals);
   json_array_foreach(list, i, v) {
     const char *s = json_string_value(v);
     bool ok = false;
@@ -377,12 +364,9 @@ static int ancestor_ids(struct daemon *d, const json_t *filters, json_t **out, s
   json_t *vals = json_object_get(filters, "ancestor");
   *out = NULL;
   if (!vals) return 0;
-  _cleanup_json_ json_t *ids = json_object(), *names = json_array(), *imgs = NULL;
-  const char *k;
+  _cleanup_json_ json_t *ids = json_object(), *names = filter_values(vals), *imgs = NULL;
   json_t *v;
   size_t i;
-  if (json_is_object(vals)) json_object_foreach(vals, k, v) json_array_append_new(names, json_string(k));
-  else json_array_extend(names, vals);
   json_array_foreach(names, i, v) {
     _cleanup_image_ struct image *img = NULL;
     if (json_string_value(v) && image_get(d->images, json_string_value(v), &img, NULL) == 0)
@@ -405,41 +389,10 @@ static int ancestor_ids(struct daemon *d, const json_t *filters, json_t **out, s
   return 0;
 }
 
-/* tree_size: bytes of the regular files and links below dirfd (not following links) */
-static int64_t tree_size(int dirfd, int depth) {
-  DIR *dir = depth < 128 ? fdopendir(dirfd) : NULL;
-  if (!dir) {
-    close(dirfd);
-    return 0;
-  }
-  int64_t total = 0;
-  struct dirent *de;
-  while ((de = readdir(dir))) {
-    struct stat st;
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
-        fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-      continue;
-    if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) total += st.st_size;
-    int sub = S_ISDIR(st.st_mode) ? openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
-    if (sub >= 0) total += tree_size(sub, depth + 1);
-  }
-  closedir(dir);
-  return total;
-}
-
 /* add_sizes: ps -s: SizeRw (the writable layer: overlay's upper, vfs's copy) and SizeRootFs
  * (that plus the image's layers), as Docker's size=1 */
 static void add_sizes(struct daemon *d, const struct store_container *c, json_t *sj) {
-  _cleanup_free_ char *dir = ctr_dir(d, c->id);
-  static const char *const names[] = {"upper", "diff"};
-  int64_t rw = 0, layers = 0;
-  for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-    _cleanup_free_ char *p = path_join(dir, names[i]);
-    int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) continue;
-    rw = tree_size(fd, 0);
-    break;
-  }
+  int64_t rw = ctr_size_rw(d, c->id), layers = 0;
   _cleanup_image_ struct image *img = NULL;
   if (image_get(d->images, c->image_id, &img, NULL) == 0)
     for (size_t i = 0; img->chain_ids && img->chain_ids[i]; i++) {

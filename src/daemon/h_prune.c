@@ -1,5 +1,6 @@
 /* h_prune.c - disk usage and cleanup: GET /system/df and POST /containers/prune (filters until=,
  * label=, label!=) */
+#include "common/fs.h"
 #include "common/timeutil.h"
 #include "common/xalloc.h"
 #include "daemon/daemon.h"
@@ -13,41 +14,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DU_MAX_DEPTH 256
-
-/* du_at: bytes of the regular files and links under dirfd (directories count nothing, like
- * Docker's SizeRw); whiteouts are character devices and count nothing either */
-static int64_t du_at(int dirfd, int depth) {
-  if (depth > DU_MAX_DEPTH) return 0;
-  int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  _cleanup_closedir_ DIR *d = fdopendir(fd);
-  if (!d) {
-    close(fd);
-    return 0;
-  }
-  int64_t total = 0;
-  struct dirent *de;
-  while ((de = readdir(d))) {
-    if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
-    struct stat st;
-    if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) continue;
-    if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) total += st.st_size;
-    if (!S_ISDIR(st.st_mode)) continue;
-    _cleanup_close_ int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (sub >= 0) total += du_at(sub, depth + 1);
-  }
-  return total;
-}
-
-/* ctr_size_rw: the size of a container's writable layer (overlay: upper, vfs: its whole copy) */
-static int64_t ctr_size_rw(struct daemon *d, const char *id) {
+int64_t ctr_size_rw(struct daemon *d, const char *id) {
   _cleanup_free_ char *dir = ctr_dir(d, id);
-  static const char *const names[] = {"upper", "diff"};
+  static const char *const names[] = {"upper", "diff"}; /* overlay: upper; vfs: its whole copy */
   for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-    _cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
-    _cleanup_close_ int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) return du_at(fd, 0);
+    _cleanup_free_ char *p = path_join(dir, names[i]);
+    if (access(p, F_OK) == 0) return fs_tree_size(p);
   }
   return 0;
 }

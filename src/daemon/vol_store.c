@@ -195,21 +195,6 @@ int vol_remove(struct daemon *d, const char *name, bool force, struct berth_erro
   return r;
 }
 
-/* dir_size: bytes under path (SpaceReclaimed) */
-static int64_t dir_size(const char *path) {
-  struct stat st;
-  if (lstat(path, &st) < 0) return 0;
-  int64_t n = S_ISDIR(st.st_mode) ? 0 : st.st_size;
-  if (!S_ISDIR(st.st_mode)) return n;
-  _cleanup_closedir_ DIR *dir = opendir(path);
-  for (struct dirent *e; dir && (e = readdir(dir));) {
-    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    _cleanup_free_ char *p = path_join(path, e->d_name);
-    n += dir_size(p);
-  }
-  return n;
-}
-
 /* prune_wanted: the volume's labels pass the prune filters: every `label` value matches, no
  * `label!` value does (Docker's prune filters) */
 static bool prune_wanted(const char *labels_text, const json_t *with, const json_t *without) {
@@ -243,7 +228,7 @@ int vol_prune(struct daemon *d, bool all, const json_t *with, const json_t *with
     _cleanup_berr_ struct berth_error *e = NULL;
     if (users(c.db, name, NULL, &e) != 0) continue;
     _cleanup_free_ char *data = vol_data_dir(d, name);
-    int64_t size = dir_size(data);
+    int64_t size = fs_tree_size(data);
     if (remove_locked(d, c.db, name, &e) < 0) {
       log_warn("Prune volume %s: %s", name, berr_msg(e));
       continue;

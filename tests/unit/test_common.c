@@ -118,6 +118,21 @@ static void test_go_duration(void **state) {
   assert_int_equal(time_parse_go_duration("s", &ns), -EINVAL);
 }
 
+static void test_tree_size(void **state) {
+  char tmpl[] = "/tmp/berth-ts-XXXXXX";
+  assert_non_null(mkdtemp(tmpl));
+  _cleanup_free_ char *sub = xasprintf("%s/a/b", tmpl), *f1 = xasprintf("%s/x", tmpl), *f2 = xasprintf("%s/a/b/y", tmpl),
+                      *ln = xasprintf("%s/a/l", tmpl);
+  assert_int_equal(mkdir_p(sub, 0755, NULL), 0);
+  assert_int_equal(write_file_atomic(f1, "12345", 5, 0644, 0, NULL), 0);
+  assert_int_equal(write_file_atomic(f2, "123", 3, 0644, 0, NULL), 0);
+  assert_int_equal(symlink("/", ln), 0); /* counts its own 1 byte, never what it points at */
+  assert_int_equal(fs_tree_size(tmpl), 9);
+  assert_int_equal(fs_tree_size(f1), 5);
+  assert_int_equal(fs_tree_size("/nonexistent/berth"), 0);
+  rm_rf(tmpl, NULL);
+}
+
 static void test_fs(void **state) {
   char tmpl[] = "/tmp/berth-test-XXXXXX";
   assert_non_null(mkdtemp(tmpl));
@@ -203,7 +218,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_berr),   cmocka_unit_test(test_json_string), cmocka_unit_test(test_ids),
       cmocka_unit_test(test_time),   cmocka_unit_test(test_fs),          cmocka_unit_test(test_strv),
-      cmocka_unit_test(test_frames), cmocka_unit_test(test_api_misc), cmocka_unit_test(test_go_duration),
+      cmocka_unit_test(test_frames), cmocka_unit_test(test_api_misc), cmocka_unit_test(test_go_duration), cmocka_unit_test(test_tree_size),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
