@@ -139,7 +139,11 @@ static int run_update(struct daemon *d, const char *id, const json_t *res, struc
   _cleanup_free_ char *root = path_join(d->cfg.exec_root, "runtime");
   char *argv[] = {(char *)ctr_runtime_of(d, id), "--root", root, "update", "--resources", file, (char *)id, NULL};
   int pipefd[2];
-  if (pipe2(pipefd, O_CLOEXEC) < 0) return berr_sys(err, errno, "pipe");
+  if (pipe2(pipefd, O_CLOEXEC) < 0) {
+    int e = errno;
+    unlink(file); /* no runtime will read it */
+    return berr_sys(err, e, "pipe");
+  }
   _cleanup_close_ int rd = pipefd[0], wr = pipefd[1];
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -149,8 +153,10 @@ static int run_update(struct daemon *d, const char *id, const json_t *res, struc
   pid_t pid;
   int rc = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) unlink(file);
-  if (rc != 0) return berr_sys(err, rc, "run \"%s\"", argv[0]);
+  if (rc != 0) {
+    unlink(file);
+    return berr_sys(err, rc, "run \"%s\"", argv[0]);
+  }
   close(take_fd(&wr));
   _cleanup_free_ char *out = NULL;
   size_t len = 0;
@@ -182,19 +188,13 @@ static int update_locked(struct daemon *d, struct ctr_state *st, const struct st
   }
   if (r < 0) return r;
   _cleanup_free_ char *text = json_dumps(hc, JSON_COMPACT);
-  sqlite3 *db = store_acquire(d->store);
-  if (!db) return berr(err, EIO, "store: no connection");
-  sqlite3_stmt *stmt = NULL;
-  int rc = sqlite3_prepare_v2(db, "UPDATE containers SET host_config = ?1 WHERE id = ?2", -1, &stmt, NULL);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_text(stmt, 1, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, c->id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(stmt);
-  }
-  r = rc == SQLITE_DONE ? 0 : store_sqlite_err(db, rc, "update the container's HostConfig", err);
-  sqlite3_finalize(stmt);
-  store_release(d->store, db);
-  return r;
+  _cleanup_store_conn_ struct store_conn cn = {0};
+  _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
+  if ((r = store_conn_get(d->store, &cn, err)) < 0) return r;
+  if ((r = store_prep(cn.db, "UPDATE containers SET host_config = ? WHERE id = ?", &stmt, err, 2, text, c->id)) < 0)
+    return r;
+  int rc = sqlite3_step(stmt);
+  return rc == SQLITE_DONE ? 0 : store_sqlite_err(cn.db, rc, "update the container's HostConfig", err);
 }
 
 int h_ctr_update(struct req *r, struct reply *out, struct berth_error **err) {

@@ -19,15 +19,6 @@ struct log_opts {
   int64_t since_ns, until_ns; /* 0: no bound */
 };
 
-/* in_window: the entry's time within since/until (entries without a time pass) */
-static bool in_window(const struct log_opts *o, const json_t *j) {
-  if (!o->since_ns && !o->until_ns) return true;
-  struct timespec ts;
-  if (time_parse_rfc3339(json_string_value(json_object_get(j, "time")) ?: "", &ts) < 0) return true;
-  int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-  return ns >= o->since_ns && (!o->until_ns || ns <= o->until_ns);
-}
-
 static int hexval(char c) {
   return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
@@ -86,12 +77,18 @@ static const char *unescape(const char *p, const char *end, struct buf *out) {
   return NULL;
 }
 
+/* in_window_ts: the entry's time t within since/until (entries without a time pass) */
 static bool in_window_ts(const struct log_opts *o, const char *t) {
   if (!o->since_ns && !o->until_ns) return true;
   struct timespec ts;
   if (time_parse_rfc3339(t, &ts) < 0) return true;
   int64_t ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
   return ns >= o->since_ns && (!o->until_ns || ns <= o->until_ns);
+}
+
+/* in_window: the same for a decoded json-file entry */
+static bool in_window(const struct log_opts *o, const json_t *j) {
+  return in_window_ts(o, json_string_value(json_object_get(j, "time")) ?: "");
 }
 
 /* emit_fast: the shim's own line shape {"log":"..","stream":"stdout","time":".."} decoded without

@@ -78,6 +78,17 @@ void restart_note_manual_stop(struct daemon *d, const char *id) {
     log_warn("Container %.12s: record the manual stop: %s", id, berr_msg(err));
 }
 
+/* update_row: one UPDATE of the container id (bound, not pasted into the SQL) */
+static int update_row(struct daemon *d, const char *sql, const char *id, struct berth_error **err) {
+  _cleanup_store_conn_ struct store_conn cn = {0};
+  _cleanup_stmt_ sqlite3_stmt *stmt = NULL;
+  int r = store_conn_get(d->store, &cn, err);
+  if (r == 0) r = store_prep(cn.db, sql, &stmt, err, 1, id);
+  if (r < 0) return r;
+  int rc = sqlite3_step(stmt);
+  return rc == SQLITE_DONE ? 0 : store_sqlite_err(cn.db, rc, "store: update container", err);
+}
+
 void restart_on_start(struct daemon *d, struct ctr_state *st) {
   pthread_mutex_lock(&st->mu);
   bool automatic = st->restart_auto;
@@ -87,23 +98,15 @@ void restart_on_start(struct daemon *d, struct ctr_state *st) {
   if (automatic) return;
   _cleanup_free_ char *p = marker_path(d, st->id);
   unlink(p);
-  sqlite3 *db = store_acquire(d->store);
-  if (!db) return;
   _cleanup_berr_ struct berth_error *err = NULL;
-  _cleanup_free_ char *sql = xasprintf("UPDATE containers SET restart_count = 0 WHERE id = '%s'", st->id);
-  if (store_exec(db, sql, &err) < 0) log_warn("Container %.12s: reset RestartCount: %s", st->id, berr_msg(err));
-  store_release(d->store, db);
+  if (update_row(d, "UPDATE containers SET restart_count = 0 WHERE id = ?", st->id, &err) < 0)
+    log_warn("Container %.12s: reset RestartCount: %s", st->id, berr_msg(err));
 }
 
 /* mark_restarting: status "restarting" and RestartCount + 1, like Docker does before the wait */
 static int mark_restarting(struct daemon *d, const char *id, struct berth_error **err) {
-  sqlite3 *db = store_acquire(d->store);
-  if (!db) return berr(err, EIO, "store: no connection");
-  _cleanup_free_ char *sql = xasprintf(
-      "UPDATE containers SET status = 'restarting', restart_count = restart_count + 1 WHERE id = '%s'", id);
-  int r = store_exec(db, sql, err);
-  store_release(d->store, db);
-  return r;
+  return update_row(d, "UPDATE containers SET status = 'restarting', restart_count = restart_count + 1 WHERE id = ?",
+                    id, err);
 }
 
 static int64_t ran_ms(const struct store_container *c) {
