@@ -1,4 +1,5 @@
 /* cgroup.c - the container's cgroups: host detection, create/join/destroy, pids, freezer, cgroupfs view */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -256,15 +257,29 @@ static int rmdir_retry(const char *dir, struct berth_error **err) {
   return berr_sys(err, errno, "remove cgroup \"%s\"", dir);
 }
 
+/* rmdir_tree: dir and the cgroups a process of the container made below it (a nested runtime,
+ * systemd in the container), deepest first; without this one child cgroup keeps dir busy forever */
+static int rmdir_tree(const char *dir, int depth, struct berth_error **err) {
+  _cleanup_closedir_ DIR *d = depth < 32 ? opendir(dir) : NULL;
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    if (de->d_type != DT_DIR || strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+    _cleanup_free_ char *sub = path_join(dir, de->d_name);
+    rmdir_tree(sub, depth + 1, NULL); /* a failure shows as dir's own EBUSY below */
+  }
+  return rmdir_retry(dir, err);
+}
+
 int cg_destroy(const struct cg_ctx *ctx, const char *path, struct berth_error **err) {
   if (ctx->mode == CG_V2) {
     _cleanup_free_ char *dir = cg_dir(ctx, NULL, path);
-    return rmdir_retry(dir, err);
+    return rmdir_tree(dir, 0, err);
   }
   int ret = 0;
   for (const struct cg_hier *p = ctx->hiers; p->mountpoint; p++) {
     _cleanup_free_ char *dir = cg_dir(ctx, p, path);
-    int r = rmdir_retry(dir, err);
+    /* every hierarchy, also those `update` added; the first error is the one reported */
+    int r = rmdir_tree(dir, 0, ret == 0 ? err : NULL);
     if (ret == 0) ret = r;
   }
   return ret;
@@ -296,22 +311,37 @@ int rt_cgroup_join_self(const char *path, struct berth_error **err) {
   return 0;
 }
 
+/* read_procs: append dir/cgroup.procs to pids; false when the cgroup does not exist */
+static bool read_procs(const char *dir, pid_t **pids, size_t *n) {
+  _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
+  _cleanup_fclose_ FILE *f = fopen(file, "re");
+  int pid;
+  if (!f) return false;
+  while (fscanf(f, "%d", &pid) == 1) {
+    *pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
+    (*pids)[(*n)++] = pid;
+  }
+  return true;
+}
+
 int cg_pids(const struct cg_ctx *ctx, const char *path, pid_t **pids, size_t *n) {
   *pids = NULL;
   *n = 0;
-  for (const struct cg_hier *p = ctx->hiers; p->mountpoint || ctx->mode == CG_V2; p++) {
-    if (ctx->mode != CG_V2 && !has_controller(p, "pids") && !has_controller(p, "memory")) continue;
-    _cleanup_free_ char *dir = cg_dir(ctx, ctx->mode == CG_V2 ? NULL : p, path);
-    _cleanup_free_ char *file = path_join(dir, "cgroup.procs");
-    _cleanup_fclose_ FILE *f = fopen(file, "re");
-    int pid;
-    if (!f && ctx->mode == CG_V2) break;
-    if (!f) continue;
-    while (fscanf(f, "%d", &pid) == 1) {
-      *pids = xrealloc(*pids, (*n + 1) * sizeof(pid_t));
-      (*pids)[(*n)++] = pid;
+  if (ctx->mode == CG_V2) {
+    _cleanup_free_ char *dir = cg_dir(ctx, NULL, path);
+    return read_procs(dir, pids, n) ? 0 : -ENOENT;
+  }
+  /* v1: the pids or memory cgroup first; without one (a container with only cpu or blkio
+   * settings) any other non-empty one (a cgroup just made by update or pause is still empty), or
+   * kill --all and delete would fall back to killing the init alone and leave its children */
+  for (int pass = 0; pass < 2; pass++) {
+    for (const struct cg_hier *p = ctx->hiers; p->mountpoint; p++) {
+      if (!*p->controllers) continue; /* the hybrid's cgroup2 tree: nothing made there */
+      bool preferred = has_controller(p, "pids") || has_controller(p, "memory");
+      if (preferred != (pass == 0)) continue;
+      _cleanup_free_ char *dir = cg_dir(ctx, p, path);
+      if (read_procs(dir, pids, n) && (preferred || *n)) return 0;
     }
-    return 0;
   }
   return -ENOENT;
 }

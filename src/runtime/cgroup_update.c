@@ -108,6 +108,8 @@ static int update_v1(const struct cg_ctx *ctx, const char *path, json_t *lx, str
     /* settings first: a new cpuset must have cpus and mems before a process can join */
     if (r == 0) r = cg_v1_apply(ctx, ctrl, h->mountpoint, dir, lx, err);
     if (r == 0 && fresh) r = cg_v1_move_pids(ctx, path, dir, err);
+    /* a cgroup made here but not filled would outlive a failed update (empty: rmdir succeeds) */
+    if (r < 0 && fresh) rmdir(dir);
     if (r < 0) return r;
   }
   return 0;

@@ -124,6 +124,14 @@ int rt_destroy(const struct rt_opts *o, struct rt_state *st, bool force, struct 
       return berr(err, ETIMEDOUT, "container \"%s\" did not die after SIGKILL", st->id);
   }
   int r = 0;
+  if (s == RT_STOPPED && st->cgroup_path) {
+    /* the init is gone, but without a pid namespace of its own its children outlive it and keep
+     * the cgroup busy (rmdir: EBUSY, the directory left behind); runc kills them too */
+    _cleanup_free_ pid_t *pids = NULL;
+    size_t n = 0;
+    if (rt_cgroup_pids(st->cgroup_path, &pids, &n) == 0)
+      for (size_t i = 0; i < n; i++) kill(pids[i], SIGKILL);
+  }
   /* a paused container's processes act on SIGKILL (v1) and leave the cgroup only once thawed */
   if (st->cgroup_path) rt_cgroup_freeze(st->cgroup_path, false, NULL);
   if (st->cgroup_path) r = rt_cgroup_destroy(st->cgroup_path, err);

@@ -188,7 +188,11 @@ c['linux']['resources'].update({'memory': {'limit': 67108864}, 'hugepageLimits':
   [[ $output == *"HostConfig.CgroupParent is not supported yet"* ]] && skip "berthd still refuses CgroupParent (ctr_config.c)"
   assert_status 0
   assert_match "$output" ":memory:/berth-cgtest-parent/[0-9a-f]{64}"
-  rmdir $CG/*/berth-cgtest-parent 2>/dev/null || true
+  # --rm: the runtime's delete (from the shim) removed the container's cgroup in every hierarchy
+  for i in $(seq 50); do ls -d $CG/*/berth-cgtest-parent/*/ >/dev/null 2>&1 || break; sleep 0.1; done
+  left=$(ls -d $CG/*/berth-cgtest-parent/*/ 2>/dev/null || true)
+  rmdir $CG/*/berth-cgtest-parent/*/ $CG/*/berth-cgtest-parent 2>/dev/null || true
+  [ -z "$left" ] || fail "cgroups left behind: $left"
 }
 
 # v2 mode end to end on this hybrid host: in a cgroup namespace rooted at a cgroup of the test's

@@ -304,6 +304,34 @@ static void test_create_cleans_up(void **state) {
   rm_rf(root, NULL);
 }
 
+/* destroy: every hierarchy's directory goes, also with cgroups the container made below it (a
+ * child left in place keeps the parent busy: the leftover berth/<id> directories) */
+static void test_destroy_nested(void **state) {
+  (void)state;
+  _cleanup_free_ char *root = tmp_tree();
+  _cleanup_free_ char *mem = xasprintf("%s/memory/berth/c3/init.scope/x", root),
+                      *cpu = xasprintf("%s/cpu,cpuacct/berth/c3/sub", root), *pids = xasprintf("%s/pids/berth/c3", root);
+  assert_int_equal(mkdir_p(mem, 0755, NULL), 0);
+  assert_int_equal(mkdir_p(cpu, 0755, NULL), 0);
+  assert_int_equal(mkdir_p(pids, 0755, NULL), 0);
+  _cleanup_cg_ctx_ struct cg_ctx ctx;
+  cg_ctx_fake(&ctx, root, CG_V1);
+  assert_int_equal(cg_destroy(&ctx, "/berth/c3", NULL), 0);
+  _cleanup_free_ char *m = xasprintf("%s/memory/berth/c3", root), *c = xasprintf("%s/cpu,cpuacct/berth/c3", root),
+                      *b = xasprintf("%s/memory/berth", root);
+  assert_int_not_equal(access(m, F_OK), 0);
+  assert_int_not_equal(access(c, F_OK), 0);
+  assert_int_not_equal(access(pids, F_OK), 0);
+  assert_int_equal(access(b, F_OK), 0); /* the shared parent stays */
+  _cleanup_cg_ctx_ struct cg_ctx v2;
+  cg_ctx_fake(&v2, root, CG_V2);
+  _cleanup_free_ char *d2 = xasprintf("%s/berth/c4/a/b", root), *c4 = xasprintf("%s/berth/c4", root);
+  assert_int_equal(mkdir_p(d2, 0755, NULL), 0);
+  assert_int_equal(cg_destroy(&v2, "/berth/c4", NULL), 0);
+  assert_int_not_equal(access(c4, F_OK), 0);
+  rm_rf(root, NULL);
+}
+
 /* update: v2 recomputes swap.max from the merged view; v1 makes a skipped hierarchy and moves the
  * container's processes there after writing its settings */
 static void test_update(void **state) {
@@ -523,6 +551,7 @@ int main(void) {
       cmocka_unit_test(test_v1_memory_order), cmocka_unit_test(test_create_cleans_up),
       cmocka_unit_test(test_bpf_program),     cmocka_unit_test(test_bpf_attach),
       cmocka_unit_test(test_v2_real_tree),    cmocka_unit_test(test_update),
+      cmocka_unit_test(test_destroy_nested),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
