@@ -13,19 +13,13 @@
 
 static int save_network(struct daemon *d, const char *id, const json_t *settings, struct berth_error **err) {
   _cleanup_free_ char *text = json_dumps(settings, JSON_COMPACT);
-  sqlite3 *db = store_acquire(d->store);
-  if (!db) return berr(err, EIO, "store: no connection");
-  sqlite3_stmt *st = NULL;
-  int rc = sqlite3_prepare_v2(db, "UPDATE containers SET network = ? WHERE id = ?", -1, &st, NULL);
-  if (rc == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
-  }
-  int r = rc == SQLITE_OK ? 0 : store_sqlite_err(db, rc, "store: save NetworkSettings", err);
-  sqlite3_finalize(st);
-  store_release(d->store, db);
-  return r;
+  _cleanup_store_conn_ struct store_conn cn = {0};
+  _cleanup_stmt_ sqlite3_stmt *st = NULL;
+  int r = store_conn_get(d->store, &cn, err);
+  if (r == 0) r = store_prep(cn.db, "UPDATE containers SET network = ? WHERE id = ?", &st, err, 2, text, id);
+  if (r < 0) return r;
+  int rc = sqlite3_step(st);
+  return rc == SQLITE_DONE ? 0 : store_sqlite_err(cn.db, rc, "store: save NetworkSettings", err);
 }
 
 /* The linked containers of one start, owned here: net_link points into them */
@@ -316,8 +310,8 @@ static int connect_stopped(struct daemon *d, const struct store_container *c, co
   return save_network(d, c->id, settings, err);
 }
 
-static int connect_locked(struct daemon *d, struct ctr_state *st, const char *ctr_ref, const char *ref,
-                          const json_t *epcfg, bool connect, bool force, struct berth_error **err) {
+static int connect_locked(struct daemon *d, struct ctr_state *st, const char *ref, const json_t *epcfg, bool connect,
+                          bool force, struct berth_error **err) {
   _cleanup_store_container_ struct store_container *c = NULL;
   int r = store_container_get(d->store, st->id, &c, err);
   if (r < 0) return r;
@@ -326,7 +320,10 @@ static int connect_locked(struct daemon *d, struct ctr_state *st, const char *ct
   bool running = st->running;
   pthread_mutex_unlock(&st->mu);
   _cleanup_json_ json_t *settings = json_loads(c->network_json ? c->network_json : "{}", 0, NULL);
-  if (!json_is_object(settings)) settings = json_object();
+  if (!json_is_object(settings)) {
+    json_decref(settings); /* a stored non-object is replaced, not leaked */
+    settings = json_object();
+  }
   if (!connect) {
     _cleanup_free_ char *name = NULL;
     if ((r = net_resolve(d->net, ref, &name, NULL, NULL, err)) < 0) return r;
@@ -346,7 +343,6 @@ static int connect_locked(struct daemon *d, struct ctr_state *st, const char *ct
   r = net_container_connect(d->net, c->id, c->name, ref, epcfg, l.v, l.n, settings, err);
   links_clear(&l);
   if (r == 0) r = save_network(d, c->id, settings, err);
-  (void)ctr_ref;
   return r;
 }
 
@@ -364,7 +360,7 @@ int ctr_net_connect(struct daemon *d, const char *ref, const char *ctr_ref, cons
   if ((r = store_container_find(d->store, ctr_ref ? ctr_ref : "", &c, err)) < 0) return r;
   struct ctr_state *st = ctr_state_get(d->ctrs, c->id);
   ctr_lifecycle_begin(st);
-  r = connect_locked(d, st, ctr_ref, nid, epcfg, connect, force, err);
+  r = connect_locked(d, st, nid, epcfg, connect, force, err);
   ctr_lifecycle_end(st);
   ctr_state_put(d->ctrs, st);
   if (r == 0)

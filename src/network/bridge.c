@@ -22,7 +22,7 @@
 #define DEFAULT_BIP "172.18.0.1/16"
 #define DEFAULT_MTU 1500
 
-static int write_sysctl(const char *path, const char *value, struct berth_error **err) {
+int net_write_sysctl(const char *path, const char *value, struct berth_error **err) {
   _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
   if (fd < 0 || write_all(fd, value, strlen(value)) < 0) return berr_sys(err, errno, "write \"%s\"", path);
   return 0;
@@ -93,14 +93,14 @@ static int open_steps(struct network *n, const struct net_options *o, struct ber
   if (o->fixed_cidr && *o->fixed_cidr && (r = cidr_parse(o->fixed_cidr, &n->range, err)) < 0)
     return berr_prefix(err, "--fixed-cidr");
   if ((r = ipam_init(&n->ipam, &n->subnet, &n->range, n->subnet.addr, err)) < 0) return r;
-  if (o->ip_forward && (r = write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err)) < 0) return r;
+  if (o->ip_forward && (r = net_write_sysctl("/proc/sys/net/ipv4/ip_forward", "1", err)) < 0) return r;
   if ((r = load_state(n, err)) < 0) return r;
   if ((r = unet_load_all(n, err)) < 0) return r;
   unet_dns_start(n);
   if (!n->iptables) return 0;
   /* 127.0.0.1:PORT DNATed to a container leaves through the bridge with a loopback source */
   _cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", n->bridge);
-  if ((r = write_sysctl(rl, "1", err)) < 0) return r;
+  if ((r = net_write_sysctl(rl, "1", err)) < 0) return r;
   return net_nft_rebuild(n, err);
 }
 

@@ -96,6 +96,15 @@ static int reserve(struct network *n, const char *id, const struct net_request *
   return r;
 }
 
+/* net_veth_hairpin: a container reaching its own published port comes back out of the bridge
+ * port it came in by (Docker sets it too when it runs without the userland proxy); a failure
+ * only costs that case, so it is logged */
+void net_veth_hairpin(const char *veth) {
+  _cleanup_free_ char *hp = xasprintf("/sys/class/net/%s/brport/hairpin_mode", veth);
+  _cleanup_berr_ struct berth_error *e = NULL;
+  if (net_write_sysctl(hp, "1", &e) < 0) log_warn("Hairpin mode of \"%s\": %s", veth, berr_msg(e));
+}
+
 /* wire: netns, veth into the bridge, eth0 address and default route, published ports */
 static int wire(struct network *n, struct ctr_net *c, const char *path, const uint8_t mac[6],
                 struct berth_error **err) {
@@ -107,11 +116,7 @@ static int wire(struct network *n, struct ctr_net *c, const char *path, const ui
   if ((r = nl_open(&host, err)) < 0) return r;
   r = nl_veth_create(&host, c->veth, n->bridge_index, n->mtu, nsfd, mac, NET_IFGROUP(n->bridge_index), err);
   if (r < 0) return r;
-  /* hairpin: a container reaching its own published port comes back out of the port it came
-   * in by (Docker sets it too when it runs without the userland proxy) */
-  _cleanup_free_ char *hp = xasprintf("/sys/class/net/%s/brport/hairpin_mode", c->veth);
-  _cleanup_close_ int hfd = open(hp, O_WRONLY | O_CLOEXEC);
-  if (hfd < 0 || write(hfd, "1", 1) != 1) log_warn("Hairpin mode of \"%s\": %s", c->veth, strerror(errno));
+  net_veth_hairpin(c->veth);
   int eth0 = 0;
   if ((r = nl_link_index(&inner, "eth0", &eth0, err)) < 0) return r == -ENODEV ? berr(err, ENODEV, "no eth0") : r;
   struct cidr a = {.addr = c->ip, .prefix = n->subnet.prefix};

@@ -149,6 +149,11 @@ void nft_link_elements(struct buf *b, const char *verb, const char *table, char 
 void nft_elements(struct buf *b, const char *verb, const char *table, uint32_t ip, const struct port_map *p,
                   size_t n);
 
+/* net_write_sysctl: write value to a /proc/sys file (bridge.c) */
+int net_write_sysctl(const char *path, const char *value, struct berth_error **err);
+/* net_veth_hairpin: hairpin mode on the bridge port of a container's host veth (endpoint.c) */
+void net_veth_hairpin(const char *veth);
+
 /* ---------- user-defined networks (usernet.c, uendpoint.c) ---------- */
 
 /* A container's endpoint on a user-defined network */

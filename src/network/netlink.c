@@ -264,37 +264,46 @@ int nl_route_default(struct nl *nl, int index, uint32_t gw, struct berth_error *
   return 0;
 }
 
-struct ports_query {
+/* link_query: one RTM_GETLINK dump that collects names, either the ports of a bridge
+ * (prefix NULL) or the links whose alias starts with prefix */
+struct link_query {
   int master;
+  const char *prefix;
   char **names;
 };
 
-static int ports_cb(const struct nlmsghdr *h, void *data) {
-  struct ports_query *q = data;
-  const char *name = NULL;
+static int link_names_cb(const struct nlmsghdr *h, void *data) {
+  struct link_query *q = data;
+  const char *name = NULL, *alias = NULL;
   int master = 0;
   const struct nlattr *a;
   mnl_attr_for_each(a, h, sizeof(struct ifinfomsg)) {
     if (mnl_attr_get_type(a) == IFLA_IFNAME) name = mnl_attr_get_str(a);
     if (mnl_attr_get_type(a) == IFLA_MASTER) master = (int)mnl_attr_get_u32(a);
+    if (mnl_attr_get_type(a) == IFLA_IFALIAS) alias = mnl_attr_get_str(a);
   }
-  if (name && master == q->master) q->names = strv_push(q->names, name);
+  bool match = q->prefix ? alias && strncmp(alias, q->prefix, strlen(q->prefix)) == 0 : master == q->master;
+  if (name && match) q->names = strv_push(q->names, name);
   return MNL_CB_OK;
 }
 
-int nl_bridge_ports(struct nl *nl, int master, char ***names, struct berth_error **err) {
+static int link_names(struct nl *nl, struct link_query *q, char ***names, struct berth_error **err) {
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *h = msg_start(nl, buf, RTM_GETLINK, NLM_F_DUMP);
   struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
   ifm->ifi_family = AF_UNSPEC;
-  struct ports_query q = {.master = master};
-  int r = talk(nl, h, ports_cb, &q);
+  int r = talk(nl, h, link_names_cb, q);
   if (r < 0) {
-    strv_free(q.names);
+    strv_free(q->names);
     return berr_sys(err, -r, "netlink: list links");
   }
-  *names = q.names;
+  *names = q->names;
   return 0;
+}
+
+int nl_bridge_ports(struct nl *nl, int master, char ***names, struct berth_error **err) {
+  struct link_query q = {.master = master};
+  return link_names(nl, &q, names, err);
 }
 
 struct diag_query {
@@ -344,34 +353,7 @@ int nl_set_alias(struct nl *nl, int index, const char *alias, struct berth_error
   return 0;
 }
 
-struct alias_query {
-  const char *prefix;
-  char **names;
-};
-
-static int alias_cb(const struct nlmsghdr *h, void *data) {
-  struct alias_query *q = data;
-  const char *name = NULL, *alias = NULL;
-  const struct nlattr *a;
-  mnl_attr_for_each(a, h, sizeof(struct ifinfomsg)) {
-    if (mnl_attr_get_type(a) == IFLA_IFNAME) name = mnl_attr_get_str(a);
-    if (mnl_attr_get_type(a) == IFLA_IFALIAS) alias = mnl_attr_get_str(a);
-  }
-  if (name && alias && strncmp(alias, q->prefix, strlen(q->prefix)) == 0) q->names = strv_push(q->names, name);
-  return MNL_CB_OK;
-}
-
 int nl_links_alias_prefix(struct nl *nl, const char *prefix, char ***names, struct berth_error **err) {
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  struct nlmsghdr *h = msg_start(nl, buf, RTM_GETLINK, NLM_F_DUMP);
-  struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(h, sizeof(*ifm));
-  ifm->ifi_family = AF_UNSPEC;
-  struct alias_query q = {.prefix = prefix};
-  int r = talk(nl, h, alias_cb, &q);
-  if (r < 0) {
-    strv_free(q.names);
-    return berr_sys(err, -r, "netlink: list links");
-  }
-  *names = q.names;
-  return 0;
+  struct link_query q = {.prefix = prefix};
+  return link_names(nl, &q, names, err);
 }

@@ -128,9 +128,7 @@ static int wire_ep(struct network *n, struct unet *u, struct attach *a, struct u
   mac_str(mac, e->mac);
   r = nl_veth_create_peer(&host, e->veth, a->ifname, u->bridge_index, u->mtu, nsfd, mac, NET_IFGROUP(u->bridge_index), err);
   if (r < 0) return r;
-  _cleanup_free_ char *hp = xasprintf("/sys/class/net/%s/brport/hairpin_mode", e->veth);
-  _cleanup_close_ int hfd = open(hp, O_WRONLY | O_CLOEXEC);
-  if (hfd < 0 || write(hfd, "1", 1) != 1) log_warn("Hairpin mode of \"%s\": %s", e->veth, strerror(errno));
+  net_veth_hairpin(e->veth);
   int idx = 0;
   if ((r = nl_link_index(a->inner, a->ifname, &idx, err)) < 0) return r;
   struct cidr c = {.addr = e->ip, .prefix = u->subnet.prefix};

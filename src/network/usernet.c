@@ -159,11 +159,6 @@ int unet_save(struct network *n, struct unet *u, struct berth_error **err) {
 
 /* ---------- the bridge ---------- */
 
-static int write_sysctl(const char *path, const char *value) {
-  _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-  return fd < 0 || write_all(fd, value, strlen(value)) < 0 ? -errno : 0;
-}
-
 /* bridge_up: make or adopt the bridge, mark it ours, give it the gateway address */
 static int bridge_up(struct network *n, struct unet *u, struct berth_error **err) {
   _cleanup_nl_ struct nl nl = {0};
@@ -184,7 +179,8 @@ static int bridge_up(struct network *n, struct unet *u, struct berth_error **err
   if ((r = nl_link_up(&nl, idx, err)) < 0) return r;
   /* 127.0.0.1:PORT DNATed to a container here leaves through this bridge with a loopback source */
   _cleanup_free_ char *rl = xasprintf("/proc/sys/net/ipv4/conf/%s/route_localnet", u->bridge);
-  if (write_sysctl(rl, "1") < 0) log_warn("route_localnet on \"%s\": %s", u->bridge, strerror(errno));
+  _cleanup_berr_ struct berth_error *e = NULL;
+  if (net_write_sysctl(rl, "1", &e) < 0) log_warn("route_localnet on \"%s\": %s", u->bridge, berr_msg(e));
   return 0;
 }
 
